@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "flm_native",
+      "sources": [
+        "native/core.cc",
+        "native/ops_tensor.cc",
+        "native/ops_math.cc",
+        "native/ops_shape.cc",
+        "native/ops_nn.cc",
+        "native/ops_io.cc",
+        "native/addon.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/find-libtorch.mjs --gyp=include)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "<!@(node scripts/find-libtorch.mjs --gyp=defines)"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": [
+        "<!@(node scripts/find-libtorch.mjs --gyp=libdir)",
+        "<!@(node scripts/find-libtorch.mjs --gyp=libs)"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,233 @@
+#include "core.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace flm {
+
+std::atomic<int64_t> g_live_tensors{0};
+std::atomic<int64_t> g_live_bytes{0};
+
+// Tensors smaller than this are not reported to V8 (the call costs more than the pressure matters).
+static constexpr int64_t kReportThreshold = 4096;
+
+[[noreturn]] void ThrowArg(const char* op, const std::string& msg) {
+  throw std::invalid_argument(msg);
+}
+
+Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg) {
+  // libtorch messages can carry a trailing "Exception raised from ..." block: keep the first part.
+  std::string m = msg;
+  auto cut = m.find("\nException raised from");
+  if (cut != std::string::npos) m = m.substr(0, cut);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  Napi::Error err = Napi::Error::New(env, std::string(op) + ": " + m);
+  err.Set("op", Napi::String::New(env, op));
+  err.Set("name", Napi::String::New(env, "TorchError"));
+  return err;
+}
+
+static int64_t BytesOf(const at::Tensor& t) {
+  if (!t.defined()) return 0;
+  return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+}
+
+static void Finalize(Napi::Env env, TensorBox* box) {
+  if (box->reported) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reported);
+  if (box->t.defined()) {
+    g_live_tensors--;
+    g_live_bytes -= BytesOf(box->t);
+  }
+  delete box;
+}
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  auto* box = new TensorBox{std::move(t), 0};
+  int64_t bytes = BytesOf(box->t);
+  g_live_tensors++;
+  g_live_bytes += bytes;
+  auto ext = Napi::External<TensorBox>::New(env, box, Finalize);
+  // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
+  if (bytes >= kReportThreshold && box->t.is_cpu()) {
+    box->reported = bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  }
+  return ext;
+}
+
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
+  auto arr = Napi::Array::New(env, ts.size());
+  for (size_t i = 0; i < ts.size(); i++) arr.Set(static_cast<uint32_t>(i), Wrap(env, ts[i]));
+  return arr;
+}
+
+static std::string ArgPos(const char* op, int i) {
+  std::ostringstream s;
+  s << "argument " << i;
+  return s.str();
+}
+
+TensorBox* BoxOf(const char* op, const Napi::Value& v, int i) {
+  // Handles only ever come from this addon: the JS layer checks `instanceof Tensor` before any call,
+  // and the addon creates no other externals. (A type tag check here cost ~0.4 us per op.)
+  if (!v.IsExternal()) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
+  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  if (!box->t.defined()) ThrowArg(op, ArgPos(op, i) + " is a disposed tensor");
+  return box;
+}
+
+const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op) {
+  return BoxOf(op, info[i], i)->t;
+}
+
+c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (static_cast<size_t>(i) >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
+  return T(info, i, op);
+}
+
+std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsArray()) ThrowArg(op, ArgPos(op, i) + " must be an array of tensors");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(BoxOf(op, arr.Get(k), i)->t);
+  return out;
+}
+
+int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op) {
+  auto v = info[i];
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be an integer");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9007199254740991.0)
+    ThrowArg(op, ArgPos(op, i) + " must be an integer");
+  return static_cast<int64_t>(d);
+}
+
+double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsBoolean()) ThrowArg(op, ArgPos(op, i) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::string ArgString(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsString()) ThrowArg(op, ArgPos(op, i) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsArray()) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value v = arr.Get(k);
+    if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || std::floor(d) != d) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
+    out[k] = static_cast<int64_t>(d);
+  }
+  return out;
+}
+
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (static_cast<size_t>(i) >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
+  return ArgInt(info, i, op);
+}
+
+c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (static_cast<size_t>(i) >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
+  return ArgDouble(info, i, op);
+}
+
+at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op) {
+  auto v = info[i];
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  if (v.IsBigInt()) {
+    bool lossless;
+    return at::Scalar(static_cast<int64_t>(v.As<Napi::BigInt>().Int64Value(&lossless)));
+  }
+  if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  // Integral JS numbers become integer scalars so int tensors stay int (as in Python).
+  if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9007199254740992.0)
+    return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
+}
+
+// Codes: 0 float32, 1 float64, 2 float16, 3 bfloat16, 4 int64, 5 int32, 6 uint8, 7 bool, 8 int8, 9 int16
+at::ScalarType DtypeFromCode(int64_t code, const char* op) {
+  switch (code) {
+    case 0: return at::kFloat;
+    case 1: return at::kDouble;
+    case 2: return at::kHalf;
+    case 3: return at::kBFloat16;
+    case 4: return at::kLong;
+    case 5: return at::kInt;
+    case 6: return at::kByte;
+    case 7: return at::kBool;
+    case 8: return at::kChar;
+    case 9: return at::kShort;
+  }
+  ThrowArg(op, "unknown dtype code " + std::to_string(code));
+}
+
+int64_t CodeFromDtype(at::ScalarType st) {
+  switch (st) {
+    case at::kFloat: return 0;
+    case at::kDouble: return 1;
+    case at::kHalf: return 2;
+    case at::kBFloat16: return 3;
+    case at::kLong: return 4;
+    case at::kInt: return 5;
+    case at::kByte: return 6;
+    case at::kBool: return 7;
+    case at::kChar: return 8;
+    case at::kShort: return 9;
+    default: return -1;
+  }
+}
+
+at::ScalarType ArgDtype(const Napi::CallbackInfo& info, int i, const char* op) {
+  return DtypeFromCode(ArgInt(info, i, op), op);
+}
+
+c10::optional<at::ScalarType> OptDtype(const Napi::CallbackInfo& info, int i, const char* op) {
+  auto c = OptInt(info, i, op);
+  if (!c) return c10::nullopt;
+  return DtypeFromCode(*c, op);
+}
+
+at::Device ArgDevice(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (static_cast<size_t>(i) >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return at::Device(at::kCPU);
+  std::string s = ArgString(info, i, op);
+  return at::Device(s);  // throws c10::Error for malformed strings ("cuda:x")
+}
+
+at::TensorOptions ArgOptions(const Napi::CallbackInfo& info, int dtypeIdx, int deviceIdx, const char* op) {
+  at::TensorOptions o;
+  auto dt = OptDtype(info, dtypeIdx, op);
+  o = o.dtype(dt ? *dt : at::kFloat);
+  o = o.device(ArgDevice(info, deviceIdx, op));
+  return o;
+}
+
+at::Generator& DefaultGen() {
+  static at::Generator g = at::detail::getDefaultCPUGenerator();
+  return g;
+}
+
+void Def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback cb) {
+  exports.Set(name, Napi::Function::New(env, cb, name));
+}
+
+}  // namespace flm

@@ -1,0 +1,84 @@
+// The thin native layer between Node and libtorch (ATen + autograd).
+//
+// A tensor crosses into JavaScript as a tagged `napi_external` that owns one `at::Tensor` reference
+// (one refcount on the TensorImpl). JS frees it deterministically through `dispose` (tidy scopes),
+// and the external's finalizer frees it if JS forgets; both report the bytes to V8.
+//
+// Every exported function runs its body inside FLM_OP(name) { ... } FLM_END, which converts any
+// c10::Error / std::exception into a JS Error "<op>: <libtorch message>". No C++ exception ever
+// reaches V8, and nothing here calls abort().
+#pragma once
+
+#include <ATen/ATen.h>
+#include <napi.h>
+
+#include <atomic>
+#include <c10/util/Optional.h>
+#include <string>
+#include <vector>
+
+namespace flm {
+
+struct TensorBox {
+  at::Tensor t;
+  int64_t reported = 0;  // bytes reported to V8 through AdjustExternalMemory
+};
+
+// ---- live-object accounting (memory()) ----
+extern std::atomic<int64_t> g_live_tensors;
+extern std::atomic<int64_t> g_live_bytes;
+
+// ---- errors ----
+[[noreturn]] void ThrowArg(const char* op, const std::string& msg);
+Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg);
+
+// ---- wrapping ----
+Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+TensorBox* BoxOf(const char* op, const Napi::Value& v, int argIndex);
+const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op);
+c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op);
+std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char* op);
+
+// ---- argument readers (validate before touching libtorch) ----
+int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op);
+double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op);
+bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op);
+std::string ArgString(const Napi::CallbackInfo& info, int i, const char* op);
+std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op);
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op);
+c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op);
+at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op);
+at::ScalarType ArgDtype(const Napi::CallbackInfo& info, int i, const char* op);
+c10::optional<at::ScalarType> OptDtype(const Napi::CallbackInfo& info, int i, const char* op);
+at::Device ArgDevice(const Napi::CallbackInfo& info, int i, const char* op);
+at::TensorOptions ArgOptions(const Napi::CallbackInfo& info, int dtypeIdx, int deviceIdx, const char* op);
+
+// Dtype codes shared with src/tensor/dtype.ts.
+at::ScalarType DtypeFromCode(int64_t code, const char* op);
+int64_t CodeFromDtype(at::ScalarType st);
+
+// The default generator (manualSeed and state save/restore live in core.cc).
+at::Generator& DefaultGen();
+
+using Registrar = void (*)(Napi::Env, Napi::Object);
+void Def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback cb);
+
+}  // namespace flm
+
+#define FLM_OP(NAME)              \
+  {                               \
+    static constexpr const char* kOp = NAME; \
+    try {
+#define FLM_END                                                        \
+    } catch (const Napi::Error& e) {                                   \
+      throw;                                                           \
+    } catch (const c10::Error& e) {                                    \
+      throw ::flm::MakeTorchError(info.Env(), kOp, e.what_without_backtrace()); \
+    } catch (const std::exception& e) {                                \
+      throw ::flm::MakeTorchError(info.Env(), kOp, e.what());          \
+    }                                                                  \
+  }
+
+// Shorthand for the common "(tensor args...) -> tensor" binding.
+#define FLM_FN(FNAME) static Napi::Value FNAME(const Napi::CallbackInfo& info)

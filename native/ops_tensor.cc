@@ -1,0 +1,475 @@
+// Tensor metadata, lifetime, host transfer, creation, randomness, autograd, threads and build info.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/Version.h>
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <cstring>
+
+#include "core.h"
+
+namespace flm {
+
+// ---------------------------------------------------------------- metadata / lifetime
+FLM_FN(Shape) {
+  FLM_OP("shape")
+  const auto& t = T(info, 0, kOp);
+  auto s = t.sizes();
+  auto arr = Napi::Array::New(info.Env(), s.size());
+  for (size_t i = 0; i < s.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(s[i])));
+  return arr;
+  FLM_END
+}
+
+FLM_FN(Strides) {
+  FLM_OP("strides")
+  const auto& t = T(info, 0, kOp);
+  auto s = t.strides();
+  auto arr = Napi::Array::New(info.Env(), s.size());
+  for (size_t i = 0; i < s.size(); i++) arr.Set(static_cast<uint32_t>(i), Napi::Number::New(info.Env(), static_cast<double>(s[i])));
+  return arr;
+  FLM_END
+}
+
+FLM_FN(Dtype) {
+  FLM_OP("dtype")
+  return Napi::Number::New(info.Env(), static_cast<double>(CodeFromDtype(T(info, 0, kOp).scalar_type())));
+  FLM_END
+}
+
+FLM_FN(Device) {
+  FLM_OP("device")
+  return Napi::String::New(info.Env(), T(info, 0, kOp).device().str());
+  FLM_END
+}
+
+FLM_FN(IsContiguous) {
+  FLM_OP("isContiguous")
+  return Napi::Boolean::New(info.Env(), T(info, 0, kOp).is_contiguous());
+  FLM_END
+}
+
+FLM_FN(IsDisposed) {
+  FLM_OP("isDisposed")
+  auto v = info[0];
+  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
+  return Napi::Boolean::New(info.Env(), !v.As<Napi::External<TensorBox>>().Data()->t.defined());
+  FLM_END
+}
+
+// Releases this handle's reference now (the storage goes when its last reference goes).
+FLM_FN(Dispose) {
+  FLM_OP("dispose")
+  auto v = info[0];
+  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
+  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  if (box->t.defined()) {
+    g_live_tensors--;
+    g_live_bytes -= static_cast<int64_t>(box->t.numel()) * static_cast<int64_t>(box->t.element_size());
+    box->t = at::Tensor();
+    if (box->reported) {
+      Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -box->reported);
+      box->reported = 0;
+    }
+  }
+  return info.Env().Undefined();
+  FLM_END
+}
+
+FLM_FN(Memory) {
+  FLM_OP("memory")
+  auto o = Napi::Object::New(info.Env());
+  o.Set("numTensors", Napi::Number::New(info.Env(), static_cast<double>(g_live_tensors.load())));
+  o.Set("numBytes", Napi::Number::New(info.Env(), static_cast<double>(g_live_bytes.load())));
+  return o;
+  FLM_END
+}
+
+// A second handle to the same tensor (shares storage and autograd identity).
+FLM_FN(Alias) {
+  FLM_OP("alias")
+  return Wrap(info.Env(), T(info, 0, kOp));
+  FLM_END
+}
+
+FLM_FN(SameTensor) {
+  FLM_OP("sameTensor")
+  return Napi::Boolean::New(info.Env(), T(info, 0, kOp).is_same(T(info, 1, kOp)));
+  FLM_END
+}
+
+FLM_FN(DataPtrEqual) {
+  FLM_OP("sharesStorage")
+  return Napi::Boolean::New(info.Env(), T(info, 0, kOp).storage().is_alias_of(T(info, 1, kOp).storage()));
+  FLM_END
+}
+
+// ---------------------------------------------------------------- host transfer
+static size_t ElemSize(at::ScalarType st) { return c10::elementSize(st); }
+
+// fromBuffer(arrayBufferView, dtypeCode, shape, device?) -> copy of the bytes as a tensor.
+FLM_FN(FromBuffer) {
+  FLM_OP("fromBuffer")
+  if (!info[0].IsTypedArray() && !info[0].IsBuffer() && !info[0].IsDataView())
+    ThrowArg(kOp, "argument 0 must be a TypedArray or Buffer");
+  const uint8_t* data;
+  size_t len;
+  if (info[0].IsDataView()) {
+    auto dv = info[0].As<Napi::DataView>();
+    data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+    len = dv.ByteLength();
+  } else {
+    auto ta = info[0].As<Napi::TypedArray>();
+    data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    len = ta.ByteLength();
+  }
+  auto st = ArgDtype(info, 1, kOp);
+  auto shape = ArgIntList(info, 2, kOp);
+  int64_t n = 1;
+  for (auto d : shape) {
+    if (d < 0) ThrowArg(kOp, "negative dimension in shape");
+    n *= d;
+  }
+  size_t need = static_cast<size_t>(n) * ElemSize(st);
+  if (need != len)
+    ThrowArg(kOp, "buffer holds " + std::to_string(len) + " bytes but shape and dtype need " + std::to_string(need));
+  auto t = at::empty(shape, at::TensorOptions().dtype(st));
+  if (need) std::memcpy(t.data_ptr(), data, need);
+  auto dev = ArgDevice(info, 3, kOp);
+  if (!dev.is_cpu()) t = t.to(dev);
+  return Wrap(info.Env(), t);
+  FLM_END
+}
+
+// toBuffer(t) -> ArrayBuffer holding a contiguous CPU copy of the values.
+FLM_FN(ToBuffer) {
+  FLM_OP("toBuffer")
+  auto t = T(info, 0, kOp).detach().to(at::kCPU).contiguous();
+  size_t n = static_cast<size_t>(t.numel()) * t.element_size();
+  auto ab = Napi::ArrayBuffer::New(info.Env(), n);
+  if (n) std::memcpy(ab.Data(), t.data_ptr(), n);
+  return ab;
+  FLM_END
+}
+
+// dataView(t): zero-copy ArrayBuffer over a contiguous CPU tensor's memory; it keeps the storage alive.
+FLM_FN(DataView) {
+  FLM_OP("dataView")
+  const auto& t = T(info, 0, kOp);
+  if (!t.is_cpu() || !t.is_contiguous()) ThrowArg(kOp, "dataView needs a contiguous CPU tensor");
+  size_t n = static_cast<size_t>(t.numel()) * t.element_size();
+  if (n == 0) return Napi::ArrayBuffer::New(info.Env(), 0);
+  auto* keep = new at::Tensor(t);
+  return Napi::ArrayBuffer::New(info.Env(), t.data_ptr(), n, [](Napi::Env, void*, at::Tensor* k) { delete k; }, keep);
+  FLM_END
+}
+
+FLM_FN(Item) {
+  FLM_OP("item")
+  const auto& t = T(info, 0, kOp);
+  if (t.numel() != 1) ThrowArg(kOp, "item() needs a tensor with exactly one element, got " + std::to_string(t.numel()));
+  auto s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+  return Napi::Number::New(info.Env(), s.toDouble());
+  FLM_END
+}
+
+// ---------------------------------------------------------------- creation
+FLM_FN(Empty) {
+  FLM_OP("empty")
+  return Wrap(info.Env(), at::empty(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  FLM_END
+}
+FLM_FN(Zeros) {
+  FLM_OP("zeros")
+  return Wrap(info.Env(), at::zeros(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  FLM_END
+}
+FLM_FN(Ones) {
+  FLM_OP("ones")
+  return Wrap(info.Env(), at::ones(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  FLM_END
+}
+FLM_FN(Full) {
+  FLM_OP("full")
+  return Wrap(info.Env(), at::full(ArgIntList(info, 0, kOp), ArgScalar(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
+  FLM_END
+}
+FLM_FN(Arange) {
+  FLM_OP("arange")
+  return Wrap(info.Env(), at::arange(ArgScalar(info, 0, kOp), ArgScalar(info, 1, kOp), ArgScalar(info, 2, kOp),
+                                     ArgOptions(info, 3, 4, kOp)));
+  FLM_END
+}
+FLM_FN(Linspace) {
+  FLM_OP("linspace")
+  return Wrap(info.Env(), at::linspace(ArgScalar(info, 0, kOp), ArgScalar(info, 1, kOp), ArgInt(info, 2, kOp),
+                                       ArgOptions(info, 3, 4, kOp)));
+  FLM_END
+}
+FLM_FN(Eye) {
+  FLM_OP("eye")
+  return Wrap(info.Env(), at::eye(ArgInt(info, 0, kOp), ArgInt(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
+  FLM_END
+}
+FLM_FN(Randn) {
+  FLM_OP("randn")
+  return Wrap(info.Env(), at::randn(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  FLM_END
+}
+FLM_FN(Rand) {
+  FLM_OP("rand")
+  return Wrap(info.Env(), at::rand(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  FLM_END
+}
+FLM_FN(Randint) {
+  FLM_OP("randint")
+  auto o = ArgOptions(info, 3, 4, kOp);
+  if (!OptDtype(info, 3, kOp)) o = o.dtype(at::kLong);
+  return Wrap(info.Env(), at::randint(ArgInt(info, 0, kOp), ArgInt(info, 1, kOp), ArgIntList(info, 2, kOp), DefaultGen(), o));
+  FLM_END
+}
+FLM_FN(Randperm) {
+  FLM_OP("randperm")
+  auto o = ArgOptions(info, 1, 2, kOp);
+  if (!OptDtype(info, 1, kOp)) o = o.dtype(at::kLong);
+  return Wrap(info.Env(), at::randperm(ArgInt(info, 0, kOp), DefaultGen(), o));
+  FLM_END
+}
+FLM_FN(Bernoulli) {
+  FLM_OP("bernoulli")
+  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), DefaultGen()));
+  FLM_END
+}
+FLM_FN(BernoulliP) {
+  FLM_OP("bernoulli")
+  auto p = ArgDouble(info, 1, kOp);
+  if (!(p >= 0 && p <= 1)) ThrowArg(kOp, "p must be in [0, 1], got " + std::to_string(p));
+  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), p, DefaultGen()));
+  FLM_END
+}
+FLM_FN(Binomial) {
+  FLM_OP("binomial")
+  return Wrap(info.Env(), at::binomial(T(info, 0, kOp), T(info, 1, kOp), DefaultGen()));
+  FLM_END
+}
+FLM_FN(Multinomial) {
+  FLM_OP("multinomial")
+  return Wrap(info.Env(), at::multinomial(T(info, 0, kOp), ArgInt(info, 1, kOp), ArgBool(info, 2, kOp), DefaultGen()));
+  FLM_END
+}
+FLM_FN(Normal_) {
+  FLM_OP("normal_")
+  auto t = T(info, 0, kOp);
+  t.normal_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  return info[0];
+  FLM_END
+}
+FLM_FN(Uniform_) {
+  FLM_OP("uniform_")
+  auto t = T(info, 0, kOp);
+  t.uniform_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  return info[0];
+  FLM_END
+}
+
+// ---------------------------------------------------------------- randomness state
+FLM_FN(ManualSeed) {
+  FLM_OP("manualSeed")
+  auto seed = static_cast<uint64_t>(ArgInt(info, 0, kOp));
+  {
+    std::lock_guard<std::mutex> lock(DefaultGen().mutex());
+    DefaultGen().set_current_seed(seed);
+  }
+  at::manual_seed(seed);  // also seeds CUDA generators when present
+  return info.Env().Undefined();
+  FLM_END
+}
+
+FLM_FN(GetRngState) {
+  FLM_OP("getRngState")
+  at::Tensor st;
+  {
+    std::lock_guard<std::mutex> lock(DefaultGen().mutex());
+    st = DefaultGen().get_state();
+  }
+  return Wrap(info.Env(), st);
+  FLM_END
+}
+
+FLM_FN(SetRngState) {
+  FLM_OP("setRngState")
+  const auto& st = T(info, 0, kOp);
+  if (st.scalar_type() != at::kByte || st.dim() != 1) ThrowArg(kOp, "RNG state must be a 1-D uint8 tensor");
+  std::lock_guard<std::mutex> lock(DefaultGen().mutex());
+  DefaultGen().set_state(st);
+  return info.Env().Undefined();
+  FLM_END
+}
+
+// ---------------------------------------------------------------- autograd
+FLM_FN(RequiresGrad) {
+  FLM_OP("requiresGrad")
+  return Napi::Boolean::New(info.Env(), T(info, 0, kOp).requires_grad());
+  FLM_END
+}
+FLM_FN(SetRequiresGrad) {
+  FLM_OP("requiresGrad_")
+  auto t = T(info, 0, kOp);
+  t.set_requires_grad(ArgBool(info, 1, kOp));
+  return info[0];
+  FLM_END
+}
+FLM_FN(Grad) {
+  FLM_OP("grad")
+  return Wrap(info.Env(), T(info, 0, kOp).grad());
+  FLM_END
+}
+FLM_FN(SetGrad) {
+  FLM_OP("setGrad")
+  auto t = T(info, 0, kOp);
+  auto g = OptT(info, 1, kOp);
+  t.mutable_grad() = g ? *g : at::Tensor();
+  return info.Env().Undefined();
+  FLM_END
+}
+FLM_FN(IsLeaf) {
+  FLM_OP("isLeaf")
+  return Napi::Boolean::New(info.Env(), T(info, 0, kOp).is_leaf());
+  FLM_END
+}
+FLM_FN(RetainGrad) {
+  FLM_OP("retainGrad")
+  auto t = T(info, 0, kOp);
+  t.retain_grad();
+  return info[0];
+  FLM_END
+}
+FLM_FN(Detach) {
+  FLM_OP("detach")
+  return Wrap(info.Env(), T(info, 0, kOp).detach());
+  FLM_END
+}
+// backward(t, grad|null, retainGraph)
+FLM_FN(Backward) {
+  FLM_OP("backward")
+  auto t = T(info, 0, kOp);
+  auto g = OptT(info, 1, kOp);
+  bool retain = ArgBool(info, 2, kOp);
+  if (!t.requires_grad()) ThrowArg(kOp, "the tensor does not require grad and has no grad_fn");
+  if (!g && t.numel() != 1) ThrowArg(kOp, "grad can be implicitly created only for scalar outputs; pass a gradient");
+  t.backward(g ? *g : at::Tensor(), retain, false);
+  return info.Env().Undefined();
+  FLM_END
+}
+// grads(outputs[], inputs[], gradOutputs[]|null, retainGraph, createGraph, allowUnused) via autograd::grad
+FLM_FN(SetGradEnabled) {
+  FLM_OP("setGradEnabled")
+  bool prev = at::GradMode::is_enabled();
+  at::GradMode::set_enabled(ArgBool(info, 0, kOp));
+  return Napi::Boolean::New(info.Env(), prev);
+  FLM_END
+}
+FLM_FN(IsGradEnabled) {
+  FLM_OP("isGradEnabled")
+  return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
+  FLM_END
+}
+
+// ---------------------------------------------------------------- threads / info
+FLM_FN(SetNumThreads) {
+  FLM_OP("setNumThreads")
+  auto n = ArgInt(info, 0, kOp);
+  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  at::set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+  FLM_END
+}
+FLM_FN(GetNumThreads) {
+  FLM_OP("getNumThreads")
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+  FLM_END
+}
+FLM_FN(SetNumInteropThreads) {
+  FLM_OP("setNumInteropThreads")
+  auto n = ArgInt(info, 0, kOp);
+  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  at::set_num_interop_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+  FLM_END
+}
+FLM_FN(BuildInfo) {
+  FLM_OP("buildInfo")
+  auto env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("torchVersion", Napi::String::New(env, std::to_string(TORCH_VERSION_MAJOR) + "." +
+                                                  std::to_string(TORCH_VERSION_MINOR) + "." +
+                                                  std::to_string(TORCH_VERSION_PATCH)));
+  o.Set("cudaAvailable", Napi::Boolean::New(env, at::hasCUDA()));
+  o.Set("config", Napi::String::New(env, at::show_config()));
+  o.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
+  o.Set("numThreads", Napi::Number::New(env, at::get_num_threads()));
+#ifdef FLM_WITH_CUDA
+  o.Set("builtWithCuda", Napi::Boolean::New(env, true));
+#else
+  o.Set("builtWithCuda", Napi::Boolean::New(env, false));
+#endif
+  return o;
+  FLM_END
+}
+
+void RegisterTensor(Napi::Env env, Napi::Object e) {
+  Def(env, e, "shape", Shape);
+  Def(env, e, "strides", Strides);
+  Def(env, e, "dtype", Dtype);
+  Def(env, e, "device", Device);
+  Def(env, e, "isContiguous", IsContiguous);
+  Def(env, e, "isDisposed", IsDisposed);
+  Def(env, e, "dispose", Dispose);
+  Def(env, e, "memory", Memory);
+  Def(env, e, "alias", Alias);
+  Def(env, e, "sameTensor", SameTensor);
+  Def(env, e, "sharesStorage", DataPtrEqual);
+  Def(env, e, "fromBuffer", FromBuffer);
+  Def(env, e, "toBuffer", ToBuffer);
+  Def(env, e, "dataView", DataView);
+  Def(env, e, "item", Item);
+  Def(env, e, "empty", Empty);
+  Def(env, e, "zeros", Zeros);
+  Def(env, e, "ones", Ones);
+  Def(env, e, "full", Full);
+  Def(env, e, "arange", Arange);
+  Def(env, e, "linspace", Linspace);
+  Def(env, e, "eye", Eye);
+  Def(env, e, "randn", Randn);
+  Def(env, e, "rand", Rand);
+  Def(env, e, "randint", Randint);
+  Def(env, e, "randperm", Randperm);
+  Def(env, e, "bernoulli", Bernoulli);
+  Def(env, e, "bernoulliP", BernoulliP);
+  Def(env, e, "binomial", Binomial);
+  Def(env, e, "multinomial", Multinomial);
+  Def(env, e, "normal_", Normal_);
+  Def(env, e, "uniform_", Uniform_);
+  Def(env, e, "manualSeed", ManualSeed);
+  Def(env, e, "getRngState", GetRngState);
+  Def(env, e, "setRngState", SetRngState);
+  Def(env, e, "requiresGrad", RequiresGrad);
+  Def(env, e, "setRequiresGrad", SetRequiresGrad);
+  Def(env, e, "grad", Grad);
+  Def(env, e, "setGrad", SetGrad);
+  Def(env, e, "isLeaf", IsLeaf);
+  Def(env, e, "retainGrad", RetainGrad);
+  Def(env, e, "detach", Detach);
+  Def(env, e, "backward", Backward);
+  Def(env, e, "setGradEnabled", SetGradEnabled);
+  Def(env, e, "isGradEnabled", IsGradEnabled);
+  Def(env, e, "setNumThreads", SetNumThreads);
+  Def(env, e, "getNumThreads", GetNumThreads);
+  Def(env, e, "setNumInteropThreads", SetNumInteropThreads);
+  Def(env, e, "buildInfo", BuildInfo);
+}
+
+}  // namespace flm

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// `npm install` hook: find libtorch (installing Debian's libtorch-dev when run as root on Debian/Ubuntu),
+// then build the native addon with node-gyp against it. Never downloads anything but system packages.
+//   node scripts/install.mjs [--force]
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findLibtorch } from './find-libtorch.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addon = join(root, 'build', 'Release', 'flm_native.node');
+const force = process.argv.includes('--force');
+
+function say(msg) {
+  console.error(`[flm install] ${msg}`);
+}
+
+function upToDate() {
+  if (!existsSync(addon)) return false;
+  const built = statSync(addon).mtimeMs;
+  const sources = readdirSync(join(root, 'native')).map((f) => join(root, 'native', f));
+  sources.push(join(root, 'binding.gyp'));
+  return sources.every((f) => statSync(f).mtimeMs <= built);
+}
+
+function isDebianLike() {
+  try {
+    return /ID(_LIKE)?=.*(debian|ubuntu)/.test(execFileSync('cat', ['/etc/os-release']).toString());
+  } catch {
+    return false;
+  }
+}
+
+let lt = findLibtorch();
+if (!lt) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && isDebianLike()) {
+    say('no libtorch found: installing Debian\'s libtorch-dev with apt-get (this takes a few minutes)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'libtorch-dev']]) {
+      const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+      if (r.status !== 0) {
+        say(`apt-get ${args.join(' ')} failed (exit ${r.status})`);
+        process.exit(1);
+      }
+    }
+    lt = findLibtorch();
+  }
+  if (!lt) {
+    say('no libtorch found. Install one, then run `npm install` again:');
+    say('  sudo apt-get install libtorch-dev            (Debian/Ubuntu)');
+    say('  or: export LIBTORCH=/path/to/libtorch          (an unpacked libtorch or a pip torch/ folder)');
+    process.exit(1);
+  }
+}
+say(`libtorch ${lt.version} from ${lt.source}: ${lt.root}${lt.cuda ? ' (CUDA)' : ''}`);
+
+if (!force && upToDate()) {
+  say('native addon is up to date');
+  process.exit(0);
+}
+const gyp = process.env.npm_config_node_gyp || join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const jobs = String(Math.max(1, (await import('node:os')).availableParallelism()));
+say('building the native addon (node-gyp)');
+// Build against the running Node's own headers when they are installed (no download of headers).
+const nodedir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
+const gypArgs = [gyp, 'rebuild', '--jobs', jobs];
+if (existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${nodedir}`);
+const r = spawnSync(process.execPath, gypArgs, { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) {
+  say('native build failed');
+  process.exit(r.status ?? 1);
+}
+say(`built ${addon}`);

@@ -1,0 +1,105 @@
+/**
+ * Meaning representation of captions and NLVR2 statements, and its evaluation against scenes.
+ * The generator builds these trees and realises them as text; the parser recovers them from text.
+ */
+import type { ImageQuant } from './lexicon.js';
+import { locationHolds, relationHolds, type Colour, type Location, type Relation, type Scene, type SceneObject, type Shape, type Size } from './scene.js';
+
+/** Attribute filter; an absent field matches anything. */
+export interface Pred {
+  shape?: Shape;
+  colour?: Colour;
+  size?: Size;
+  loc?: Location;
+}
+
+/** "a" = at least one; "one"/"two"/"exactly n" = exactly n; "no" = exactly 0; "at least n". */
+export type Quant = { kind: 'exists' } | { kind: 'exactly'; n: number } | { kind: 'atLeast'; n: number };
+
+export interface NP {
+  quant: Quant;
+  pred: Pred;
+}
+
+export type Chunk =
+  | { kind: 'np'; np: NP }
+  | { kind: 'rel'; subj: NP; rel: Relation; obj: NP };
+
+/** A caption is a conjunction of chunks. */
+export interface CaptionAst {
+  chunks: Chunk[];
+}
+
+export type Statement =
+  | { kind: 'each'; quant: ImageQuant; body: CaptionAst }
+  /** count(left) <cmp> count(right) of objects matching pred. */
+  | { kind: 'compare'; cmp: 'more' | 'fewer' | 'same'; pred: Pred }
+  /** The quantifier applies to the union of both images' objects. */
+  | { kind: 'total'; np: NP };
+
+export function matches(p: Pred, o: SceneObject): boolean {
+  return (
+    (p.shape === undefined || p.shape === o.shape) &&
+    (p.colour === undefined || p.colour === o.colour) &&
+    (p.size === undefined || p.size === o.size) &&
+    (p.loc === undefined || locationHolds(p.loc, o))
+  );
+}
+
+export function matchSet(p: Pred, objects: readonly SceneObject[]): SceneObject[] {
+  return objects.filter((o) => matches(p, o));
+}
+
+/**
+ * Quantify over the matching objects. For "exactly n" with n > 0 the set must have n members and
+ * all of them must satisfy f ("two green triangles above a star": both are above it).
+ */
+function quantify(q: Quant, set: readonly SceneObject[], f: (o: SceneObject) => boolean): boolean {
+  switch (q.kind) {
+    case 'exists': return set.some(f);
+    case 'atLeast': return set.filter(f).length >= q.n;
+    case 'exactly': return q.n === 0 ? !set.some(f) : set.length === q.n && set.every(f);
+  }
+}
+
+export function evalChunk(c: Chunk, scene: Scene): boolean {
+  const objs = scene.objects;
+  if (c.kind === 'np') return quantify(c.np.quant, matchSet(c.np.pred, objs), () => true);
+  const subj = matchSet(c.subj.pred, objs);
+  const obj = matchSet(c.obj.pred, objs);
+  return quantify(c.subj.quant, subj, (x) => quantify(c.obj.quant, obj, (y) => x !== y && relationHolds(c.rel, x, y)));
+}
+
+export function evalCaption(c: CaptionAst, scene: Scene): boolean {
+  return c.chunks.every((ch) => evalChunk(ch, scene));
+}
+
+export function combineImages(q: ImageQuant, l: boolean, r: boolean): boolean {
+  switch (q) {
+    case 'left': return l;
+    case 'right': return r;
+    case 'both': return l && r;
+    case 'exactlyOne': return l !== r;
+    case 'atLeastOne': return l || r;
+    case 'neither': return !l && !r;
+  }
+}
+
+export function evalStatement(s: Statement, left: Scene, right: Scene): boolean {
+  switch (s.kind) {
+    case 'each':
+      return combineImages(s.quant, evalCaption(s.body, left), evalCaption(s.body, right));
+    case 'compare': {
+      const nl = matchSet(s.pred, left.objects).length;
+      const nr = matchSet(s.pred, right.objects).length;
+      return s.cmp === 'more' ? nl > nr : s.cmp === 'fewer' ? nl < nr : nl === nr;
+    }
+    case 'total':
+      return evalChunk({ kind: 'np', np: s.np }, { objects: left.objects.concat(right.objects) });
+  }
+}
+
+/** NPs mentioned by a caption, in order. */
+export function captionNPs(c: CaptionAst): NP[] {
+  return c.chunks.flatMap((ch) => (ch.kind === 'np' ? [ch.np] : [ch.subj, ch.obj]));
+}

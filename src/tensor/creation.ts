@@ -1,0 +1,196 @@
+// Tensor creation, random sampling and generator state.
+import { native } from '../native/binding.js';
+import {
+  type DType, type Device, checkDevice, dtypeCode, dtypeOfTypedArray, elementSize,
+} from './dtype.js';
+import { Tensor, argError, callNative as call, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+function dt(o: CreateOptions | undefined): number | null {
+  return o?.dtype ? dtypeCode(o.dtype) : null;
+}
+function dev(o: CreateOptions | undefined): string | null {
+  return o?.device ? checkDevice(o.device) : null;
+}
+function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
+  if (o?.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+function shapeOf(op: string, s: readonly number[]): number[] {
+  checkInts(op, 'shape', s);
+  for (const d of s) if (d < 0) argError(op, `negative dimension ${d} in shape [${s.join(', ')}]`);
+  return s as number[];
+}
+
+export function zeros(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt(o), dev(o)))), o);
+}
+export function ones(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt(o), dev(o)))), o);
+}
+export function empty(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt(o), dev(o)))), o);
+}
+export function full(shape: readonly number[], value: Scalar, o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, dt(o), dev(o)))), o);
+}
+export function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
+  return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
+}
+export function onesLike(t: Tensor, o?: CreateOptions): Tensor {
+  return ones(t.shape, { dtype: t.dtype, device: t.device, ...o });
+}
+/** arange(end) or arange(start, end, step); int64 when all arguments are integers, as in PyTorch. */
+export function arange(startOrEnd: number, end?: number, step = 1, o?: CreateOptions): Tensor {
+  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
+  if (step === 0) argError('arange', 'step must be nonzero');
+  const allInt = Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step);
+  const code = o?.dtype ? dtypeCode(o.dtype) : allInt ? dtypeCode('int64') : null;
+  return finish(wrap(call(() => native.arange(s, e, step, code, dev(o)))), o);
+}
+export function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt(o), dev(o)))), o);
+}
+export function eye(n: number, m?: number, o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt(o), dev(o)))), o);
+}
+export function randn(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt(o), dev(o)))), o);
+}
+export function rand(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt(o), dev(o)))), o);
+}
+/** Integers uniform in [low, high). */
+export function randint(low: number, high: number, shape: readonly number[], o?: CreateOptions): Tensor {
+  if (!(high > low)) argError('randint', `high (${high}) must be greater than low (${low})`);
+  return wrap(call(() => native.randint(checkInt('randint', 'low', low), checkInt('randint', 'high', high), shapeOf('randint', shape), dt(o), dev(o))));
+}
+export function randperm(n: number, o?: CreateOptions): Tensor {
+  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt(o), dev(o))));
+}
+/** Bernoulli draws with probabilities p (a tensor), or with a scalar p in the shape of `like`. */
+export function bernoulli(p: Tensor): Tensor;
+export function bernoulli(like: Tensor, p: number): Tensor;
+export function bernoulli(a: Tensor, p?: number): Tensor {
+  if (p === undefined) return wrap(call(() => native.bernoulli(tensorArg('bernoulli', a, 'p'))));
+  return wrap(call(() => native.bernoulliP(tensorArg('bernoulli', a), p)));
+}
+/** Binomial(count, prob) draws, elementwise (float tensors, as torch.binomial). */
+export function binomial(count: Tensor, prob: Tensor): Tensor {
+  return wrap(call(() => native.binomial(tensorArg('binomial', count, 'count'), tensorArg('binomial', prob, 'prob'))));
+}
+export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
+  return wrap(call(() => native.multinomial(tensorArg('multinomial', probs, 'probs'), checkInt('multinomial', 'numSamples', numSamples), replacement)));
+}
+
+/** Seeds the default generator (and CUDA's): same seed, same numbers. */
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative integer, got ${seed}`);
+  native.manualSeed(seed);
+}
+/** The default generator's state as bytes, for exact resume. */
+export function getRngState(): Uint8Array {
+  const h = native.getRngState();
+  const t = wrap(h);
+  const bytes = t.toTypedArray() as Uint8Array;
+  t.dispose();
+  return bytes;
+}
+export function setRngState(state: Uint8Array): void {
+  if (!(state instanceof Uint8Array)) argError('setRngState', 'state must be a Uint8Array from getRngState()');
+  const t = wrap(call(() => native.fromBuffer(state, dtypeCode('uint8'), [state.length])));
+  try {
+    call(() => native.setRngState(t.handle));
+  } finally {
+    t.dispose();
+  }
+}
+
+// ------------------------------------------------------------------ from host data
+function inferShape(data: NestedArray, op: string): number[] {
+  const shape: number[] = [];
+  let cur: NestedArray = data;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0]!;
+  }
+  return shape;
+}
+
+function flattenInto(data: NestedArray, shape: number[], depth: number, out: number[], op: string): void {
+  if (depth === shape.length) {
+    if (Array.isArray(data)) argError(op, 'ragged nested array (inconsistent depth)');
+    if (typeof data === 'boolean') out.push(data ? 1 : 0);
+    else if (typeof data === 'number') out.push(data);
+    else argError(op, `nested array holds a ${typeof data}, expected numbers or booleans`);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    argError(op, `ragged nested array: expected length ${shape[depth]} at depth ${depth}`);
+  }
+  for (const d of data) flattenInto(d, shape, depth + 1, out, op);
+}
+
+function typedFor(d: DType, values: number[]): ArrayBufferView {
+  switch (d) {
+    case 'float64': return Float64Array.from(values);
+    case 'int64': return BigInt64Array.from(values, (v) => BigInt(Math.trunc(v)));
+    case 'int32': return Int32Array.from(values);
+    case 'int16': return Int16Array.from(values);
+    case 'int8': return Int8Array.from(values);
+    case 'uint8': case 'bool': return Uint8Array.from(values);
+    default: return Float32Array.from(values);
+  }
+}
+
+/**
+ * A tensor from nested arrays, a number, or a TypedArray (copied; give `shape` for TypedArrays, default 1-D).
+ * Nested numbers default to float32 (int64 with dtype), booleans to bool.
+ */
+export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+  const op = 'tensor';
+  let t: Tensor;
+  if (ArrayBuffer.isView(data)) {
+    const src = dtypeOfTypedArray(data);
+    const n = data.byteLength / elementSize(src);
+    const shape = o.shape ? shapeOf(op, o.shape) : [n];
+    t = wrap(call(() => native.fromBuffer(data, dtypeCode(src), shape, null)));
+    if ((o.dtype && o.dtype !== src) || o.device) {
+      const conv = o.dtype && o.dtype !== src ? t.to(o.dtype) : t;
+      if (conv !== t) t.dispose();
+      t = conv;
+      if (o.device) {
+        const moved = t.to(o.device);
+        if (moved !== t) t.dispose();
+        t = moved;
+      }
+    }
+    return finish(t, o);
+  }
+  const shape = inferShape(data, op);
+  const flat: number[] = [];
+  flattenInto(data, shape, 0, flat, op);
+  let first: NestedArray = data;
+  while (Array.isArray(first) && first.length) first = first[0]!;
+  const d: DType = o.dtype ?? (typeof first === 'boolean' ? 'bool' : 'float32');
+  const buf = typedFor(d === 'float16' || d === 'bfloat16' ? 'float32' : d, flat);
+  const srcD: DType = d === 'float16' || d === 'bfloat16' ? 'float32' : d;
+  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device) : null)));
+  if (srcD !== d) {
+    const c = t.to(d);
+    t.dispose();
+    t = c;
+  }
+  return finish(t, o);
+}
+
+/** A scalar (0-D) tensor. */
+export function scalar(v: number, o?: CreateOptions): Tensor {
+  return full([], v, { dtype: 'float32', ...o });
+}

@@ -1,0 +1,132 @@
+// Functional ops (torch.nn.functional and friends) as plain functions.
+import { native } from '../native/binding.js';
+import { type DType, dtypeCode } from './dtype.js';
+import { Tensor, argError, callNative as call, checkInt, checkInts, optTensor, tensorArg, wrap, type Scalar } from './tensor.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduction(op: string, r: string | undefined): Reduction {
+  const v = r ?? 'mean';
+  if (v !== 'mean' && v !== 'sum' && v !== 'none') argError(op, `reduction must be 'mean', 'sum' or 'none', got '${v}'`);
+  return v;
+}
+
+export const add = (a: Tensor, b: Tensor | Scalar): Tensor => a.add(b);
+export const sub = (a: Tensor, b: Tensor | Scalar): Tensor => a.sub(b);
+export const mul = (a: Tensor, b: Tensor | Scalar): Tensor => a.mul(b);
+export const div = (a: Tensor, b: Tensor | Scalar): Tensor => a.div(b);
+export const matmul = (a: Tensor, b: Tensor): Tensor => a.matmul(b);
+export const bmm = (a: Tensor, b: Tensor): Tensor => a.bmm(b);
+export const minimum = (a: Tensor, b: Tensor): Tensor => a.minimum(b);
+export const maximum = (a: Tensor, b: Tensor): Tensor => a.maximum(b);
+export const relu = (x: Tensor): Tensor => x.relu();
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => x.gelu(approximate);
+/** QuickGELU of OpenAI CLIP: x * sigmoid(1.702 x). */
+export function quickGelu(x: Tensor): Tensor {
+  const s = x.mul(1.702);
+  const g = s.sigmoid();
+  s.dispose();
+  const out = x.mul(g);
+  g.dispose();
+  return out;
+}
+export const tanh = (x: Tensor): Tensor => x.tanh();
+export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
+export const softmax = (x: Tensor, dim: number, dtype?: DType): Tensor => x.softmax(dim, dtype);
+export const logSoftmax = (x: Tensor, dim: number, dtype?: DType): Tensor => x.logSoftmax(dim, dtype);
+
+/** where(cond, a, b): a where cond is true, else b (tensors or scalars). */
+export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
+  const ha = a instanceof Tensor ? a.handle : a;
+  const hb = b instanceof Tensor ? b.handle : b;
+  return wrap(call(() => native.where(tensorArg('where', cond, 'condition'), ha, hb)));
+}
+
+export function cat(ts: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(ts) || ts.length === 0) argError('cat', 'expected a non-empty array of tensors');
+  return wrap(call(() => native.cat(ts.map((t) => tensorArg('cat', t)), checkInt('cat', 'dim', dim))));
+}
+export function stack(ts: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(ts) || ts.length === 0) argError('stack', 'expected a non-empty array of tensors');
+  return wrap(call(() => native.stack(ts.map((t) => tensorArg('stack', t)), checkInt('stack', 'dim', dim))));
+}
+export function einsum(equation: string, ...operands: Tensor[]): Tensor {
+  if (typeof equation !== 'string') argError('einsum', 'equation must be a string');
+  return wrap(call(() => native.einsum(equation, operands.map((t) => tensorArg('einsum', t)))));
+}
+
+/** y = x W^T + b */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return wrap(call(() => native.linear(tensorArg('linear', x, 'input'), tensorArg('linear', weight, 'weight'), optTensor('linear', bias, 'bias'))));
+}
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
+    optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
+}
+/** Dropout: active only when training is true (identity otherwise). */
+export function dropout(x: Tensor, p: number, training: boolean): Tensor {
+  if (!training || p === 0) return x.alias();
+  return wrap(call(() => native.dropout(tensorArg('dropout', x, 'input'), p, training)));
+}
+export function embedding(ids: Tensor, weight: Tensor, paddingIdx = -1): Tensor {
+  return wrap(call(() => native.embedding(tensorArg('embedding', weight, 'weight'), tensorArg('embedding', ids, 'indices'), paddingIdx)));
+}
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  padding?: number | [number, number];
+  dilation?: number | [number, number];
+  groups?: number;
+}
+const pair = (v: number | [number, number] | undefined, d: number): number[] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [...v]);
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  return wrap(call(() => native.conv2d(tensorArg('conv2d', x, 'input'), tensorArg('conv2d', weight, 'weight'), optTensor('conv2d', bias, 'bias'),
+    pair(o.stride, 1), pair(o.padding, 0), pair(o.dilation, 1), o.groups ?? 1)));
+}
+export interface CrossEntropyOptions {
+  weight?: Tensor;
+  reduction?: Reduction;
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+}
+/** Cross-entropy over logits [N, C] (or [N, C, d...]) with class-index targets (or class probabilities). */
+export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
+    optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
+}
+export function nllLoss(logProbs: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
+  return wrap(call(() => native.nllLoss(tensorArg('nllLoss', logProbs, 'input'), tensorArg('nllLoss', target, 'target'),
+    optTensor('nllLoss', o.weight, 'weight'), reduction('nllLoss', o.reduction), o.ignoreIndex ?? -100)));
+}
+export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
+    optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
+    reduction('binaryCrossEntropyWithLogits', o.reduction))));
+}
+export function mseLoss(a: Tensor, b: Tensor, r: Reduction = 'mean'): Tensor {
+  return wrap(call(() => native.mseLoss(tensorArg('mseLoss', a, 'input'), tensorArg('mseLoss', b, 'target'), reduction('mseLoss', r))));
+}
+/** x / max(||x||_p, eps) along dim (F.normalize). */
+export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
+  return wrap(call(() => native.normalize(tensorArg('normalize', x, 'input'), p, dim, eps)));
+}
+/** Resize [N, C, H, W] to size [h, w] (bicubic uses A = -0.75, as PyTorch). */
+export function interpolate(x: Tensor, size: [number, number], mode: 'bilinear' | 'bicubic' | 'nearest' = 'bilinear', alignCorners = false): Tensor {
+  return wrap(call(() => native.interpolate(tensorArg('interpolate', x, 'input'), checkInts('interpolate', 'size', size), mode, alignCorners)));
+}
+export function oneHot(x: Tensor, numClasses = -1): Tensor {
+  return wrap(call(() => native.oneHot(tensorArg('oneHot', x, 'input'), numClasses)));
+}
+export const topk = (x: Tensor, k: number, dim = -1, largest = true, sorted = true) => x.topk(k, dim, largest, sorted);
+export const sort = (x: Tensor, dim = -1, descending = false) => x.sort(dim, descending);
+export const argsort = (x: Tensor, dim = -1, descending = false): Tensor => x.argsort(dim, descending);
+
+/**
+ * Scaled dot-product attention as BERT computes it: softmax(q k^T / sqrt(d) + mask) v, with an additive
+ * mask broadcast to [B, heads, Lq, Lk] and attention-probability dropout in training.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor | null, dropoutP = 0, training = false): Tensor {
+  return wrap(call(() => native.attention(tensorArg('attention', q, 'query'), tensorArg('attention', k, 'key'), tensorArg('attention', v, 'value'),
+    optTensor('attention', mask, 'mask'), dropoutP, training)));
+}
+
+export { dtypeCode };

@@ -1,0 +1,7 @@
+export * from './dtype.js';
+export { Tensor, TorchError, type Scalar, type Shape, type NestedArray } from './tensor.js';
+export * from './creation.js';
+export * from './autograd.js';
+export * from './runtime.js';
+export { tidy, keep, dispose } from './scope.js';
+export * as F from './functional.js';

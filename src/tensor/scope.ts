@@ -1,0 +1,87 @@
+// Memory scopes for native tensors (TensorFlow.js's tidy/keep model).
+// Native memory must not wait for the JS garbage collector: every tensor created inside tidy(fn) is
+// freed when fn returns, except the tensors it returns (they move to the enclosing scope) and those
+// passed to keep(). tidy is synchronous only: an async fn would let other work's tensors leak into it.
+
+export interface Tracked {
+  dispose(): void;
+  readonly isDisposed: boolean;
+  /** set by keep(): never disposed by a scope */
+  _kept: boolean;
+}
+
+const stack: Set<Tracked>[] = [];
+
+export function track<T extends Tracked>(t: T): T {
+  const top = stack[stack.length - 1];
+  if (top !== undefined) top.add(t);
+  return t;
+}
+
+/** Exempts a tensor from every enclosing and future tidy scope; the caller now owns it. */
+export function keep<T extends Tracked>(t: T): T {
+  t._kept = true;
+  for (const s of stack) s.delete(t);
+  return t;
+}
+
+function collect(value: unknown, out: Set<Tracked>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 4) return;
+  if ('_kept' in value && 'dispose' in value) {
+    out.add(value as Tracked);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collect(v, out, depth + 1);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, out, depth + 1);
+  }
+}
+
+/**
+ * Runs fn and frees every tensor it created except those it returns (found in the result, arrays,
+ * Maps and plain objects up to 4 levels deep) and kept ones. Nestable.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tracked>();
+  stack.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    stack.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  stack.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new Error('tidy(fn): fn must be synchronous (it returned a Promise)');
+  }
+  const escaping = new Set<Tracked>();
+  collect(result, escaping);
+  const parent = stack[stack.length - 1];
+  for (const t of scope) {
+    if (escaping.has(t)) {
+      if (parent !== undefined) parent.add(t);
+    } else t.dispose();
+  }
+  return result;
+}
+
+/** Disposes every tensor found in a value (tensor, array, Map or plain object). */
+export function dispose(value: unknown): void {
+  const found = new Set<Tracked>();
+  collect(value, found);
+  for (const t of found) t.dispose();
+}
+
+export function scopeDepth(): number {
+  return stack.length;
+}
