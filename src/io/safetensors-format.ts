@@ -13,6 +13,7 @@
  * numel * dtype size, tensors tiling the data area with no overlap or gap, data area size equal to
  * what the header describes). Tensor bytes are read on demand at `dataStart + begin`.
  * Writing is atomic: a temporary file in the same directory, fsync, then rename.
+ * I/O is synchronous: headers are small, and callers read tensors straight into their buffers.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -395,11 +396,11 @@ export function writeSafetensors(
     closed = true;
     renameSync(tmp, path);
   } catch (err) {
-    if (!closed) closeSync(fd);
     try {
+      if (!closed) closeSync(fd);
       unlinkSync(tmp);
     } catch {
-      // already gone
+      // keep the original error
     }
     throw err;
   }

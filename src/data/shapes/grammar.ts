@@ -3,12 +3,12 @@
  * that cover every object of a scene, and checks arbitrary captions against a scene.
  */
 import {
-  article, COLOUR_WORDS, GENERIC_NOUNS, LOCATION_WORDS, NUMBER_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS,
+  article, COLOUR_WORDS, GENERIC_NOUNS, IMAGE_SUBJECTS, LOCATION_WORDS, NUMBER_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS,
 } from './lexicon.js';
 import { ParseError, parseCaption } from './parse.js';
 import { Rng } from './rng.js';
 import { clearLocations, relationClear, type Relation, type Scene, type SceneObject } from './scene.js';
-import { captionNPs, evalCaption, evalChunk, matchSet, type CaptionAst, type Chunk, type NP, type Pred } from './semantics.js';
+import { captionNPs, evalCaption, evalChunk, matchSet, type CaptionAst, type Chunk, type NP, type Pred, type Statement } from './semantics.js';
 
 // ---------------------------------------------------------------- realisation
 
@@ -24,6 +24,8 @@ function numberWord(n: number): string {
 export interface RealiseOptions {
   /** Probability of moving adjectives after the noun ("a circle that is red"). */
   postModifier?: number;
+  /** Probability of writing an exact count as "exactly two". */
+  explicitExactly?: number;
 }
 
 /** Realise a noun phrase with randomly chosen synonyms and word order. */
@@ -53,6 +55,7 @@ export function realiseNP(np: NP, rng: Rng, opts: RealiseOptions = {}): string {
   if (q.kind === 'exists') det = article(head);
   else if (q.kind === 'atLeast') det = `at least ${numberWord(q.n)}`;
   else if (q.n === 0) det = 'no';
+  else if (rng.chance(opts.explicitExactly ?? 0)) det = `exactly ${numberWord(q.n)}`;
   else det = q.n === 1 && rng.chance(0.3) ? 'a single' : numberWord(q.n);
   const loc = p.loc ? [rng.pick(LOCATION_WORDS[p.loc])] : [];
   return [det, head, ...post, ...loc].join(' ');
@@ -87,6 +90,38 @@ function joinList(parts: readonly string[], rng: Rng): string {
 
 function tidy(s: string): string {
   return s.replace(/\s+/g, ' ').replace(/ ([,:;])/g, '$1').trim();
+}
+
+/** Adjectives and a plural noun without determiner: "large red circles", "shapes". */
+export function realiseBarePlural(p: Pred, rng: Rng): string {
+  const words: string[] = [];
+  if (p.size) words.push(rng.pick(SIZE_WORDS[p.size]));
+  if (p.colour) words.push(rng.pick(COLOUR_WORDS[p.colour]));
+  words.push(rng.pick(p.shape ? SHAPE_WORDS[p.shape].pl : GENERIC_NOUNS.pl));
+  return words.join(' ');
+}
+
+/** Realise an NLVR2-style statement about a left and a right image. */
+export function realiseStatement(s: Statement, rng: Rng): string {
+  const opts: RealiseOptions = { explicitExactly: 0.4 };
+  const contain = (plural: boolean): string => rng.pick(plural ? ['contain', 'have', 'show'] : ['contains', 'has', 'shows', 'includes']);
+  if (s.kind === 'total') {
+    const np = realiseNP(s.np, rng, opts);
+    if (rng.chance(0.5)) return `${isPlural(s.np) ? 'there are' : 'there is'} ${np} in total`;
+    return `the two images together ${contain(true)} ${np}`;
+  }
+  if (s.kind === 'compare') {
+    const fromRight = rng.chance(0.5);
+    const cmp = fromRight && s.cmp !== 'same' ? (s.cmp === 'more' ? 'fewer' : 'more') : s.cmp;
+    const [a, b] = fromRight ? [rng.pick(IMAGE_SUBJECTS.right), rng.pick(IMAGE_SUBJECTS.left)] : [rng.pick(IMAGE_SUBJECTS.left), rng.pick(IMAGE_SUBJECTS.right)];
+    const what = realiseBarePlural(s.pred, rng);
+    return cmp === 'same' ? `${a} ${contain(false)} the same number of ${what} as ${b}` : `${a} ${contain(false)} ${cmp} ${what} than ${b}`;
+  }
+  const subject = rng.pick(IMAGE_SUBJECTS[s.quant]);
+  const body = s.body.chunks;
+  const first = body[0];
+  if (body.length === 1 && first && first.kind === 'np') return `${subject} ${contain(subject.startsWith('both'))} ${realiseNP(first.np, rng, opts)}`;
+  return `in ${subject}, ${body.map((c) => realiseChunk(c, rng, opts)).join('; ')}`;
 }
 
 // ---------------------------------------------------------------- caption generation
@@ -157,7 +192,8 @@ function relationChunk(a: Group, b: Group, scene: Scene, rng: Rng): Chunk | unde
 const LIST_PREFIXES = ['we see', 'the image shows', 'the picture shows', 'this image shows', 'an image of', 'a picture of', 'a scene with', 'the image contains'];
 
 function buildCaption(scene: Scene, rng: Rng): { ast: CaptionAst; text: string } {
-  const groups = groupObjects(scene, rng.chance(0.7), rng);
+  // Few objects means little to tell images apart: always state their sizes then.
+  const groups = groupObjects(scene, scene.objects.length <= 2 || rng.chance(0.7), rng);
   const single = scene.objects.length === 1;
   const opts: RealiseOptions = { postModifier: 0.15 };
   const pairs: Array<[Group, Group]> = [];
@@ -245,6 +281,16 @@ export interface CaptionCheck {
   coverage: number;
 }
 
+/**
+ * Fraction of the scene's objects that some noun phrase with a shape or colour matches (counting
+ * phrases such as "three shapes" describe no particular object).
+ */
+export function captionCoverage(ast: CaptionAst, scene: Scene): number {
+  if (scene.objects.length === 0) return 1;
+  const nps = captionNPs(ast).filter((np) => np.pred.shape !== undefined || np.pred.colour !== undefined);
+  return scene.objects.filter((o) => nps.some((np) => matchSet(np.pred, [o]).length > 0)).length / scene.objects.length;
+}
+
 /** Parse `caption` with the grammar and judge it against the scene. */
 export function checkCaption(caption: string, scene: Scene): CaptionCheck {
   let ast: CaptionAst;
@@ -254,10 +300,7 @@ export function checkCaption(caption: string, scene: Scene): CaptionCheck {
     if (e instanceof ParseError) return { parsed: false, true: false, reason: e.message, coverage: 0 };
     throw e;
   }
-  // Counting phrases such as "three shapes" describe no particular object.
-  const nps = captionNPs(ast).filter((np) => np.pred.shape !== undefined || np.pred.colour !== undefined);
-  const covered = scene.objects.filter((o) => nps.some((np) => matchSet(np.pred, [o]).length > 0)).length;
-  const coverage = scene.objects.length === 0 ? 1 : covered / scene.objects.length;
+  const coverage = captionCoverage(ast, scene);
   const bad = ast.chunks.findIndex((c) => !evalChunk(c, scene));
   if (bad >= 0) return { parsed: true, true: false, reason: `part ${bad + 1} of the caption is false`, coverage };
   return { parsed: true, true: true, coverage };

@@ -29,16 +29,26 @@ export function tokenize(text: string): string[] {
 }
 
 type Phrase<T> = { words: string[]; value: T };
+/** Phrases indexed by their first word, longest first (so "on the left of" beats "on the left"). */
+type PhraseTable<T> = ReadonlyMap<string, readonly Phrase<T>[]>;
 
-function phrases<K extends string>(table: Readonly<Record<K, readonly string[]>>): Phrase<K>[] {
-  const out: Phrase<K>[] = [];
-  for (const key of Object.keys(table) as K[]) for (const p of table[key]) out.push({ words: p.split(' '), value: key });
-  // Longest first, so "on the left of" wins over "on the left".
-  return out.sort((a, b) => b.words.length - a.words.length);
+function index<T>(list: Phrase<T>[]): PhraseTable<T> {
+  const m = new Map<string, Phrase<T>[]>();
+  for (const p of list.sort((a, b) => b.words.length - a.words.length)) {
+    const first = p.words[0] as string;
+    m.set(first, [...(m.get(first) ?? []), p]);
+  }
+  return m;
 }
 
-function plain(list: readonly string[]): Phrase<string>[] {
-  return list.map((p) => ({ words: tokenize(p), value: p })).sort((a, b) => b.words.length - a.words.length);
+function phrases<K extends string>(table: Readonly<Record<K, readonly string[]>>): PhraseTable<K> {
+  const out: Phrase<K>[] = [];
+  for (const key of Object.keys(table) as K[]) for (const p of table[key]) out.push({ words: p.split(' '), value: key });
+  return index(out);
+}
+
+function plain(list: readonly string[]): PhraseTable<string> {
+  return index(list.map((p) => ({ words: tokenize(p), value: p })));
 }
 
 type Noun = { shape?: Shape; plural: boolean };
@@ -71,15 +81,17 @@ class Parser {
     throw new ParseError(at === undefined ? `${msg} at end` : `${msg} at "${at}" (token ${this.pos})`, this.pos);
   }
 
-  private matchAt<T>(list: readonly Phrase<T>[], at: number): Phrase<T> | undefined {
-    return list.find((p) => p.words.every((w, k) => this.toks[at + k] === w));
+  private matchAt<T>(table: PhraseTable<T>, at: number): Phrase<T> | undefined {
+    const first = this.toks[at];
+    const cands = first === undefined ? undefined : table.get(first);
+    return cands?.find((p) => p.words.every((w, k) => this.toks[at + k] === w));
   }
 
-  peek<T>(list: readonly Phrase<T>[], offset = 0): T | undefined {
-    return this.matchAt(list, this.pos + offset)?.value;
+  peek<T>(table: PhraseTable<T>, offset = 0): T | undefined {
+    return this.matchAt(table, this.pos + offset)?.value;
   }
 
-  eat<T>(list: readonly Phrase<T>[]): T | undefined {
+  eat<T>(list: PhraseTable<T>): T | undefined {
     const m = this.matchAt(list, this.pos);
     if (m) this.pos += m.words.length;
     return m?.value;

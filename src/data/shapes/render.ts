@@ -8,27 +8,27 @@ export interface RenderOptions {
   supersample?: number;
 }
 
-const STAR_POLY: ReadonlyArray<readonly [number, number]> = (() => {
-  const pts: Array<[number, number]> = [];
+/** Polygon vertices as flat [x0, y0, x1, y1, ...] in local units (v down). */
+const STAR_POLY: Float64Array = (() => {
+  const pts: number[] = [];
   for (let k = 0; k < 10; k++) {
     const rad = k % 2 === 0 ? 1.08 : 0.48;
     const ang = -Math.PI / 2 + (k * Math.PI) / 5;
-    pts.push([rad * Math.cos(ang), rad * Math.sin(ang) + 0.08]);
+    pts.push(rad * Math.cos(ang), rad * Math.sin(ang) + 0.08);
   }
-  return pts;
+  return Float64Array.from(pts);
 })();
 
-const TRIANGLE_POLY: ReadonlyArray<readonly [number, number]> = [
-  [0, -0.95],
-  [0.95, 0.7],
-  [-0.95, 0.7],
-];
+const TRIANGLE_POLY = Float64Array.from([0, -0.95, 0.95, 0.7, -0.95, 0.7]);
 
-function inPolygon(u: number, v: number, poly: ReadonlyArray<readonly [number, number]>): boolean {
+function inPolygon(u: number, v: number, poly: Float64Array): boolean {
   let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i] as readonly [number, number];
-    const [xj, yj] = poly[j] as readonly [number, number];
+  const n = poly.length;
+  for (let i = 0, j = n - 2; i < n; j = i, i += 2) {
+    const xi = poly[i] as number;
+    const yi = poly[i + 1] as number;
+    const xj = poly[j] as number;
+    const yj = poly[j + 1] as number;
     if (yi > v !== yj > v && u < ((xj - xi) * (v - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
@@ -39,6 +39,7 @@ function inPolygon(u: number, v: number, poly: ReadonlyArray<readonly [number, n
  * (shapes may exceed it by up to ~15%, which the placement gap absorbs); v points down.
  */
 export function insideShape(shape: Shape, u: number, v: number): boolean {
+  if (u * u + v * v > 1.2 * 1.2) return false; // every shape lies within 1.2 of its centre
   switch (shape) {
     case 'circle': return u * u + v * v <= 0.85 * 0.85;
     case 'square': return Math.abs(u) <= 0.7 && Math.abs(v) <= 0.7;
@@ -70,14 +71,28 @@ export function renderScene(scene: Scene, size = 64, opts: RenderOptions = {}): 
     const x1 = Math.min(size - 1, Math.ceil(o.x * size + reach));
     const y0 = Math.max(0, Math.floor(o.y * size - reach));
     const y1 = Math.min(size - 1, Math.ceil(o.y * size + reach));
+    // Shape membership at pixel corners, shared by neighbouring pixels. A pixel whose corners and
+    // centre agree is taken as fully inside or outside; only edge pixels are supersampled.
+    const gw = x1 - x0 + 2;
+    const corner = new Uint8Array(gw * (y1 - y0 + 2));
+    for (let gy = 0; gy <= y1 - y0 + 1; gy++) {
+      const v = ((y0 + gy) / size - o.y) / o.r;
+      for (let gx = 0; gx < gw; gx++) corner[gy * gw + gx] = insideShape(o.shape, ((x0 + gx) / size - o.x) / o.r, v) ? 1 : 0;
+    }
     for (let py = y0; py <= y1; py++) {
       for (let px = x0; px <= x1; px++) {
+        const g = (py - y0) * gw + (px - x0);
+        const corners = (corner[g] as number) + (corner[g + 1] as number) + (corner[g + gw] as number) + (corner[g + gw + 1] as number);
+        const centre = insideShape(o.shape, ((px + 0.5) / size - o.x) / o.r, ((py + 0.5) / size - o.y) / o.r);
         let hits = 0;
-        for (let sy = 0; sy < ss; sy++) {
-          const v = ((py + (sy + 0.5) / ss) / size - o.y) / o.r;
-          for (let sx = 0; sx < ss; sx++) {
-            const u = ((px + (sx + 0.5) / ss) / size - o.x) / o.r;
-            if (insideShape(o.shape, u, v)) hits++;
+        if (corners === 4 && centre) hits = n;
+        else if (corners > 0 || centre) {
+          for (let sy = 0; sy < ss; sy++) {
+            const v = ((py + (sy + 0.5) / ss) / size - o.y) / o.r;
+            for (let sx = 0; sx < ss; sx++) {
+              const u = ((px + (sx + 0.5) / ss) / size - o.x) / o.r;
+              if (insideShape(o.shape, u, v)) hits++;
+            }
           }
         }
         if (hits === 0) continue;
