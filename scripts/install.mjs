@@ -2,7 +2,7 @@
 // `npm install` hook: find libtorch (installing Debian's libtorch-dev when run as root on Debian/Ubuntu),
 // then build the native addon with node-gyp against it. Never downloads anything but system packages.
 //   node scripts/install.mjs [--force]
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +57,7 @@ if (!lt) {
 say(`libtorch ${lt.version} from ${lt.source}: ${lt.root}${lt.cuda ? ' (CUDA)' : ''}`);
 
 if (!force && upToDate()) {
+  writeFileSync(join(root, 'build', 'libtorch.json'), JSON.stringify(lt, null, 1));
   say('native addon is up to date');
   process.exit(0);
 }
@@ -72,4 +73,5 @@ if (r.status !== 0) {
   say('native build failed');
   process.exit(r.status ?? 1);
 }
+writeFileSync(join(root, 'build', 'libtorch.json'), JSON.stringify(lt, null, 1));
 say(`built ${addon}`);
