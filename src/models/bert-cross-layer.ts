@@ -1,0 +1,46 @@
+// BertCrossLayer (TencentARC/FLM flm/modules/bert_model.py; spec B.4, B.6): post-LN
+// self-attention -> cross-attention to a context -> feed-forward. Used for the cross-modal layers
+// (text attends to image tokens) and, without self-attention, for the reconstructor layers
+// (queries attend to cat(l2r, r2l)). The official reconstructor sets `.attention = None`, so those
+// layers have no `attention.*` parameters at all.
+import { Tensor } from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import { BERT_INIT, type Init } from '../nn/layers.js';
+import { BertAttention, BertIntermediate, BertOutput } from '../nn/attention.js';
+
+export interface BertCrossLayerOptions {
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  eps: number;
+  dropout?: number;
+  /** false: the reconstructor variant (no `attention` module) */
+  withSelfAttention?: boolean;
+  init?: Init;
+}
+
+export class BertCrossLayer extends Module {
+  readonly attention: BertAttention | null;
+  readonly crossattention: BertAttention;
+  readonly intermediate: BertIntermediate;
+  readonly output: BertOutput;
+  constructor(o: BertCrossLayerOptions) {
+    super();
+    const init = o.init ?? BERT_INIT;
+    const att = { hidden: o.hidden, heads: o.heads, eps: o.eps, dropout: o.dropout ?? 0, init };
+    this.attention = o.withSelfAttention ?? true ? this.child('attention', new BertAttention(att)) : null;
+    this.crossattention = this.child('crossattention', new BertAttention(att));
+    this.intermediate = this.child('intermediate', new BertIntermediate(o.hidden, o.intermediate, init));
+    this.output = this.child('output', new BertOutput(o.intermediate, o.hidden, o.eps, o.dropout ?? 0, init));
+  }
+
+  /**
+   * x [B, Lq, H] queries, context [B, Lk, H] keys/values; selfMask [B, 1, Lq|1, Lq] (ignored without
+   * self-attention), contextMask [B|1, 1, Lq|1, Lk] additive (null = attend everywhere).
+   */
+  forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null): Tensor {
+    const h = this.attention ? this.attention.forward(x, selfMask) : x; // [B, Lq, H]
+    const c = this.crossattention.forward(h, contextMask, context); // [B, Lq, H]
+    return this.output.forward(this.intermediate.forward(c), c); // [B, Lq, H]
+  }
+}

@@ -1,0 +1,163 @@
+// The three-stream FLM model: Wang et al., "Accelerating Vision-Language Pretraining with Free Language
+// Modeling" (CVPR 2023); TencentARC/FLM flm/modules/flm_module.py, FLMTransformerSS with
+// flm_backbone=True, `infer_three_stream` (spec B.5):
+//
+//   image  -> CLIP ViT -> cross_modal_image_transform + token_type[1] = Y        (keys of the top layers)
+//   l2r  F = E(text_ids)   -> bottom layer k (mask fwd) -> transform + token_type[0]     -> cross layer k (fwd)
+//   r2l  R = E(text_ids)   -> bottom layer k (mask rev) -> transform + token_type_flm[0] -> cross layer k (rev)
+//   rec  Q = E(fusion_ids) -> rec layer beside bottom k -> transform + token_type_flm[1] -> rec layer beside top k
+//        every reconstructor layer attends to cat(F, R) of the same depth under the bi mask [B, 1, L, 2L]
+//   cls_feats = cross_modal_text_pooler_f(Q)
+//
+// One set of weights serves both text streams; the official model registers the shared modules under
+// several names (text_transformer2, cross_modal_text_layers_r, ...). Here they are the same objects
+// registered twice, so the state dict lists every official key and aliases are trained once.
+import { F, Tensor, ones } from '../tensor/index.js';
+import { BERT_INIT, Embedding, ModuleList, TORCH_INIT, type Linear } from '../nn/layers.js';
+import { BertCrossLayer } from './bert-cross-layer.js';
+import { MLMHead, Pooler } from './heads.js';
+import { FLMBackbone, type ModelOptions } from './single-stream.js';
+import type { RobertaEmbeddings, RobertaModel } from './roberta.js';
+import type { FLMConfig } from './config.js';
+
+export interface FLMInput {
+  image: Tensor; // [B, 3, S, S]
+  textIds: Tensor; // [B, L] int64: <s> w .. </s> <pad> ..
+  textMasks: Tensor; // [B, L] 1 on real tokens
+  /** reconstructor query ids (get_flm_batch: <s> <mask> .. <mask> </s> 0 ..) [B, L] int64 */
+  fusionIds: Tensor;
+  /** additive masks: fwd/rev [B, 1, L, L] for the two streams, bi [B, 1, L, 2L] for the reconstructor */
+  masks: { fwd: Tensor; rev: Tensor; bi: Tensor };
+  imageTokenTypeIdx?: number;
+}
+
+export interface FLMOutput {
+  imageEmbeds: Tensor; // [B, N_img, Wv]
+  embeds: { text: Tensor; fusion: Tensor }; // [B, L, H] E(text_ids) (l2r input), E(fusion_ids)
+  bottom: { fwd: Tensor; rev: Tensor; rec: Tensor }; // [B, L, H] after the bottom layers
+  crossIn: { img: Tensor; fwd: Tensor; rev: Tensor; rec: Tensor }; // inputs of the top layers
+  top: { fwd: Tensor; rev: Tensor; rec: Tensor }; // [B, L, H] text_feats1, text_feats2, text_feats
+  clsFeats: Tensor; // [B, H]
+  /** full-length LM logits [B, L, V]: lm_score(rec), lm_score_r(l2r), lm_score_f(r2l); absent without an FLM head */
+  logits?: { rec: Tensor; l2r: Tensor; r2l: Tensor };
+}
+
+export class FLMModel extends FLMBackbone {
+  readonly text_transformer2: RobertaModel;
+  readonly cross_modal_text_layers_r: ModuleList<BertCrossLayer>;
+  readonly cross_modal_text_transform_r: Linear;
+  readonly cross_modal_text_transform_f: Linear;
+  readonly cross_modal_text_pooler_f: Pooler;
+  readonly fusion_token_embedding: RobertaEmbeddings;
+  readonly fusion_layers_top: ModuleList<BertCrossLayer>;
+  readonly fusion_layers_bottom: ModuleList<BertCrossLayer>;
+  readonly lm_type_embeddings: Embedding;
+  lm_score_r: MLMHead | null = null;
+  lm_score_f: MLMHead | null = null;
+
+  constructor(config: FLMConfig, opts: ModelOptions = {}) {
+    super(config, opts);
+    const c = config;
+    if (!c.flm_backbone) throw new Error('FLMModel: config.flm_backbone is false; use SingleStreamModel');
+    const hf = c.hidden_size_for_fusion;
+    // aliases: the same modules under the official second names
+    this.text_transformer2 = this.child('text_transformer2', this.text_transformer);
+    this.cross_modal_text_layers_r = this.child('cross_modal_text_layers_r', this.cross_modal_text_layers);
+    this.cross_modal_text_transform_r = this.child('cross_modal_text_transform_r', this.cross_modal_text_transform);
+    this.cross_modal_text_transform_f = this.child('cross_modal_text_transform_f', this.cross_modal_text_transform);
+    this.cross_modal_text_pooler_f = this.child('cross_modal_text_pooler_f', new Pooler(hf));
+    this.fusion_token_embedding = this.child('fusion_token_embedding', this.text_transformer.embeddings);
+    // Reconstructor: BertCrossLayer without self-attention. The official code never passes these through
+    // init_weights, so they keep PyTorch's default init (spec H.3). The intermediate size is
+    // hidden_size * mlp_ratio (deepcopy of the cross-modal config; README ambiguity 6).
+    const rec = () => new BertCrossLayer({
+      hidden: hf, heads: c.num_heads_fusion, intermediate: c.hidden_size * c.mlp_ratio, eps: c.cross_layer_norm_eps,
+      dropout: c.drop_rate, withSelfAttention: false, init: TORCH_INIT,
+    });
+    this.fusion_layers_top = this.child('fusion_layers_top', new ModuleList(Array.from({ length: c.num_reconstructor_top_layer }, rec)));
+    this.fusion_layers_bottom = this.child('fusion_layers_bottom', new ModuleList(Array.from({ length: c.num_reconstructor_bottom_layer }, rec)));
+    // unused by the official forward; nn.Embedding's default N(0, 1) init
+    this.lm_type_embeddings = this.child('lm_type_embeddings', new Embedding(2, c.hidden_size, null, { kind: 'normal', std: 1 }));
+    if (c.loss_names.flm > 0) {
+      // (re)registers lm_score: with ar > 0 too, the official code replaces the AR head in place
+      this.lm_score = this.child('lm_score', new MLMHead(hf, c.vocab_size, c.cross_layer_norm_eps, BERT_INIT));
+      if (c.share_lm_scorer_weights) {
+        this.lm_score_r = this.child('lm_score_r', this.lm_score);
+        this.lm_score_f = this.child('lm_score_f', this.lm_score);
+      } else {
+        this.lm_score_r = this.child('lm_score_r', new MLMHead(hf, c.vocab_size, c.cross_layer_norm_eps, BERT_INIT));
+        this.lm_score_f = this.child('lm_score_f', new MLMHead(hf, c.vocab_size, c.cross_layer_norm_eps, BERT_INIT));
+      }
+    }
+    this.addTaskHeads();
+  }
+
+  /** The three-stream forward (official infer_three_stream, default masks supplied by the caller). */
+  forward(input: FLMInput, o: { lmLogits?: boolean } = {}): FLMOutput {
+    const c = this.config;
+    const { image, textIds, fusionIds, masks } = input;
+    const [B, L] = textIds.shape as [number, number];
+    checkShape('masks.fwd', masks.fwd, [B, 1, L, L]);
+    checkShape('masks.rev', masks.rev, [B, 1, L, L]);
+    checkShape('masks.bi', masks.bi, [B, 1, L, 2 * L]);
+    checkShape('fusionIds', fusionIds, [B, L]);
+    checkShape('textMasks', input.textMasks, [B, L]);
+
+    const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]
+    let q = this.fusion_token_embedding.forward(fusionIds); // [B, L, H]
+    const embedFusion = q;
+    // two separate embedding calls: independent dropout for the two streams (spec B.5 step 2)
+    let f = this.text_transformer.embeddings.forward(textIds); // [B, L, H]
+    let r = this.text_transformer2.embeddings.forward(textIds); // [B, L, H]
+    const embedText = f;
+
+    const firstRecBottom = c.num_bottom_layer - c.num_reconstructor_bottom_layer;
+    for (let i = 0; i < c.num_bottom_layer; i++) {
+      f = this.text_transformer.layers[i]!.forward(f, masks.fwd); // [B, L, H]
+      r = this.text_transformer2.layers[i]!.forward(r, masks.rev); // [B, L, H]
+      if (i >= firstRecBottom) {
+        const ctx = F.cat([f, r], 1); // [B, 2L, H]
+        q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, ctx, null, masks.bi); // [B, L, H]
+      }
+    }
+    const bottom = { fwd: f, rev: r, rec: q };
+
+    f = this.cross_modal_text_transform.forward(f).add(this.token_type_embeddings.weight.select(0, 0)); // [B, L, H]
+    r = this.cross_modal_text_transform_r.forward(r).add(this.token_type_embeddings_flm.weight.select(0, 0)); // [B, L, H]
+    q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H]
+    const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? c.image_token_type_idx); // [B, N_img, H]
+    // Official quirk (spec B.5 note, README "Image mask"): the all-ones image mask is passed unconverted,
+    // so +1.0 is added to every image-attention score. Softmax-invariant; reproduced for fidelity.
+    const imgMask = ones([1, 1, 1, img.shape[1]!], { dtype: img.dtype, device: img.device }); // [1, 1, 1, N_img]
+    const crossIn = { img, fwd: f, rev: r, rec: q };
+
+    const firstRecTop = c.num_top_layer - c.num_reconstructor_top_layer;
+    for (let i = 0; i < c.num_top_layer; i++) {
+      f = this.cross_modal_text_layers.at(i).forward(f, img, masks.fwd, imgMask); // [B, L, H]
+      r = this.cross_modal_text_layers_r.at(i).forward(r, img, masks.rev, imgMask); // [B, L, H]
+      if (i >= firstRecTop) {
+        const ctx = F.cat([f, r], 1); // [B, 2L, H]
+        q = this.fusion_layers_top.at(i - firstRecTop).forward(q, ctx, null, masks.bi); // [B, L, H]
+      }
+    }
+    const top = { fwd: f, rev: r, rec: q };
+    const clsFeats = this.cross_modal_text_pooler_f.forward(q); // [B, H]
+
+    const out: FLMOutput = { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top, clsFeats };
+    if ((o.lmLogits ?? true) && this.lm_score && this.lm_score_r && this.lm_score_f) {
+      out.logits = {
+        rec: this.lm_score.forward(top.rec), // [B, L, V]
+        l2r: this.lm_score_r.forward(top.fwd), // [B, L, V]
+        r2l: this.lm_score_f.forward(top.rev), // [B, L, V]
+      };
+    }
+    return out;
+  }
+}
+
+function checkShape(name: string, t: Tensor, expected: number[]): void {
+  const s = t.shape;
+  if (s.length !== expected.length || s.some((d, i) => d !== expected[i])) {
+    throw new RangeError(`FLMModel.forward: ${name} must have shape [${expected.join(', ')}], got [${s.join(', ')}]`);
+  }
+}
