@@ -8,6 +8,8 @@ function threadList(v: string | undefined): number[] {
   return [n];
 }
 
+const OBJECTIVES = ['flm', 'mlm', 'ar', 'prefixlm'];
+
 export function registerBench(p: Command): void {
   const bench = p.command('bench').description('benchmarks against the PyTorch peer (same machine, threads and environment)');
   bench
@@ -26,6 +28,39 @@ export function registerBench(p: Command): void {
           if (o.json) console.log(JSON.stringify(row));
           else console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}`);
         }
+      }
+    });
+  bench
+    .command('step')
+    .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py)')
+    .option('--preset <name>', 'model preset: tiny | small | base', 'small')
+    .requiredOption('--objective <name>', 'flm | mlm | ar | prefixlm')
+    .option('--batch <n>', "batch size (default: the preset's)")
+    .option('--steps <n>', 'timed steps', '20')
+    .option('--warmup <n>', 'untimed steps first', '3')
+    .option('--threads <n>', 'intra-op threads (default: all cores)')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--json', 'one JSON object')
+    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; json?: boolean }) => {
+      if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
+      if (!['tiny', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, small or base, got '${o.preset}'`);
+      const { benchStep } = await import('../bench/step.js');
+      const num = (name: string, v: string | undefined, min: number): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+        return n;
+      };
+      const r = benchStep({
+        preset: o.preset as 'tiny' | 'small' | 'base', objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
+        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: num('threads', o.threads, 1) ?? availableParallelism(), peer: o.peer,
+      });
+      if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
+      if (o.json) console.log(JSON.stringify(r));
+      else {
+        console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params)`);
+        console.log(`  flm      ${r.ms_per_step_median} ms/step (min ${r.ms_per_step_min}, max ${r.ms_per_step_max}), peak RSS ${r.peak_rss_mb} MB`);
+        if (r.pytorch_ms_per_step_median !== undefined) console.log(`  pytorch  ${r.pytorch_ms_per_step_median} ms/step, peak RSS ${r.pytorch_peak_rss_mb} MB  -> ratio ${r.ratio}`);
       }
     });
 }

@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { registerInfo } from './info.js';
 import { registerBench } from './bench.js';
 import { registerData } from './data.js';
+import { registerParity } from './parity.js';
+import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
   const p = new Command('flm')
@@ -12,17 +14,13 @@ export function program(): Command {
   registerInfo(p);
   registerBench(p);
   registerData(p);
+  registerParity(p);
   return p;
 }
 
 /** Runs the CLI; returns the process exit code. */
 export async function run(argv: string[]): Promise<number> {
   const p = program();
-  let code = 0;
-  p.hook('postAction', (_cmd, action) => {
-    const c = action.getOptionValue('__exitCode') as number | undefined;
-    if (typeof c === 'number') code = c;
-  });
   try {
     await p.parseAsync(argv);
   } catch (e) {
@@ -31,12 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`flm: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  return code;
-}
-
-/** Commands record their exit code here (commander actions cannot return one). */
-export function setExitCode(cmd: Command, code: number): void {
-  cmd.setOptionValue('__exitCode', code);
+  return exitCodeOf(p);
 }
 
 export { Option };

@@ -2,7 +2,7 @@
 // Only src/tensor/ talks to this module; everything above it uses the Tensor API.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** An opaque handle owning one reference to a libtorch tensor. */
@@ -155,9 +155,37 @@ export interface NativeOps {
   // io
   pickleLoad(buf: Uint8Array): [string, H][];
   pickleSave(names: string[], ts: H[]): Uint8Array;
+  // distributed (native/ops_dist.cc; absent from an addon built without it)
+  distAvailable?(): { gloo: boolean; nccl: boolean };
+  distInitGroup(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, ifnames: string[], hostname: string, threads: number): DistGroupHandle;
+  distGroupInfo(g: DistGroupHandle): { rank?: number; size?: number; backend?: string; timeoutMs?: number; broken?: boolean; why?: string; destroyed: boolean };
+  distDestroy(g: DistGroupHandle): void;
+  distAllReduce(g: DistGroupHandle, ts: H[], op: string, timeoutMs: Opt<number>): void;
+  distBroadcast(g: DistGroupHandle, ts: H[], root: number, timeoutMs: Opt<number>): void;
+  distAllGather(g: DistGroupHandle, t: H, timeoutMs: Opt<number>): H[];
+  distBarrier(g: DistGroupHandle, timeoutMs: Opt<number>, monitored: boolean): void;
+  distStoreSet(g: DistGroupHandle, key: string, value: string): void;
+  distStoreGet(g: DistGroupHandle, key: string): string;
+  distStoreAdd(g: DistGroupHandle, key: string, n: number): number;
+  distReducerNew(g: DistGroupHandle, params: H[], firstBucketBytes: number, bucketBytes: number, findUnused: boolean, timeoutMs: Opt<number>): DistReducerHandle;
+  distReducerPrepare(r: DistReducerHandle): void;
+  distReducerFinalize(r: DistReducerHandle): { buckets: number; launchedInBackward: number; waitMs: number };
+  distReducerBuckets(r: DistReducerHandle): number[][];
+  distReducerRelease(r: DistReducerHandle): void;
 }
 
+/** Opaque handles of native/ops_dist.cc (a c10d process group, a gradient reducer). */
+export type DistGroupHandle = { readonly __distGroup: unique symbol };
+export type DistReducerHandle = { readonly __distReducer: unique symbol };
+
 function addonPath(): string {
+  // FLM_ADDON points at another build of the addon (a scratch build, a CUDA build...).
+  const override = process.env.FLM_ADDON;
+  if (override !== undefined && override !== '') {
+    const p = resolve(override);
+    if (!existsSync(p)) throw new Error(`flm: FLM_ADDON=${override} does not exist`);
+    return p;
+  }
   const here = dirname(fileURLToPath(import.meta.url));
   // dist/src/native -> repo root is three levels up; src/native (ts-node style) is two.
   for (const up of ['../../..', '../..']) {
@@ -165,7 +193,7 @@ function addonPath(): string {
     if (existsSync(p)) return p;
   }
   throw new Error(
-    'flm: the native addon is not built (build/Release/flm_native.node is missing). Run `npm install` ' +
+    'the native addon is not built (build/Release/flm_native.node is missing). Run `npm install` ' +
       '(or `npm run build:native`) in the flm package folder; it finds libtorch and builds the addon.',
   );
 }

@@ -48,7 +48,11 @@ export class Embedding extends Module {
     super();
     this.weight = this.param('weight', empty([num, dim]));
     normal_(this.weight, 0, init.kind === 'normal' ? init.std : 1);
-    if (paddingIdx !== null) zeros_(this.weight.select(0, paddingIdx));
+    if (paddingIdx !== null) {
+      const row = this.weight.select(0, paddingIdx);
+      zeros_(row);
+      row.dispose();
+    }
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(ids, this.weight, this.paddingIdx ?? -1);

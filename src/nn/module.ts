@@ -2,7 +2,7 @@
 // state_dict names, so official checkpoints map one to one. A module registered under two names
 // (the official FLM model's aliases) is one object: its parameters are trained once and appear in
 // the state dict under every name, as in PyTorch.
-import { Tensor, keep, noGrad } from '../tensor/index.js';
+import { Tensor, keep, noGrad, tidy, type Device, type DType } from '../tensor/index.js';
 
 export interface LoadReport {
   missing: string[];
@@ -124,7 +124,8 @@ export abstract class Module {
         }
         const first = loadedFrom.get(target);
         if (first !== undefined) {
-          if (!first.to(value.dtype).equal(value)) report.aliasConflicts.push(name);
+          const same = tidy(() => first.to(value.dtype).equal(value));
+          if (!same) report.aliasConflicts.push(name);
           continue;
         }
         target.copy_(value);
@@ -142,6 +143,27 @@ export abstract class Module {
       if (problems.length) throw new StateDictError(`loadStateDict: ${problems.join('; ')}`, report);
     }
     return report;
+  }
+
+  /**
+   * Moves (or casts) every parameter and buffer in place, keeping the tensor objects (so optimisers
+   * and aliases stay valid): each tensor's data is replaced by its converted copy.
+   */
+  to(target: Device | DType): this {
+    noGrad(() => {
+      const seen = new Set<Tensor>();
+      for (const [, m] of this.namedModules()) {
+        for (const t of [...m.#params.values(), ...[...m.#buffers.values()].map((b) => b.t)]) {
+          if (seen.has(t)) continue;
+          seen.add(t);
+          const isDtype = !(target === 'cpu' || target.startsWith('cuda'));
+          if (isDtype && !t.isFloatingPoint) continue;
+          const moved = t.to(target);
+          t._replaceWith(moved);
+        }
+      }
+    });
+    return this;
   }
 
   train(mode = true): this {

@@ -1,0 +1,130 @@
+// `flm bench step`: wall-clock cost of full pretraining steps (masks/masking, forward, loss, backward,
+// AdamW) for an objective, next to the PyTorch reference benchmark (shared/reference/flm_bench.py) run
+// with the same arguments, threads and environment in the same invocation.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { manualSeed, randn, randint, setNumThreads, tensor, tidy, keep, getNumThreads, type Tensor } from '../tensor/index.js';
+import { PRESETS, type PresetName } from '../models/index.js';
+import { AdamW } from '../optim/index.js';
+import { createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch } from '../train/objective-step.js';
+
+export interface StepBenchOptions {
+  preset: PresetName;
+  objective: PretrainObjective;
+  batch?: number;
+  steps?: number;
+  warmup?: number;
+  threads: number;
+  seed?: number;
+  peer?: boolean;
+}
+
+export interface StepBenchResult {
+  impl: 'flm';
+  preset: string;
+  objective: string;
+  batch: number;
+  threads: number;
+  params: number;
+  ms_per_step_median: number;
+  ms_per_step_min: number;
+  ms_per_step_max: number;
+  peak_rss_mb: number;
+  pytorch_ms_per_step_median?: number;
+  pytorch_ms_per_step_min?: number;
+  pytorch_peak_rss_mb?: number;
+  pytorch_params?: number;
+  ratio?: number;
+  peer_error?: string;
+}
+
+/** The reference benchmark's synthetic batch: random images, random ordinary ids framed by <s> .. </s>. */
+function syntheticBatch(preset: PresetName, batch: number): TextImageBatch {
+  const p = PRESETS[preset];
+  const L = p.max_text_len;
+  const lo = p.min_text_len ?? L;
+  const lengths = randint(lo, L + 1, [batch]).toFlatArray();
+  const ordinary = randint(4, p.vocab_size - 1, [batch, L]).toFlatArray();
+  const ids: number[] = [];
+  const masks: number[] = [];
+  lengths.forEach((n, b) => {
+    for (let j = 0; j < L; j++) {
+      const id = j === 0 ? 0 : j === n - 1 ? 2 : j < n - 1 ? ordinary[b * L + j]! : 1;
+      ids.push(id);
+      masks.push(j < n ? 1 : 0);
+    }
+  });
+  return {
+    image: keep(randn([batch, 3, p.image_size, p.image_size])),
+    textIds: keep(tensor(BigInt64Array.from(ids, BigInt), { shape: [batch, L] })),
+    textMasks: keep(tensor(BigInt64Array.from(masks, BigInt), { shape: [batch, L] })),
+  };
+}
+
+export function defaultPeerScript(): string {
+  if (process.env.FLM_BENCH_PEER) return resolve(process.env.FLM_BENCH_PEER);
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../..', '../..']) {
+    const p = join(here, up, '..', 'shared', 'reference', 'flm_bench.py');
+    if (existsSync(p)) return resolve(p);
+  }
+  return resolve(process.cwd(), '..', 'shared', 'reference', 'flm_bench.py');
+}
+
+export function benchStep(o: StepBenchOptions): StepBenchResult {
+  setNumThreads(o.threads);
+  manualSeed(o.seed ?? 0);
+  const p = PRESETS[o.preset];
+  const batch = o.batch ?? p.batch;
+  const config = objectiveConfig(o.objective, o.preset);
+  const model = tidy(() => createObjectiveModel(o.objective, config));
+  model.train();
+  const params = model.parameters();
+  const opt = new AdamW(params, { lr: 1e-4, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.01 });
+  const data = syntheticBatch(o.preset, batch);
+  const step = (): void => {
+    opt.zeroGrad();
+    tidy(() => objectiveStep(model, o.objective, data).loss.backward());
+    opt.step();
+  };
+  for (let i = 0; i < (o.warmup ?? 3); i++) step();
+  const times: number[] = [];
+  for (let i = 0; i < (o.steps ?? 20); i++) {
+    const t = performance.now();
+    step();
+    times.push(performance.now() - t);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const r: StepBenchResult = {
+    impl: 'flm', preset: o.preset, objective: o.objective, batch, threads: getNumThreads(),
+    params: params.reduce((a, t) => a + t.numel, 0),
+    ms_per_step_median: round(median), ms_per_step_min: round(sorted[0]!), ms_per_step_max: round(sorted[sorted.length - 1]!),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+  for (const t of Object.values(data) as Tensor[]) t.dispose();
+  model.dispose();
+  opt.dispose();
+  if (o.peer === false) return r;
+  const script = defaultPeerScript();
+  if (!existsSync(script)) return { ...r, peer_error: `PyTorch reference benchmark not found at ${script} (set FLM_BENCH_PEER)` };
+  const python = process.env.FLM_PYTHON ?? '/usr/bin/python3';
+  const args = [script, '--preset', o.preset, '--objective', o.objective, '--batch', String(batch), '--steps', String(o.steps ?? 20),
+    '--warmup', String(o.warmup ?? 3), '--threads', String(o.threads), '--seed', String(o.seed ?? 0)];
+  const res = spawnSync(python, args, { encoding: 'utf8', env: process.env, timeout: 1800_000 });
+  if (res.status !== 0) return { ...r, peer_error: `${python} ${script} failed: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}` };
+  const peer = JSON.parse(res.stdout.trim().split('\n').pop()!) as { ms_per_step_median: number; ms_per_step_min: number; peak_rss_mb: number; params: number };
+  return {
+    ...r,
+    pytorch_ms_per_step_median: peer.ms_per_step_median, pytorch_ms_per_step_min: peer.ms_per_step_min,
+    pytorch_peak_rss_mb: peer.peak_rss_mb, pytorch_params: peer.params,
+    ratio: round(r.ms_per_step_median / peer.ms_per_step_median, 3),
+  };
+}
+
+function round(x: number, d = 3): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
