@@ -4,6 +4,7 @@ import { registerInfo } from './info.js';
 import { registerBench } from './bench.js';
 import { registerData } from './data.js';
 import { registerParity } from './parity.js';
+import { registerPretrain } from './pretrain.js';
 import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
@@ -14,6 +15,7 @@ export function program(): Command {
   registerInfo(p);
   registerBench(p);
   registerData(p);
+  registerPretrain(p);
   registerParity(p);
   return p;
 }
