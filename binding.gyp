@@ -16,7 +16,7 @@
         "<!@(node scripts/find-libtorch.mjs --gyp=include)"
       ],
       "defines": [
-        "NAPI_VERSION=8",
+        "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
         "<!@(node scripts/find-libtorch.mjs --gyp=defines)"
       ],

@@ -34,7 +34,9 @@ static int64_t BytesOf(const at::Tensor& t) {
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-static void Finalize(Napi::Env env, TensorBox* box) {
+// A basic (GC-safe) finalizer: with NAPI_EXPERIMENTAL it runs during GC, not in a later SetImmediate,
+// so a long synchronous loop does not pile up dead handles until the event loop turns.
+static void Finalize(Napi::BasicEnv env, TensorBox* box) {
   if (box->reported) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reported);
   if (box->t.defined()) {
     g_live_tensors--;
@@ -75,7 +77,7 @@ TensorBox* BoxOf(const char* op, const Napi::Value& v, int i) {
   // and the addon creates no other externals. (A type tag check here cost ~0.4 us per op.)
   if (!v.IsExternal()) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
   auto* box = v.As<Napi::External<TensorBox>>().Data();
-  if (!box->t.defined()) ThrowArg(op, ArgPos(op, i) + " is a disposed tensor");
+  if (!box->t.defined()) ThrowArg(op, ArgPos(op, i) + " (a tensor) was used after dispose()");
   return box;
 }
 

@@ -234,7 +234,11 @@ FLM_FN(Argmin) {
 }
 FLM_FN(Logsumexp) {
   FLM_OP("logsumexp")
-  return Wrap(info.Env(), at::logsumexp(T(info, 0, kOp), ArgIntList(info, 1, kOp), ArgBool(info, 2, kOp)));
+  const auto& a = T(info, 0, kOp);
+  auto dims = ArgIntList(info, 1, kOp);
+  if (dims.empty())  // [] means all dimensions (at::logsumexp fails on an empty list)
+    for (int64_t i = 0; i < a.dim(); i++) dims.push_back(i);
+  return Wrap(info.Env(), at::logsumexp(a, dims, ArgBool(info, 2, kOp)));
   FLM_END
 }
 // var/std(a, dims, correction, keep)
@@ -337,7 +341,15 @@ INPLACE(DivI_, "div_", info[1].IsExternal() ? a.div_(T(info, 1, kOp)) : a.div_(A
 INPLACE(SubI_, "sub_", info[1].IsExternal() ? a.sub_(T(info, 1, kOp), ArgScalar(info, 2, kOp)) : a.sub_(ArgScalar(info, 1, kOp)))
 INPLACE(ClampI_, "clamp_", a.clamp_(OptDouble(info, 1, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 1, kOp)) : c10::nullopt,
                                      OptDouble(info, 2, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 2, kOp)) : c10::nullopt))
-INPLACE(MaskedFillI_, "maskedFill_", a.masked_fill_(T(info, 1, kOp), ArgScalar(info, 2, kOp)))
+FLM_FN(MaskedFillI_) {
+  FLM_OP("maskedFill_")
+  auto a = T(info, 0, kOp);
+  const auto& mask = T(info, 1, kOp);
+  if (mask.scalar_type() != at::kBool) ThrowArg(kOp, std::string("mask must be a bool tensor, got ") + c10::toString(mask.scalar_type()));
+  a.masked_fill_(mask, ArgScalar(info, 2, kOp));
+  return info[0];
+  FLM_END
+}
 
 void RegisterMath(Napi::Env env, Napi::Object e) {
   Def(env, e, "neg", Neg);

@@ -40,7 +40,11 @@ FLM_FN(Embedding) {
   const auto& ids = T(info, 1, kOp);
   if (ids.scalar_type() != at::kLong && ids.scalar_type() != at::kInt)
     ThrowArg(kOp, std::string("indices must be int64 or int32, got ") + c10::toString(ids.scalar_type()));
-  return Wrap(info.Env(), at::embedding(w, ids, ArgInt(info, 2, kOp), false, false));
+  if (w.dim() != 2) ThrowArg(kOp, "weight must be 2-D [numEmbeddings, dim], got " + std::to_string(w.dim()) + " dimensions");
+  auto pad = ArgInt(info, 2, kOp);
+  if (pad < -1 || pad >= w.size(0))
+    ThrowArg(kOp, "paddingIdx must be -1 (none) or in [0, " + std::to_string(w.size(0)) + "), got " + std::to_string(pad));
+  return Wrap(info.Env(), at::embedding(w, ids, pad, false, false));
   FLM_END
 }
 // conv2d(x, w, b|null, stride[2], padding[2], dilation[2], groups)
@@ -131,6 +135,8 @@ FLM_FN(Attention) {
   auto mask = OptT(info, 3, kOp);
   auto p = ArgDouble(info, 4, kOp);
   bool train = ArgBool(info, 5, kOp);
+  if (!(p >= 0 && p <= 1)) ThrowArg(kOp, "dropout probability must be in [0, 1], got " + std::to_string(p));
+  if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) ThrowArg(kOp, "query, key and value must have at least 2 dimensions [..., L, d]");
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto scores = at::matmul(q, k.transpose(-1, -2));
   scores = mask ? at::add(at::mul(scores, scale), *mask) : at::mul(scores, scale);

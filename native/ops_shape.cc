@@ -29,8 +29,16 @@ T1(Flip, "flip", at::flip(a, ArgIntList(info, 1, kOp)))
 T1(Roll, "roll", at::roll(a, ArgIntList(info, 1, kOp), ArgIntList(info, 2, kOp)))
 T1(IndexSelect, "indexSelect", at::index_select(a, ArgInt(info, 1, kOp), T(info, 2, kOp)))
 T1(Gather, "gather", at::gather(a, ArgInt(info, 1, kOp), T(info, 2, kOp)))
-T1(MaskedFill, "maskedFill", info[2].IsExternal() ? at::masked_fill(a, T(info, 1, kOp), T(info, 2, kOp))
-                                                   : at::masked_fill(a, T(info, 1, kOp), ArgScalar(info, 2, kOp)))
+// masked_fill in libtorch 1.13 silently ignores a float mask (and only warns on uint8): require bool.
+FLM_FN(MaskedFill) {
+  FLM_OP("maskedFill")
+  const auto& a = T(info, 0, kOp);
+  const auto& mask = T(info, 1, kOp);
+  if (mask.scalar_type() != at::kBool) ThrowArg(kOp, std::string("mask must be a bool tensor, got ") + c10::toString(mask.scalar_type()));
+  if (info[2].IsExternal()) return Wrap(info.Env(), at::masked_fill(a, mask, T(info, 2, kOp)));
+  return Wrap(info.Env(), at::masked_fill(a, mask, ArgScalar(info, 2, kOp)));
+  FLM_END
+}
 T1(MaskedSelect, "maskedSelect", at::masked_select(a, T(info, 1, kOp)))
 T1(Nonzero, "nonzero", at::nonzero(a))
 T1(Diagonal, "diagonal", at::diagonal(a, ArgInt(info, 1, kOp), ArgInt(info, 2, kOp), ArgInt(info, 3, kOp)))

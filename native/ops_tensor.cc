@@ -162,7 +162,7 @@ FLM_FN(DataView) {
   size_t n = static_cast<size_t>(t.numel()) * t.element_size();
   if (n == 0) return Napi::ArrayBuffer::New(info.Env(), 0);
   auto* keep = new at::Tensor(t);
-  return Napi::ArrayBuffer::New(info.Env(), t.data_ptr(), n, [](Napi::Env, void*, at::Tensor* k) { delete k; }, keep);
+  return Napi::ArrayBuffer::New(info.Env(), t.data_ptr(), n, [](Napi::BasicEnv, void*, at::Tensor* k) { delete k; }, keep);
   FLM_END
 }
 
@@ -331,6 +331,13 @@ FLM_FN(SetGrad) {
   FLM_OP("setGrad")
   auto t = T(info, 0, kOp);
   auto g = OptT(info, 1, kOp);
+  // As PyTorch's `.grad =` setter: a gradient must match the tensor's dtype, device and shape.
+  if (g) {
+    if (g->scalar_type() != t.scalar_type())
+      ThrowArg(kOp, std::string("assigned grad has dtype ") + c10::toString(g->scalar_type()) + " but the tensor has " + c10::toString(t.scalar_type()));
+    if (g->device() != t.device()) ThrowArg(kOp, "assigned grad is on " + g->device().str() + " but the tensor is on " + t.device().str());
+    if (!g->sizes().equals(t.sizes())) ThrowArg(kOp, "assigned grad has shape " + c10::str(g->sizes()) + " but the tensor has shape " + c10::str(t.sizes()));
+  }
   t.mutable_grad() = g ? *g : at::Tensor();
   return info.Env().Undefined();
   FLM_END

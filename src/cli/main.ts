@@ -5,6 +5,7 @@ import { registerBench } from './bench.js';
 import { registerData } from './data.js';
 import { registerParity } from './parity.js';
 import { registerPretrain } from './pretrain.js';
+import { registerDemo } from './demo.js';
 import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
@@ -15,6 +16,7 @@ export function program(): Command {
   registerInfo(p);
   registerBench(p);
   registerData(p);
+  registerDemo(p);
   registerPretrain(p);
   registerParity(p);
   return p;

@@ -11,11 +11,11 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-function dt(o: CreateOptions | undefined): number | null {
-  return o?.dtype ? dtypeCode(o.dtype) : null;
+function dt(op: string, o: CreateOptions | undefined): number | null {
+  return o?.dtype ? dtypeCode(o.dtype, op) : null;
 }
-function dev(o: CreateOptions | undefined): string | null {
-  return o?.device ? checkDevice(o.device) : null;
+function dev(op: string, o: CreateOptions | undefined): string | null {
+  return o?.device ? checkDevice(o.device, op) : null;
 }
 function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
   if (o?.requiresGrad) t.requiresGrad_(true);
@@ -28,16 +28,18 @@ function shapeOf(op: string, s: readonly number[]): number[] {
 }
 
 export function zeros(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt('zeros', o), dev('zeros', o)))), o);
 }
 export function ones(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt('ones', o), dev('ones', o)))), o);
 }
 export function empty(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt('empty', o), dev('empty', o)))), o);
 }
+/** A tensor filled with value: bool for a boolean value (as PyTorch), else float32 unless dtype says otherwise. */
 export function full(shape: readonly number[], value: Scalar, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, dt(o), dev(o)))), o);
+  const code = typeof value === 'boolean' && !o?.dtype ? dtypeCode('bool') : dt('full', o);
+  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev('full', o)))), o);
 }
 export function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
   return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
@@ -50,28 +52,28 @@ export function arange(startOrEnd: number, end?: number, step = 1, o?: CreateOpt
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
   if (step === 0) argError('arange', 'step must be nonzero');
   const allInt = Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step);
-  const code = o?.dtype ? dtypeCode(o.dtype) : allInt ? dtypeCode('int64') : null;
-  return finish(wrap(call(() => native.arange(s, e, step, code, dev(o)))), o);
+  const code = o?.dtype ? dtypeCode(o.dtype, 'arange') : allInt ? dtypeCode('int64') : null;
+  return finish(wrap(call(() => native.arange(s, e, step, code, dev('arange', o)))), o);
 }
 export function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt('linspace', o), dev('linspace', o)))), o);
 }
 export function eye(n: number, m?: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt('eye', o), dev('eye', o)))), o);
 }
 export function randn(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt('randn', o), dev('randn', o)))), o);
 }
 export function rand(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt(o), dev(o)))), o);
+  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt('rand', o), dev('rand', o)))), o);
 }
 /** Integers uniform in [low, high). */
 export function randint(low: number, high: number, shape: readonly number[], o?: CreateOptions): Tensor {
   if (!(high > low)) argError('randint', `high (${high}) must be greater than low (${low})`);
-  return wrap(call(() => native.randint(checkInt('randint', 'low', low), checkInt('randint', 'high', high), shapeOf('randint', shape), dt(o), dev(o))));
+  return wrap(call(() => native.randint(checkInt('randint', 'low', low), checkInt('randint', 'high', high), shapeOf('randint', shape), dt('randint', o), dev('randint', o))));
 }
 export function randperm(n: number, o?: CreateOptions): Tensor {
-  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt(o), dev(o))));
+  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt('randperm', o), dev('randperm', o))));
 }
 /** Bernoulli draws with probabilities p (a tensor), or with a scalar p in the shape of `like`. */
 export function bernoulli(p: Tensor): Tensor;
@@ -90,13 +92,12 @@ export function multinomial(probs: Tensor, numSamples: number, replacement = fal
 
 /** Seeds the default generator (and CUDA's): same seed, same numbers. */
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative integer, got ${seed}`);
-  native.manualSeed(seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative safe integer, got ${seed}`);
+  call(() => native.manualSeed(seed));
 }
 /** The default generator's state as bytes, for exact resume. */
 export function getRngState(): Uint8Array {
-  const h = native.getRngState();
-  const t = wrap(h);
+  const t = wrap(call(() => native.getRngState()));
   const bytes = t.toTypedArray() as Uint8Array;
   t.dispose();
   return bytes;
@@ -144,7 +145,8 @@ function typedFor(d: DType, values: number[]): ArrayBufferView {
     case 'int32': return Int32Array.from(values);
     case 'int16': return Int16Array.from(values);
     case 'int8': return Int8Array.from(values);
-    case 'uint8': case 'bool': return Uint8Array.from(values);
+    case 'uint8': return Uint8Array.from(values);
+    case 'bool': return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)); // bool bytes must be 0 or 1
     default: return Float32Array.from(values);
   }
 }
@@ -155,11 +157,15 @@ function typedFor(d: DType, values: number[]): ArrayBufferView {
  */
 export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
   const op = 'tensor';
+  if (o.dtype !== undefined) dtypeCode(o.dtype, op);
+  if (o.device !== undefined) checkDevice(o.device, op);
   let t: Tensor;
   if (ArrayBuffer.isView(data)) {
-    const src = dtypeOfTypedArray(data);
+    const src = dtypeOfTypedArray(data, op);
     const n = data.byteLength / elementSize(src);
     const shape = o.shape ? shapeOf(op, o.shape) : [n];
+    const need = shape.reduce((a, b) => a * b, 1);
+    if (need !== n) argError(op, `the ${data.constructor.name} holds ${n} elements but shape [${shape.join(', ')}] needs ${need}`);
     t = wrap(call(() => native.fromBuffer(data, dtypeCode(src), shape, null)));
     if ((o.dtype && o.dtype !== src) || o.device) {
       const conv = o.dtype && o.dtype !== src ? t.to(o.dtype) : t;
@@ -179,9 +185,12 @@ export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & {
   let first: NestedArray = data;
   while (Array.isArray(first) && first.length) first = first[0]!;
   const d: DType = o.dtype ?? (typeof first === 'boolean' ? 'bool' : 'float32');
+  if (d !== 'bool' && d !== 'float32' && d !== 'float64' && d !== 'float16' && d !== 'bfloat16') {
+    for (const v of flat) if (!Number.isFinite(v)) argError(op, `cannot store ${v} in a ${d} tensor`);
+  }
   const buf = typedFor(d === 'float16' || d === 'bfloat16' ? 'float32' : d, flat);
   const srcD: DType = d === 'float16' || d === 'bfloat16' ? 'float32' : d;
-  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device) : null)));
+  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device, op) : null)));
   if (srcD !== d) {
     const c = t.to(d);
     t.dispose();

@@ -1,4 +1,6 @@
 // Data types: names as in PyTorch, codes shared with native/core.cc.
+import { TorchError } from './errors.js';
+
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool' | 'int8' | 'int16';
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
@@ -9,9 +11,10 @@ const NAMES: DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'i
 
 export const DTYPES: readonly DType[] = NAMES;
 
-export function dtypeCode(d: DType): number {
-  const c = CODES[d];
-  if (c === undefined) throw new TypeError(`unknown dtype '${String(d)}'; expected one of ${NAMES.join(', ')}`);
+/** The native code of a dtype; an unknown name throws a TorchError naming `op`. */
+export function dtypeCode(d: DType, op = 'dtype'): number {
+  const c = Object.prototype.hasOwnProperty.call(CODES, d) ? CODES[d] : undefined;
+  if (c === undefined) throw new TorchError(`${op}: unknown dtype '${String(d)}'; expected one of ${NAMES.join(', ')}`, op);
   return c;
 }
 
@@ -47,7 +50,7 @@ export type TypedArrayFor<D extends DType> =
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 /** The dtype a TypedArray maps to by default. */
-export function dtypeOfTypedArray(a: ArrayBufferView): DType {
+export function dtypeOfTypedArray(a: ArrayBufferView, op = 'tensor'): DType {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof BigInt64Array) return 'int64';
@@ -55,10 +58,11 @@ export function dtypeOfTypedArray(a: ArrayBufferView): DType {
   if (a instanceof Int16Array) return 'int16';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array) return 'uint8';
-  throw new TypeError(`unsupported TypedArray ${a.constructor.name}`);
+  throw new TorchError(`${op}: unsupported TypedArray ${a.constructor.name}; use Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array or Uint8Array`, op);
 }
 
-export function checkDevice(d: string): Device {
-  if (d === 'cpu' || d === 'cuda' || /^cuda:\d+$/.test(d)) return d as Device;
-  throw new TypeError(`unknown device '${d}'; expected 'cpu', 'cuda' or 'cuda:N'`);
+/** Validates a device name; an unknown one throws a TorchError naming `op`. */
+export function checkDevice(d: string, op = 'device'): Device {
+  if (typeof d === 'string' && (d === 'cpu' || d === 'cuda' || /^cuda:\d+$/.test(d))) return d as Device;
+  throw new TorchError(`${op}: unknown device '${String(d)}'; expected 'cpu', 'cuda' or 'cuda:N'`, op);
 }

@@ -65,6 +65,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 }
 /** Dropout: active only when training is true (identity otherwise). */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
+  tensorArg('dropout', x, 'input');
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) argError('dropout', `dropout probability must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x.alias();
   return wrap(call(() => native.dropout(tensorArg('dropout', x, 'input'), p, training)));
 }

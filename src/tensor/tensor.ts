@@ -13,12 +13,9 @@ export type NestedArray = number | boolean | NestedArray[];
 type H = NativeTensor;
 type Opt<T> = T | null | undefined;
 
-export class TorchError extends Error {
-  constructor(message: string, readonly op: string) {
-    super(message);
-    this.name = 'TorchError';
-  }
-}
+import { TorchError } from './errors.js';
+
+export { TorchError };
 
 /** Runs a native call and turns its error into a TorchError (native errors carry `op`). */
 function call<T>(fn: () => T): T {
@@ -70,7 +67,8 @@ function optTensor(op: string, t: Opt<Tensor>, name: string): H | null {
 
 export class Tensor implements Tracked, Disposable {
   _kept = false;
-  #h: H | null;
+  #h: H;
+  #disposed = false;
   #shape: number[] | null = null;
 
   /** Internal: wraps a native handle (use the creation functions instead). */
@@ -79,22 +77,39 @@ export class Tensor implements Tracked, Disposable {
     track(this);
   }
 
-  /** The native handle; throws if the tensor was disposed. */
+  /**
+   * The native handle. After dispose() it is an empty handle: every native op it reaches throws
+   * "<op>: argument N was used after dispose()", naming the op.
+   */
   get handle(): H {
-    if (this.#h === null) throw new TorchError('tensor was used after dispose()', 'use');
     return this.#h;
   }
 
   get isDisposed(): boolean {
-    return this.#h === null;
+    return this.#disposed;
   }
 
   /** Frees this handle's reference now. Idempotent. */
   dispose(): void {
-    if (this.#h !== null) {
+    if (!this.#disposed) {
       native.dispose(this.#h);
-      this.#h = null;
+      this.#disposed = true;
     }
+  }
+
+  /**
+   * Internal: makes this object refer to `other`'s tensor (for moving parameters between devices while
+   * keeping the object identity optimisers and modules hold); `other` is consumed. requires_grad is kept.
+   */
+  _replaceWith(other: Tensor): void {
+    const rg = !this.#disposed && native.requiresGrad(this.#h);
+    const h = call(() => native.alias(other.handle));
+    other.dispose();
+    this.dispose();
+    this.#h = h;
+    this.#disposed = false;
+    this.#shape = null;
+    if (rg && !native.requiresGrad(h)) call(() => native.setRequiresGrad(h, true));
   }
 
   [Symbol.dispose](): void {
@@ -103,35 +118,36 @@ export class Tensor implements Tracked, Disposable {
 
   // ------------------------------------------------------------------ metadata
   get shape(): number[] {
-    if (this.#shape === null) this.#shape = call(() => native.shape(this.handle));
+    if (this.#shape === null || this.#disposed) this.#shape = call(() => native.shape(this.handle));
     return this.#shape.slice();
   }
   get ndim(): number {
     return this.shape.length;
   }
   get dtype(): DType {
-    return dtypeFromCode(native.dtype(this.handle));
+    return dtypeFromCode(call(() => native.dtype(this.handle)));
   }
   get device(): Device {
-    return native.device(this.handle) as Device;
+    return call(() => native.device(this.handle)) as Device;
   }
   get numel(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
   size(dim: number): number {
+    checkInt('size', 'dim', dim);
     const s = this.shape;
     const d = dim < 0 ? dim + s.length : dim;
     if (d < 0 || d >= s.length) argError('size', `dim ${dim} out of range for a ${s.length}-D tensor`);
     return s[d]!;
   }
   get strides(): number[] {
-    return native.strides(this.handle);
+    return call(() => native.strides(this.handle));
   }
   isContiguous(): boolean {
-    return native.isContiguous(this.handle);
+    return call(() => native.isContiguous(this.handle));
   }
   toString(): string {
-    if (this.#h === null) return 'Tensor(disposed)';
+    if (this.#disposed) return 'Tensor(disposed)';
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
   }
 
@@ -189,9 +205,10 @@ export class Tensor implements Tracked, Disposable {
 
   // ------------------------------------------------------------------ dtype / device
   to(dtypeOrDevice: DType | Device, opts: { copy?: boolean } = {}): Tensor {
+    if (typeof dtypeOrDevice !== 'string') argError('to', `expected a dtype or device name, got ${String(dtypeOrDevice)}`);
     const isDevice = dtypeOrDevice === 'cpu' || dtypeOrDevice.startsWith('cuda');
-    const dt = isDevice ? null : dtypeCode(dtypeOrDevice as DType);
-    const dev = isDevice ? checkDevice(dtypeOrDevice) : null;
+    const dt = isDevice ? null : dtypeCode(dtypeOrDevice as DType, 'to');
+    const dev = isDevice ? checkDevice(dtypeOrDevice, 'to') : null;
     return wrap(call(() => native.to(this.handle, dt, dev, opts.copy ?? false)));
   }
   float(): Tensor { return this.to('float32'); }
@@ -206,11 +223,11 @@ export class Tensor implements Tracked, Disposable {
   /** A second handle to the same tensor (same storage, same autograd identity). */
   alias(): Tensor { return wrap(call(() => native.alias(this.handle))); }
   /** True if both handles refer to the same tensor object. */
-  isSame(o: Tensor): boolean { return native.sameTensor(this.handle, tensorArg('isSame', o)); }
-  sharesStorage(o: Tensor): boolean { return native.sharesStorage(this.handle, tensorArg('sharesStorage', o)); }
+  isSame(o: Tensor): boolean { return call(() => native.sameTensor(this.handle, tensorArg('isSame', o))); }
+  sharesStorage(o: Tensor): boolean { return call(() => native.sharesStorage(this.handle, tensorArg('sharesStorage', o))); }
 
   // ------------------------------------------------------------------ autograd
-  get requiresGrad(): boolean { return native.requiresGrad(this.handle); }
+  get requiresGrad(): boolean { return call(() => native.requiresGrad(this.handle)); }
   /** Sets requires_grad in place (leaf tensors); returns this. */
   requiresGrad_(v = true): this {
     call(() => native.setRequiresGrad(this.handle, v));
@@ -218,13 +235,13 @@ export class Tensor implements Tracked, Disposable {
   }
   /** The accumulated gradient, or null. A new handle each call (dispose it or use tidy). */
   get grad(): Tensor | null {
-    const g = native.grad(this.handle);
+    const g = call(() => native.grad(this.handle));
     return g === null ? null : wrap(g);
   }
   set grad(g: Tensor | null) {
     call(() => native.setGrad(this.handle, g === null ? null : tensorArg('setGrad', g)));
   }
-  get isLeaf(): boolean { return native.isLeaf(this.handle); }
+  get isLeaf(): boolean { return call(() => native.isLeaf(this.handle)); }
   retainGrad(): this {
     call(() => native.retainGrad(this.handle));
     return this;
@@ -300,11 +317,11 @@ export class Tensor implements Tracked, Disposable {
   // ------------------------------------------------------------------ reductions
   sum(dim?: number | readonly number[], opts: { keepdim?: boolean; dtype?: DType } = {}): Tensor {
     const d = dims('sum', dim);
-    return wrap(call(() => native.sum(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype) : null)));
+    return wrap(call(() => native.sum(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype, 'sum') : null)));
   }
   mean(dim?: number | readonly number[], opts: { keepdim?: boolean; dtype?: DType } = {}): Tensor {
     const d = dims('mean', dim);
-    return wrap(call(() => native.mean(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype) : null)));
+    return wrap(call(() => native.mean(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype, 'mean') : null)));
   }
   prod(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.prod(this.handle, dim ?? null, keepdim))); }
   /** Max over all elements. */
@@ -343,7 +360,7 @@ export class Tensor implements Tracked, Disposable {
   any(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.any(this.handle, dim ?? null, keepdim))); }
   all(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.all(this.handle, dim ?? null, keepdim))); }
   cumsum(dim: number, dtype?: DType): Tensor {
-    return wrap(call(() => native.cumsum(this.handle, checkInt('cumsum', 'dim', dim), dtype ? dtypeCode(dtype) : null)));
+    return wrap(call(() => native.cumsum(this.handle, checkInt('cumsum', 'dim', dim), dtype ? dtypeCode(dtype, 'cumsum') : null)));
   }
   countNonzero(dim?: number | readonly number[]): Tensor { return wrap(call(() => native.countNonzero(this.handle, dims('countNonzero', dim)))); }
   allclose(b: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return call(() => native.allclose(this.handle, tensorArg('allclose', b), rtol, atol)); }
@@ -400,6 +417,7 @@ export class Tensor implements Tracked, Disposable {
   }
   /** Advanced indexing with integer/bool tensors on the leading dims: t[i0, i1, ...]. */
   index(...indices: Tensor[]): Tensor {
+    if (indices.length === 0) argError('index', 'expected at least one index tensor');
     const hs = indices.map((t) => tensorArg('index', t, 'index'));
     return wrap(call(() => native.index(this.handle, hs)));
   }
@@ -450,8 +468,8 @@ export class Tensor implements Tracked, Disposable {
   }
 
   // ------------------------------------------------------------------ nn-style methods
-  softmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.softmax(this.handle, dim, dtype ? dtypeCode(dtype) : null))); }
-  logSoftmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.logSoftmax(this.handle, dim, dtype ? dtypeCode(dtype) : null))); }
+  softmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.softmax(this.handle, dim, dtype ? dtypeCode(dtype, 'softmax') : null))); }
+  logSoftmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.logSoftmax(this.handle, dim, dtype ? dtypeCode(dtype, 'logSoftmax') : null))); }
 
   // ------------------------------------------------------------------ in place (no new handle)
   zero_(): this { call(() => native.zero_(this.handle)); return this; }

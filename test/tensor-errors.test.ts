@@ -1,0 +1,154 @@
+// Bad calls: each must throw a TorchError whose message starts with the op's name, leave the process
+// alive (they all run in this one process) and leak no tensor handles.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  F, Tensor, TorchError, arange, bernoulli, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
+  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, type DType, type Device,
+} from '../src/tensor/index.js';
+
+const i64 = (d: number[] | number[][]): Tensor => tensor(d, { dtype: 'int64' });
+const disposed = (): Tensor => {
+  const t = ones([2, 2]);
+  t.dispose();
+  return t;
+};
+
+// [op named in the error, the bad call, optional pattern the message must also match]
+const BAD: [string, () => unknown, RegExp?][] = [
+  ['matmul', () => randn([2, 3]).matmul(randn([4, 5])), /cannot be multiplied/],
+  ['mm', () => randn([3]).mm(randn([3]))],
+  ['bmm', () => randn([2, 3, 4]).bmm(randn([3, 4, 2]))],
+  ['reshape', () => randn([2, 3]).reshape(4, 2), /invalid for input of size 6/],
+  ['view', () => randn([3, 4]).transpose(0, 1).view(12), /reshape/],
+  ['add', () => disposed().add(1), /used after dispose/],
+  ['add', () => ones([2]).add(ones([3])), /must match/],
+  ['indexSelect', () => randn([3, 2]).indexSelect(0, i64([5])), /out of range/],
+  ['gather', () => randn([3, 2]).gather(1, i64([[0, 7]])), /out of bounds/],
+  ['embedding', () => F.embedding(i64([10]), randn([4, 3])), /out of range/],
+  ['embedding', () => F.embedding(tensor([1]), randn([4, 3])), /int64 or int32/],
+  ['embedding', () => F.embedding(i64([1]), randn([4, 3]), 4), /paddingIdx/],
+  ['crossEntropy', () => F.crossEntropy(randn([2, 3]), tensor([1, 2])), /Long/],
+  ['crossEntropy', () => F.crossEntropy(randn([2, 3]), i64([0, 7])), /out of bounds/],
+  ['crossEntropy', () => F.crossEntropy(randn([2, 3]), i64([0, 1]), { labelSmoothing: 1.5 }), /smoothing/],
+  ['crossEntropy', () => F.crossEntropy(randn([2, 3]), i64([0, 1]), { reduction: 'avg' as 'mean' }), /'avg'/],
+  ['mseLoss', () => F.mseLoss(randn([2]), randn([2]), 'avg' as 'mean'), /'avg'/],
+  ['nllLoss', () => F.nllLoss(randn([2, 3]), i64([0, 3])), /out of bounds/],
+  ['binaryCrossEntropyWithLogits', () => F.binaryCrossEntropyWithLogits(randn([2, 3]), randn([3, 2]))],
+  ['sum', () => randn([2, 3]).sum(0.5), /integer/],
+  ['sum', () => randn([2]).sum(0, { dtype: 'float8' as DType }), /unknown dtype 'float8'/],
+  ['softmax', () => randn([2, 3]).softmax(1.5), /integer/],
+  ['softmax', () => randn([2, 3]).softmax(5), /out of range/],
+  ['zeros', () => zeros([2, -1]), /negative dimension/],
+  ['zeros', () => zeros([2], { dtype: 'float8' as DType }), /unknown dtype 'float8'/],
+  ['zeros', () => zeros([2], { device: 'tpu' as Device }), /unknown device 'tpu'/],
+  ['to', () => randn([2]).to('int3' as DType), /unknown dtype/],
+  ['backward', () => randn([3]).requiresGrad_().mul(2).backward(), /scalar/],
+  ['backward', () => randn([1]).backward(), /does not require grad/],
+  ['backward', () => { const y = randn([2]).requiresGrad_().exp().sum(); y.backward(); y.backward(); }, /second time/],
+  ['cat', () => F.cat([]), /non-empty/],
+  ['cat', () => F.cat([randn([2, 2]), randn([3, 3])])],
+  ['stack', () => F.stack([]), /non-empty/],
+  ['split', () => randn([4]).split(0), /positive/],
+  ['split', () => randn([4]).split([1, 2]), /sum exactly/],
+  ['chunk', () => randn([4]).chunk(0), /positive/],
+  ['dropout', () => F.dropout(randn([4]), 2, true), /\[0, 1\]/],
+  ['dropout', () => F.dropout(randn([4]), 2, false), /\[0, 1\]/],
+  ['bernoulli', () => bernoulli(randn([4]), -1), /\[0, 1\]/],
+  ['bernoulli', () => bernoulli(tensor([2, -1]))],
+  ['randint', () => randint(5, 5, [2]), /greater than low/],
+  ['randperm', () => randperm(-3), /negative/],
+  ['multinomial', () => multinomial(tensor([-1, 2]), 1)],
+  ['tensor', () => tensor([[1, 2], [3]]), /ragged/],
+  ['tensor', () => tensor([['a']] as unknown as number[][]), /string/],
+  ['tensor', () => tensor(new Float32Array(5), { shape: [2, 3] }), /5 elements but shape \[2, 3\] needs 6/],
+  ['tensor', () => tensor([NaN], { dtype: 'int64' }), /NaN/],
+  ['tensor', () => tensor(new Uint16Array(2)), /Uint16Array/],
+  ['clamp', () => randn([2]).clamp(), /at least one of min and max/],
+  ['clamp_', () => randn([2]).clamp_()],
+  ['interpolate', () => F.interpolate(randn([1, 3, 4]), [2, 2], 'bicubic'), /4-D/],
+  ['interpolate', () => F.interpolate(randn([1, 1, 3, 3]), [2, 2], 'area' as 'bilinear'), /mode/],
+  ['layerNorm', () => F.layerNorm(randn([2, 3]), [4]), /normalized_shape/],
+  ['layerNorm', () => F.layerNorm(randn([2, 3]), [3], ones([4])), /weight/],
+  ['conv2d', () => F.conv2d(randn([1, 3, 5, 5]), randn([2, 4, 3, 3])), /channels/],
+  ['conv2d', () => F.conv2d(randn([1, 1, 5, 5]), randn([1, 1, 3, 3]), null, { stride: 0 }), /stride/],
+  ['setRngState', () => setRngState(new Uint8Array([1, 2, 3])), /size/],
+  ['setRngState', () => setRngState(new Uint8Array(getRngState().length).fill(255))],
+  ['setRngState', () => setRngState([1, 2, 3] as unknown as Uint8Array), /Uint8Array/],
+  ['item', () => randn([3]).item(), /exactly one element/],
+  ['einsum', () => F.einsum('ij,jk->ikz', randn([2, 3]), randn([3, 4])), /subscript/],
+  ['einsum', () => F.einsum('ij,jk->ik', randn([2, 3])), /operands/],
+  ['maskedFill', () => randn([3]).maskedFill(tensor([1, 0, 1]), 0), /bool/],
+  ['maskedFill_', () => randn([3]).maskedFill_(tensor([1, 0, 1], { dtype: 'uint8' }), 0), /bool/],
+  ['where', () => F.where(tensor([1, 0]), 1, 2), /bool/],
+  ['scatter', () => zeros([3]).scatter(0, i64([9]), 1), /out of bounds/],
+  ['scatterAdd', () => zeros([3]).scatterAdd(0, i64([9]), ones([1])), /out of bounds/],
+  ['index', () => zeros([3]).index(i64([9])), /out of bounds/],
+  ['index', () => zeros([3]).index(), /at least one/],
+  ['topk', () => randn([3]).topk(5), /out of range/],
+  ['narrow', () => randn([3]).narrow(0, 2, 5), /exceeds/],
+  ['select', () => randn([3]).select(0, 7), /out of range/],
+  ['slice', () => randn([3]).slice(0, 0, 2, 0), /positive/],
+  ['permute', () => randn([3, 2]).permute(0, 0), /duplicate/],
+  ['expand', () => randn([3]).expand(2, 4), /must match/],
+  ['repeat', () => randn([2, 3]).repeat(2)],
+  ['size', () => randn([3]).size(5), /out of range/],
+  ['setGrad', () => { randn([3]).requiresGrad_().grad = zeros([4]); }, /shape/],
+  ['setGrad', () => { randn([3]).requiresGrad_().grad = zeros([3], { dtype: 'int64' }); }, /dtype/],
+  ['requiresGrad_', () => zeros([2], { dtype: 'int64' }).requiresGrad_(), /floating point/],
+  ['sub_', () => ones([2]).requiresGrad_().sub_(1), /leaf/],
+  ['attention', () => F.attention(randn([1, 1, 2, 4]), randn([1, 1, 3, 5]), randn([1, 1, 3, 4]))],
+  ['attention', () => F.attention(randn([1, 1, 2, 4]), randn([1, 1, 3, 4]), randn([1, 1, 3, 4]), null, -1, true), /\[0, 1\]/],
+  ['oneHot', () => F.oneHot(i64([5]), 3), /num_classes/],
+  ['manualSeed', () => manualSeed(-1), /non-negative/],
+  ['linspace', () => linspace(0, 1, 2.5), /integer/],
+  ['arange', () => arange(0, 5, 0), /nonzero/],
+  ['eye', () => eye(-2), /n must be/],
+  ['full', () => full([2], 'a' as unknown as number), /number/],
+  ['mean', () => i64([1, 2]).mean(), /dtype/],
+  ['var', () => i64([1, 2]).var(), /floating point/],
+  ['gelu', () => F.gelu(randn([3]), 'fast' as 'none'), /approximate/],
+  ['normal_', () => zeros([3], { dtype: 'int64' }).normal_()],
+  ['copy_', () => zeros([3]).copy_(ones([4]))],
+  ['dataView', () => randn([2, 3]).transpose(0, 1).dataView(), /contiguous/],
+];
+
+const liveAtStart = memory().numTensors;
+
+for (const [i, [op, call, pattern]] of BAD.entries()) {
+  test(`bad call ${i + 1}/${BAD.length}: ${op} throws a TorchError naming the op`, () => tidy(() => {
+    assert.throws(call, (e: unknown) => {
+      assert.ok(e instanceof TorchError, `${op}: expected a TorchError, got ${String(e)}`);
+      assert.ok(e instanceof Error);
+      assert.equal(e.op, op, `${op}: error.op (message: ${e.message})`);
+      assert.ok(e.message.startsWith(`${op}: `), `${op}: message names the op: ${e.message}`);
+      assert.equal(e.name, 'TorchError');
+      assert.ok(!e.message.includes('Exception raised from'), `${op}: libtorch backtrace stripped`);
+      if (pattern) assert.match(e.message, pattern, `${op}: message`);
+      return true;
+    }, `${op}: expected a throw`);
+  }));
+}
+
+test(`after ${BAD.length} bad calls the process is alive and no tensor handle leaked`, () => {
+  assert.ok(BAD.length >= 30);
+  assert.equal(memory().numTensors, liveAtStart, 'failed calls leak no tensor handles');
+  assert.equal(tidy(() => ones([2, 2]).matmul(ones([2, 2])).sum().item()), 8);
+});
+
+test('CUDA requests fail cleanly when CUDA is not available', { skip: cudaAvailable() ? 'CUDA is available' : false }, () => {
+  tidy(() => {
+    assert.throws(() => zeros([2], { device: 'cuda' }), (e: unknown) => e instanceof TorchError && e.op === 'zeros');
+    assert.throws(() => ones([2]).cuda(), (e: unknown) => e instanceof TorchError && e.op === 'to');
+    assert.throws(() => tensor([1], { device: 'cuda:0' }), (e: unknown) => e instanceof TorchError && e.message.startsWith('fromBuffer: '));
+  });
+  assert.equal(tidy(() => ones([1]).add(1).item()), 2);
+});
+
+test('a bad call inside a training step leaves autograd and grad mode usable', () => {
+  const w = randn([3, 2]).requiresGrad_();
+  assert.throws(() => tidy(() => w.matmul(randn([4, 2])).sum().backward()), TorchError);
+  tidy(() => w.matmul(ones([2, 1])).sum().backward());
+  assert.deepEqual(tidy(() => w.grad!.toArray()), [[1, 1], [1, 1], [1, 1]]);
+  w.dispose();
+});
