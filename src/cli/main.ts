@@ -6,6 +6,7 @@ import { registerData } from './data.js';
 import { registerParity } from './parity.js';
 import { registerPretrain } from './pretrain.js';
 import { registerDemo } from './demo.js';
+import { registerInference } from './inference.js';
 import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
@@ -19,6 +20,7 @@ export function program(): Command {
   registerDemo(p);
   registerPretrain(p);
   registerParity(p);
+  registerInference(p);
   return p;
 }
 

@@ -1,0 +1,62 @@
+/**
+ * NLVR2 JSON lines (`{identifier, sentence, label: "True"|"False", directory?, left_url?, right_url?}`),
+ * with images in the ViLT layout under a root:
+ *   train: ROOT/images/train/{directory}/{id}-img0.png     dev/test1: ROOT/{split}/{id}-img0.png
+ * where {id} is the identifier without its last "-N". A relative left_url/right_url wins.
+ *
+ *   nlvr2:nlvr2/data/train.json?images=nlvr2
+ *
+ * images defaults to the parent of the JSON's folder (ROOT/data/train.json -> ROOT).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DataError, type DataItem } from '../types.js';
+import { isRecord, MemorySource, resolveUnder, str, type Failure } from './common.js';
+
+function imagePath(root: string, rec: Record<string, unknown>, identifier: string, side: 0 | 1): string {
+  const url = str(rec, side === 0 ? 'left_url' : 'right_url');
+  if (url !== undefined && url !== '' && !/^[a-z]+:\/\//i.test(url)) return resolveUnder(root, url);
+  const base = identifier.replace(/-\d+$/, '');
+  const split = base.split('-')[0] ?? '';
+  const dir = str(rec, 'directory');
+  const file = `${base}-img${side}.png`;
+  return split === 'train' && dir !== undefined ? join(root, 'images', 'train', dir, file) : join(root, split, file);
+}
+
+export async function openNlvr2(path: string, q: URLSearchParams, name: string): Promise<MemorySource> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new DataError(`NLVR2 file ${path} not found`);
+  }
+  const root = resolveUnder(process.cwd(), q.get('images') ?? dirname(dirname(path)));
+  const failures: Failure[] = [];
+  const items: DataItem[] = [];
+  text.split('\n').forEach((line, n) => {
+    if (line.trim() === '') return;
+    const where = `${path}:${n + 1}`;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch (e) {
+      failures.push({ key: where, reason: `invalid JSON: ${(e as Error).message}` });
+      return;
+    }
+    const identifier = isRecord(rec) ? str(rec, 'identifier') : undefined;
+    const sentence = isRecord(rec) ? str(rec, 'sentence') : undefined;
+    if (!isRecord(rec) || identifier === undefined || sentence === undefined) {
+      failures.push({ key: where, reason: 'needs identifier and sentence' });
+      return;
+    }
+    const label = str(rec, 'label');
+    items.push({
+      key: identifier,
+      images: [{ kind: 'path', path: imagePath(root, rec, identifier, 0) }, { kind: 'path', path: imagePath(root, rec, identifier, 1) }],
+      captions: [sentence],
+      split: identifier.split('-')[0] ?? '',
+      meta: { task: 'nlvr2', identifier, label: label === undefined ? null : label === 'True' || label === 'true' },
+    });
+  });
+  return new MemorySource(name, items, 'statement', failures, 2);
+}
