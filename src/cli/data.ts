@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { DATASET_SPEC_HELP } from '../data/spec-help.js';
+import { setExitCode } from './exit-code.js';
+import { num } from './config-file.js';
 
 function int(name: string, v: string, min = 0): number {
   const n = Number(v);
@@ -7,7 +10,16 @@ function int(name: string, v: string, min = 0): number {
 }
 
 export function registerData(p: Command): void {
-  const data = p.command('data').description('datasets: generate the built-in shapes world, inspect any dataset');
+  const data = p.command('data').description('datasets: generate the built-in shapes world, inspect any dataset').addHelpText('after', '\n' + DATASET_SPEC_HELP);
+  data
+    .command('inspect <spec>')
+    .description('read a whole dataset once and report images, captions, failures and splits')
+    .option('--json', 'one JSON object: {images, captions, failed, failures, splits}')
+    .option('--no-decode', 'check that image files exist without decoding them')
+    .action(async (spec: string, o: { json?: boolean; decode: boolean }, cmd: Command) => {
+      const { dataInspectCommand } = await import('../data/commands.js');
+      setExitCode(cmd, await dataInspectCommand(spec, { json: o.json ?? false, decode: o.decode }));
+    });
   data
     .command('shapes')
     .description('write the shapes world to DIR as Karpathy JSON + PNG images (plus VQAv2 and NLVR2 files)')
@@ -18,5 +30,22 @@ export function registerData(p: Command): void {
     .action(async (o: { out: string; n: string; seed: string; imageSize: string }) => {
       const { shapesCommand } = await import('../data/shapes/index.js');
       await shapesCommand({ out: o.out, n: int('n', o.n, 1), seed: int('seed', o.seed), imageSize: int('image-size', o.imageSize, 8) });
+    });
+  const tok = p.command('tokenizer').description('tokenizers for from-scratch models');
+  tok
+    .command('train')
+    .description('train a byte-level BPE (RoBERTa-style) or WordPiece (BERT-style) vocabulary; writes a Hugging Face tokenizer.json')
+    .requiredOption('--corpus <specOrFile...>', 'dataset specs (their captions) and/or text files (one text per line)')
+    .requiredOption('--out <file>', 'output tokenizer.json')
+    .option('--vocab-size <n>', 'vocabulary size, special tokens included', '1024')
+    .option('--kind <kind>', 'bpe | wordpiece', 'bpe')
+    .option('--min-frequency <n>', 'pairs seen fewer times are never merged', '2')
+    .action(async (o: { corpus: string[]; out: string; vocabSize: string; kind: string; minFrequency: string }, cmd: Command) => {
+      if (o.kind !== 'bpe' && o.kind !== 'wordpiece') throw new Error(`--kind must be bpe or wordpiece, got '${o.kind}'`);
+      const { tokenizerTrainCommand } = await import('../data/commands.js');
+      setExitCode(cmd, await tokenizerTrainCommand({
+        corpus: o.corpus, out: o.out, kind: o.kind, vocabSize: num('vocab-size', o.vocabSize, { int: true, min: 16 })!,
+        minFrequency: num('min-frequency', o.minFrequency, { int: true, min: 1 }),
+      }));
     });
 }

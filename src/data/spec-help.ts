@@ -1,0 +1,15 @@
+// The dataset spec syntax, shown by `flm --help` (kept free of imports so help needs no native code).
+export const DATASET_SPEC_HELP = `Dataset spec: SCHEME:PATH[?KEY=VALUE&...]  (relative paths are from the working directory)
+  shapes:SPLIT?n=20000&seed=1&size=64        built-in procedural shapes world (train|val|test|test_compositional);
+                                             task=caption|vqa|nlvr2, captions=5, questions=3, pairs=N
+  karpathy:dataset_coco.json?images=DIR&split=train,restval
+                                             COCO/F30K Karpathy JSON; image = DIR/filepath/filename
+  jsonl:pairs.jsonl?images=DIR&image=FIELD&caption=FIELD
+  csv:pairs.csv?images=DIR  tsv:pairs.tsv?header=0&image=0&caption=1
+                                             (image path, caption) rows; rows of one image are grouped
+  wds:shards/{000..015}.tar                  webdataset shards (brace ranges and globs), streamed
+  arrow:data/*.arrow?split=train             ViLT/METER Arrow files (image bytes + caption list per row)
+  vqa:QUESTIONS.json?annotations=ANN.json&images=DIR&template={subtype}/COCO_{subtype}_{id:012}.jpg
+  nlvr2:data/train.json?images=ROOT          NLVR2 JSON lines, ViLT image layout under ROOT
+Common keys: split=a,b (keep those splits), images=DIR (image root; default the file's folder).
+A spec without a scheme is guessed from the extension (.jsonl .csv .tsv .tar .arrow, .json = karpathy).`;
