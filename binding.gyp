@@ -9,6 +9,7 @@
         "native/ops_shape.cc",
         "native/ops_nn.cc",
         "native/ops_io.cc",
+        "native/ops_dist.cc",
         "native/addon.cc"
       ],
       "include_dirs": [

@@ -6,6 +6,7 @@ void RegisterMath(Napi::Env, Napi::Object);
 void RegisterShape(Napi::Env, Napi::Object);
 void RegisterNn(Napi::Env, Napi::Object);
 void RegisterIo(Napi::Env, Napi::Object);
+void RegisterDist(Napi::Env, Napi::Object);
 }  // namespace flm
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flm::RegisterShape(env, exports);
   flm::RegisterNn(env, exports);
   flm::RegisterIo(env, exports);
+  flm::RegisterDist(env, exports);
   return exports;
 }
 

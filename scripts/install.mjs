@@ -40,7 +40,7 @@ if (!lt) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     // libopenblas0-openmp: Debian's libtorch calls the generic libblas.so.3, which is the reference
     // (netlib) BLAS unless an optimised one provides it: matmul is ~30x slower without it.
-    for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-openmp']]) {
+    for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'libtorch-dev', 'libopenblas0-openmp', 'libgloo-dev']]) {
       const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
       if (r.status !== 0) {
         say(`apt-get ${args.join(' ')} failed (exit ${r.status})`);
@@ -58,6 +58,27 @@ if (!lt) {
 }
 say(`libtorch ${lt.version} from ${lt.source}: ${lt.root}${lt.cuda ? ' (CUDA)' : ''}`);
 checkBlas();
+checkGloo();
+
+// Debian's libtorch-dev does not depend on the Gloo headers that c10d's ProcessGroupGloo.hpp includes;
+// without them the addon builds without distributed training.
+function checkGloo() {
+  if (lt.source !== 'system libtorch-dev' && !lt.root.startsWith('/usr/lib/python3')) return;
+  if (existsSync('/usr/include/gloo/config.h')) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && isDebianLike()) {
+    say('installing libgloo-dev (headers for distributed training) with apt-get');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libgloo-dev'], { stdio: 'inherit', env });
+    if (r.status !== 0) {
+      spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+      r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libgloo-dev'], { stdio: 'inherit', env });
+    }
+    if (r.status !== 0) say('warning: libgloo-dev could not be installed: distributed training will be unavailable');
+  } else {
+    say('warning: Gloo headers not found (/usr/include/gloo): distributed training will be unavailable; sudo apt-get install libgloo-dev');
+  }
+}
 
 // Debian's libtorch is built against the generic BLAS interface (libblas.so.3). Make sure an optimised
 // implementation provides it; the netlib reference BLAS makes every matmul ~30x slower.

@@ -6,7 +6,7 @@ import { registerData } from './data.js';
 import { registerParity } from './parity.js';
 import { registerPretrain } from './pretrain.js';
 import { registerDemo } from './demo.js';
-import { registerInference } from './inference.js';
+import { registerLaunch } from './launch.js';
 import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
@@ -20,7 +20,7 @@ export function program(): Command {
   registerDemo(p);
   registerPretrain(p);
   registerParity(p);
-  registerInference(p);
+  registerLaunch(p);
   return p;
 }
 

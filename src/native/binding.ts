@@ -168,7 +168,7 @@ export interface NativeOps {
   distStoreGet(g: DistGroupHandle, key: string): string;
   distStoreAdd(g: DistGroupHandle, key: string, n: number): number;
   distReducerNew(g: DistGroupHandle, params: H[], firstBucketBytes: number, bucketBytes: number, findUnused: boolean, timeoutMs: Opt<number>): DistReducerHandle;
-  distReducerPrepare(r: DistReducerHandle): void;
+  distReducerPrepare(r: DistReducerHandle, loss: Opt<H>): void;
   distReducerFinalize(r: DistReducerHandle): { buckets: number; launchedInBackward: number; waitMs: number };
   distReducerBuckets(r: DistReducerHandle): number[][];
   distReducerRelease(r: DistReducerHandle): void;
