@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readConfigFile, num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
+import { addLaunchOptions } from './launch.js';
 
 export const DEFAULT_DATA = 'shapes:train?n=20000&seed=1';
 
@@ -10,10 +11,11 @@ interface PretrainFlags {
   saveEvery?: string; keepLast?: string; spanCorruptionRate?: string; mlmRate?: string; tokenizer?: string; vocabSize?: string;
   workers?: string; augment?: boolean; timeBudget?: string; resume?: boolean; optimizer?: string; lrMultHead?: string;
   lrMultCrossModal?: string; dropRate?: string; json?: boolean; quiet?: boolean;
+  nproc?: number; nnodes?: number; nodeRank?: number; masterAddr?: string; masterPort?: number; distTimeout?: number;
 }
 
 export function registerPretrain(p: Command): void {
-  p.command('pretrain')
+  const cmd = p.command('pretrain')
     .description('pretrain a vision-language model with FLM (or the MLM / AR / PrefixLM baselines)')
     .option('--config <file>', 'settings from a JSON or YAML file (command-line flags override it)')
     .option('--objective <name>', 'flm | mlm | ar | prefixlm', undefined)
@@ -45,8 +47,11 @@ export function registerPretrain(p: Command): void {
     .option('--time-budget <s>', 'stop after this many seconds of training')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--quiet', 'no progress line')
-    .option('--json', 'print a JSON summary at the end')
-    .action(async (f: PretrainFlags, cmd: Command) => {
+    .option('--json', 'print a JSON summary at the end');
+  addLaunchOptions(cmd).action(async (f: PretrainFlags, cmd: Command) => {
+      const { launchSelfIfRequested } = await import('../dist/launch.js');
+      const launched = await launchSelfIfRequested(f);
+      if (launched !== null) return setExitCode(cmd, launched);
       const { pretrain, PRETRAIN_DEFAULTS } = await import('../train/pretrain.js');
       const file = f.config ? readConfigFile(f.config) : {};
       const flags: Record<string, unknown> = {
@@ -69,6 +74,7 @@ export function registerPretrain(p: Command): void {
       if (flags.microBatch === undefined && file.microBatch === undefined) merged.microBatch = merged.batchSize;
       merged.out ??= `runs/${String(merged.objective)}`;
       const r = await pretrain(merged as unknown as Parameters<typeof pretrain>[0], { resume: f.resume ?? false, quiet: f.quiet ?? false });
+      if (process.env.RANK !== undefined && process.env.RANK !== '0') return setExitCode(cmd, 0);
       if (f.json) console.log(JSON.stringify(r));
       else console.error(`flm pretrain: ${r.stopped} after ${r.steps} steps in ${r.elapsedS.toFixed(1)} s; final loss ${r.finalLoss?.toFixed(4) ?? '-'}; run folder ${r.runDir}`);
       setExitCode(cmd, 0);

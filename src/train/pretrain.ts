@@ -27,6 +27,8 @@ import { MetricsLog, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from './atomic.js';
 import { StatusLine } from './status-line.js';
+import { DistributedDataParallel } from '../dist/ddp.js';
+import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
 } from './objective-step.js';
@@ -181,40 +183,72 @@ interface SavedState {
   config: PretrainConfig;
   rng: string;
   loader: LoaderState;
+  ranks?: RankState[];
   elapsedS: number;
   skippedNonFinite: number;
   lastLoss: number | null;
 }
 
-/** Runs (or resumes) a pretraining run to completion, interruption or the time budget. */
+/** Per-rank state that rank 0 stores for every rank (data position and random generator). */
+interface RankState {
+  rng: string;
+  loader: LoaderState;
+}
+
+/**
+ * Runs (or resumes) a pretraining run to completion, interruption or the time budget. Started by
+ * `flm launch` / `--nproc N` (RANK/WORLD_SIZE set), it trains data-parallel: each rank reads its shard
+ * of every epoch, gradients are averaged as DDP does, and rank 0 alone writes logs and checkpoints
+ * (which hold every rank's data position and RNG state, so a resumed run continues exactly).
+ * `batchSize` is the global batch: microBatch x accumulation x world size.
+ */
 export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hooks?: PretrainHooks; quiet?: boolean } = {}): Promise<PretrainResult> {
   let c = validatePretrainConfig({ ...input, out: resolve(input.out) });
+  const env = distEnv();
+  const pg: ProcessGroup | null = env && env.worldSize > 1 ? initProcessGroup() : null;
+  const rank = pg?.rank ?? 0;
+  const world = pg?.worldSize ?? 1;
+  const main = rank === 0;
+  if (c.batchSize % (c.microBatch * world) !== 0) {
+    throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
+  }
   let saved: SavedState | null = null;
-  const ckptDir = o.resume ? resolveCheckpoint(c.out, 'latest') : null;
+  let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
+  if (pg) ckptDir = pg.broadcastObject(ckptDir);
   if (ckptDir) {
     const st = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
     // the saved run defines the model, data and schedule; only the length and budget may change
     c = validatePretrainConfig({ ...st.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
     saved = st;
-  } else if (o.resume && !o.quiet) console.error(`flm pretrain: no checkpoint in ${c.out}; starting a new run`);
-  mkdirSync(c.out, { recursive: true });
-  writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
-  setNumThreads(c.threads || availableParallelism());
+  } else if (o.resume && main && !o.quiet) console.error(`flm pretrain: no checkpoint in ${c.out}; starting a new run`);
+  if (main) {
+    mkdirSync(c.out, { recursive: true });
+    writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
+  }
+  setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / world)));
   manualSeed(c.seed);
 
   const src = await openDataset(c.data);
   const preset = PRESETS[c.preset];
-  const tokenizer = await runTokenizer(c, src, preset.max_text_len);
-  const modelConfig = objectiveConfig(c.objective, c.preset, tokenizer.vocabSize);
+  // rank 0 trains (or loads) the tokenizer and writes it to the run folder; the others then read it
+  const tokenizer = main ? await runTokenizer(c, src, preset.max_text_len) : null;
+  pg?.barrier();
+  const tok = tokenizer ?? (await runTokenizer(c, src, preset.max_text_len));
+  const modelConfig = objectiveConfig(c.objective, c.preset, tok.vocabSize);
   if (c.dropRate !== null) (modelConfig as { drop_rate: number }).drop_rate = c.dropRate;
   const model = tidy(() => createObjectiveModel(c.objective, modelConfig));
   model.train();
+  // DDP broadcasts rank 0's initial weights; each rank then draws its own dropout / corruption / masking
+  const ddp = pg ? new DistributedDataParallel(model, { pg, findUnusedParameters: true }) : null;
+  if (pg) manualSeed(c.seed * 1000 + rank + 1);
   const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, weightDecay: c.weightDecay });
   const opt = new AdamW(groups, { lr: c.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: c.weightDecay, style: c.optimizer === 'adamw-hf' ? 'hf' : 'torch' });
   const loader = new DataLoader(src, {
-    batchSize: c.microBatch, imageSize: preset.image_size, tokenizer, seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true,
+    batchSize: c.microBatch, imageSize: preset.image_size, tokenizer: tok, seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true,
+    rank, worldSize: world,
   });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
+  const writeLog = main;
   let step = 0;
   let elapsedBefore = 0;
   let skippedNonFinite = 0;
@@ -224,19 +258,24 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     model.loadStateDict(ck.model, { strict: true });
     opt.loadStateDict(ck.optimizer);
     for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
-    loader.restore(saved.loader);
-    setRngState(unb64(saved.rng));
+    const ranks = saved.ranks ?? [{ rng: saved.rng, loader: saved.loader }];
+    const mine = ranks[rank];
+    if (ranks.length !== world || !mine) {
+      throw new TrainConfigError(`checkpoint ${ckptDir} was written by ${ranks.length} process(es); resume it with the same number (now ${world})`);
+    }
+    loader.restore(mine.loader);
+    setRngState(unb64(mine.rng));
     step = saved.step;
     elapsedBefore = saved.elapsedS;
     skippedNonFinite = saved.skippedNonFinite;
     lastLoss = saved.lastLoss;
-    log.truncateAfter(step);
-    if (!o.quiet) console.error(`flm pretrain: resumed from ${ckptDir} at step ${step}`);
+    if (writeLog) log.truncateAfter(step);
+    if (main && !o.quiet) console.error(`flm pretrain: resumed from ${ckptDir} at step ${step}`);
   }
 
-  const accum = c.batchSize / c.microBatch;
+  const accum = c.batchSize / (c.microBatch * world);
   const schedule = scheduleOf(c);
-  const status = new StatusLine(o.quiet ?? false);
+  const status = new StatusLine((o.quiet ?? false) || !main);
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) process.exit(130);
@@ -256,19 +295,28 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   const batches = loader.batches();
 
   const checkpoint = async (): Promise<void> => {
-    const state: SavedState = { step, config: c, rng: b64(getRngState()), loader: loaderState, elapsedS: elapsed(), skippedNonFinite, lastLoss };
+    const mineNow: RankState = { rng: b64(getRngState()), loader: loaderState };
+    const ranks = pg ? pg.allGatherObject(mineNow) : [mineNow];
+    if (!main) return;
+    const state: SavedState = { step, config: c, rng: mineNow.rng, loader: loaderState, ranks, elapsedS: elapsed(), skippedNonFinite, lastLoss };
     const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast });
-    await o.hooks?.onCheckpoint?.({ step, dir, model, tokenizer, elapsedS: elapsed() });
+    await o.hooks?.onCheckpoint?.({ step, dir, model, tokenizer: tok, elapsedS: elapsed() });
+  };
+  /** Every rank must take the same branch: any rank's flag decides for all. */
+  const anyRank = (flag: boolean): boolean => {
+    if (!pg) return flag;
+    return tidy(() => {
+      const t = tensor([flag ? 1 : 0]);
+      pg.allReduce(t, 'max');
+      return t.item() > 0;
+    });
   };
 
   try {
     while (step < c.steps) {
-      if (interrupted) {
-        stopped = 'interrupted';
-        break;
-      }
-      if (c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS) {
-        stopped = 'time-budget';
+      const overBudget = c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS;
+      if (anyRank(interrupted || overBudget)) {
+        stopped = overBudget ? 'time-budget' : 'interrupted';
         break;
       }
       opt.setLrFactor(lrFactor(schedule, step));
@@ -286,13 +334,17 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
         tidy(() => {
           const r = objectiveStep(model, c.objective, batchTensors(b), { spanCorruptionRate: c.spanCorruptionRate ?? undefined, mlmRate: c.mlmRate });
           const l = r.loss.item();
-          if (!Number.isFinite(l)) {
+          // all ranks skip together, before any of them enters the gradient all-reduce
+          if (anyRank(!Number.isFinite(l))) {
             finite = false;
             return;
           }
           lossSum += l / accum;
           for (const [n, t] of Object.entries({ ...r.terms, ...r.metrics })) termSums[n] = (termSums[n] ?? 0) + t.item() / accum;
-          (accum === 1 ? r.loss : r.loss.div(accum)).backward();
+          const scaled = accum === 1 ? r.loss : r.loss.div(accum);
+          if (!ddp) scaled.backward();
+          else if (k < accum - 1) ddp.noSync(() => ddp.backward(scaled));
+          else ddp.backward(scaled);
         });
         if (!finite) break;
       }
@@ -317,6 +369,13 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
       step++;
       lastLoss = lossSum;
       if (step % c.logEvery === 0 || step === c.steps) {
+        if (pg) {
+          // the logged loss is the mean over ranks (what the averaged gradient belongs to)
+          const t = tensor([lossSum]);
+          pg.allReduce(t, 'avg');
+          lossSum = t.item();
+          t.dispose();
+        }
         const now = performance.now();
         const dt = (now - lastLogT) / 1000;
         const rec: MetricsRecord = {
@@ -324,9 +383,11 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
           tokens_per_s: Number((tokensSinceLog / dt).toFixed(1)), images_per_s: Number((imagesSinceLog / dt).toFixed(2)),
           ...(gradNorm !== null ? { grad_norm: gradNorm } : {}), skipped_nonfinite: skippedNonFinite,
         };
-        log.append(rec);
-        writeCurves(c.out, log.read());
-        o.hooks?.onLog?.(rec);
+        if (writeLog) {
+          log.append(rec);
+          writeCurves(c.out, log.read());
+          o.hooks?.onLog?.(rec);
+        }
         tokensSinceLog = 0;
         imagesSinceLog = 0;
         lastLogT = now;
@@ -342,8 +403,10 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     await batches.return(undefined);
     await loader.close();
     await src.close?.();
+    ddp?.release();
     model.dispose();
     opt.dispose();
+    pg?.destroy();
   }
   return { steps: step, finalLoss: lastLoss, elapsedS: elapsed(), stopped, skippedNonFinite, runDir: c.out };
 }
