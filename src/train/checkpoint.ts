@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { Tensor } from '../tensor/index.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { publishDir, tempSibling, writeFileAtomic } from './atomic.js';
+import { publishDir, tempSibling, writeFileAtomic } from '../io/atomic.js';
 
 export interface CheckpointState {
   step: number;

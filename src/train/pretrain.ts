@@ -25,7 +25,7 @@ import { lrFactor, type ScheduleConfig } from './schedule.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { MetricsLog, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { StatusLine } from './status-line.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
 import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
