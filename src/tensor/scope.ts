@@ -8,20 +8,34 @@ export interface Tracked {
   readonly isDisposed: boolean;
   /** set by keep(): never disposed by a scope */
   _kept: boolean;
+  /** the scope currently holding it (so dispose() can leave it at once instead of at scope end) */
+  _scope: Set<Tracked> | null;
 }
 
 const stack: Set<Tracked>[] = [];
 
 export function track<T extends Tracked>(t: T): T {
   const top = stack[stack.length - 1];
-  if (top !== undefined) top.add(t);
+  if (top !== undefined) {
+    top.add(t);
+    t._scope = top;
+  }
   return t;
+}
+
+/** Called by dispose(): a long loop that disposes as it goes keeps its scope small. */
+export function untrack(t: Tracked): void {
+  if (t._scope !== null) {
+    t._scope.delete(t);
+    t._scope = null;
+  }
 }
 
 /** Exempts a tensor from every enclosing and future tidy scope; the caller now owns it. */
 export function keep<T extends Tracked>(t: T): T {
   t._kept = true;
   for (const s of stack) s.delete(t);
+  t._scope = null;
   return t;
 }
 
@@ -56,19 +70,20 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } catch (e) {
     stack.pop();
-    for (const t of scope) t.dispose();
+    for (const t of [...scope]) t.dispose();
     throw e;
   }
   stack.pop();
   if (result instanceof Promise) {
-    for (const t of scope) t.dispose();
+    for (const t of [...scope]) t.dispose();
     throw new Error('tidy(fn): fn must be synchronous (it returned a Promise)');
   }
   const escaping = new Set<Tracked>();
   collect(result, escaping);
   const parent = stack[stack.length - 1];
-  for (const t of scope) {
+  for (const t of [...scope]) {
     if (escaping.has(t)) {
+      t._scope = parent ?? null;
       if (parent !== undefined) parent.add(t);
     } else t.dispose();
   }

@@ -5,7 +5,7 @@ import { native, type NativeTensor } from '../native/binding.js';
 import {
   type AnyTypedArray, type DType, type Device, checkDevice, dtypeCode, dtypeFromCode, isFloating,
 } from './dtype.js';
-import { track, type Tracked } from './scope.js';
+import { track, untrack, type Tracked } from './scope.js';
 
 export type Scalar = number | boolean;
 export type Shape = readonly number[];
@@ -67,6 +67,7 @@ function optTensor(op: string, t: Opt<Tensor>, name: string): H | null {
 
 export class Tensor implements Tracked, Disposable {
   _kept = false;
+  _scope: Set<Tracked> | null = null;
   #h: H;
   #disposed = false;
   #shape: number[] | null = null;
@@ -94,6 +95,7 @@ export class Tensor implements Tracked, Disposable {
     if (!this.#disposed) {
       native.dispose(this.#h);
       this.#disposed = true;
+      untrack(this);
     }
   }
 
