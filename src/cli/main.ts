@@ -7,6 +7,7 @@ import { registerParity } from './parity.js';
 import { registerPretrain } from './pretrain.js';
 import { registerDemo } from './demo.js';
 import { registerLaunch } from './launch.js';
+import { registerConvert } from './convert.js';
 import { exitCodeOf } from './exit-code.js';
 
 export function program(): Command {
@@ -21,6 +22,7 @@ export function program(): Command {
   registerPretrain(p);
   registerParity(p);
   registerLaunch(p);
+  registerConvert(p);
   return p;
 }
 

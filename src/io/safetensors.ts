@@ -2,7 +2,7 @@
 // u64-LE header length, a JSON header {name: {dtype, shape, data_offsets}}, then raw little-endian data.
 // Each tensor is read straight into its own native memory (no whole-file buffer).
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { Tensor, empty, type DType, noGrad } from '../tensor/index.js';
+import { Tensor, empty, type DType, noGrad, tidy } from '../tensor/index.js';
 import { parseSafetensorsHeader, writeSafetensors, SafetensorsError, type SafetensorsDtype } from './safetensors-format.js';
 
 const TO_DTYPE: Record<SafetensorsDtype, DType> = {
@@ -48,9 +48,7 @@ export function loadSafetensors(path: string, filter?: (name: string) => boolean
 /** Writes named tensors (any device; copied to CPU, made contiguous) atomically. */
 export function saveSafetensors(path: string, tensors: Map<string, Tensor> | [string, Tensor][], metadata: Record<string, string> = {}): void {
   const entries = [...(tensors instanceof Map ? tensors.entries() : tensors)].map(([name, t]) => {
-    const cpu = noGrad(() => t.detach().to('cpu').contiguous());
-    const bytes = new Uint8Array(cpu.dataView().slice(0));
-    cpu.dispose();
+    const bytes = tidy(() => new Uint8Array(noGrad(() => t.detach().to('cpu').contiguous()).dataView().slice(0)));
     return { name, dtype: FROM_DTYPE[t.dtype], shape: t.shape, data: bytes };
   });
   writeSafetensors(path, entries, metadata);

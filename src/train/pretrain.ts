@@ -28,6 +28,7 @@ import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { StatusLine } from './status-line.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
+import { formatInitWeightsReport, loadInitWeights } from '../io/init-weights.js';
 import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
@@ -73,13 +74,15 @@ export interface PretrainConfig {
   maxNonFinite: number;
   /** stop after this many seconds of training (0: no limit); the race uses it */
   timeBudgetS: number;
+  /** start from these weights (e.g. `flm convert` output), loaded by name; null: fresh init */
+  init: string | null;
 }
 
 export const PRETRAIN_DEFAULTS: Omit<PretrainConfig, 'data' | 'out'> = {
   objective: 'flm', preset: 'small', steps: 300, batchSize: 32, microBatch: 32, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1,
   weightDecay: 0.01, lrMultHead: 5, lrMultCrossModal: 5, optimizer: 'adamw', clipNorm: 0, seed: 0, threads: 0, logEvery: 10,
   saveEvery: 100, keepLast: 2, spanCorruptionRate: null, mlmRate: 0.15, tokenizer: null, vocabSize: null, dropRate: null,
-  workers: 1, augment: false, maxNonFinite: 10, timeBudgetS: 0,
+  workers: 1, augment: false, maxNonFinite: 10, timeBudgetS: 0, init: null,
 };
 
 export class TrainConfigError extends Error {
@@ -238,6 +241,10 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   if (c.dropRate !== null) (modelConfig as { drop_rate: number }).drop_rate = c.dropRate;
   const model = tidy(() => createObjectiveModel(c.objective, modelConfig));
   model.train();
+  if (c.init && !saved) {
+    const r = loadInitWeights(model, c.init);
+    if (main && !o.quiet) for (const l of formatInitWeightsReport(r)) console.error(`flm pretrain: ${l}`);
+  }
   // DDP broadcasts rank 0's initial weights; each rank then draws its own dropout / corruption / masking
   const ddp = pg ? new DistributedDataParallel(model, { pg, findUnusedParameters: true }) : null;
   if (pg) manualSeed(c.seed * 1000 + rank + 1);
