@@ -7,6 +7,10 @@ import { registerParity } from './parity.js';
 import { registerPretrain } from './pretrain.js';
 import { registerDemo } from './demo.js';
 import { registerLaunch } from './launch.js';
+import { registerInference } from './inference.js';
+import { registerFinetune } from './finetune.js';
+import { registerEval } from './eval.js';
+import { registerCompare } from './compare.js';
 import { registerConvert } from './convert.js';
 import { exitCodeOf } from './exit-code.js';
 
@@ -22,6 +26,10 @@ export function program(): Command {
   registerPretrain(p);
   registerParity(p);
   registerLaunch(p);
+  registerInference(p);
+  registerFinetune(p);
+  registerEval(p);
+  registerCompare(p);
   registerConvert(p);
   return p;
 }

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { num } from './config-file.js';
+import { setExitCode } from './exit-code.js';
+
+interface CompareFlags {
+  data?: string; testData?: string; probeTrainData?: string; objectives?: string; seeds?: string; budget?: string; evals?: string;
+  evalInit?: boolean; preset?: string; out?: string; batchSize?: string; lr?: string; warmup?: string; threads?: string; workers?: string;
+  spanCorruptionRate?: string; mlmRate?: string; zsImages?: string; way?: string; mpImages?: string; mpRefs?: string; lpSteps?: string; lpTrain?: string; lpTest?: string; mlmPasses?: string;
+  metric?: string; overwrite?: boolean; json?: boolean; quiet?: boolean;
+}
+
+export function registerCompare(p: Command): void {
+  p.command('compare')
+    .description('race the pretraining objectives for the same wall-clock budget on the same data and report downstream probes vs time')
+    .option('--data <spec>', 'training data spec (default: shapes:train?n=20000&seed=1&size=<preset image size>)')
+    .option('--test-data <spec>', 'held-out images + captions for the probes (default: shapes:test?n=500&seed=1&size=<px>)')
+    .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes test spec)')
+    .option('--objectives <list>', 'comma-separated: flm, mlm, ar, prefixlm (default flm,mlm,ar)')
+    .option('--seeds <n>', 'seeds per objective (default 3)')
+    .option('--budget <s>', 'training seconds per run, wall-clock; probes are not counted (default 100)')
+    .option('--evals <n>', 'probe checkpoints per run, every budget/n seconds (default 4)')
+    .option('--no-eval-init', 'do not probe the initialisation')
+    .option('--preset <name>', 'model size: mini (the race size for a 2-core CPU; default) | tiny | small | base')
+    .option('--out <dir>', 'report folder (default runs/compare)')
+    .option('--batch-size <n>', 'batch size (default 32)')
+    .option('--lr <x>', 'base learning rate, constant after warmup (default 3e-4)')
+    .option('--warmup <n>', 'warmup steps (default 20)')
+    .option('--threads <n>', 'intra-op threads (default 0: all cores)')
+    .option('--workers <n>', 'image decode worker threads (default 1)')
+    .option('--span-corruption-rate <r>', 'FLM corruption rate (default: the preset\'s)')
+    .option('--mlm-rate <r>', 'MLM masking rate (default 0.15)')
+    .option('--zs-images <n>', 'test images of the zero-shot K-way retrieval (default 50)')
+    .option('--way <k>', 'K of the K-way retrieval (default 10)')
+    .option('--mp-images <n>', 'test images the minimal image pairs are built from; shapes world, 0: none (default 40)')
+    .option('--mp-refs <n>', 'reference captions per minimal pair, the image-prior correction (default 2)')
+    .option('--lp-steps <n>', 'linear-probe optimiser steps; 0: no linear probe (default 200)')
+    .option('--lp-train <n>', 'linear-probe training images (default 600)')
+    .option('--lp-test <n>', 'linear-probe test images (default 300)')
+    .option('--mlm-passes <n>', 'disjoint maskings of the MLM pseudo-log-likelihood (default 4)')
+    .option('--metric <name>', 'headline metric of the report (default mp_mean, else the first one measured)')
+    .option('--overwrite', 'replace an earlier race in --out')
+    .option('--quiet', 'no progress lines')
+    .option('--json', 'print the summary as JSON')
+    .action(async (f: CompareFlags, cmd: Command) => {
+      const { runRace, RACE_DEFAULTS, defaultRaceData } = await import('../compare/race.js');
+      const preset = f.preset ?? RACE_DEFAULTS.preset;
+      const defaults = defaultRaceData(preset);
+      const objectives = (f.objectives ?? RACE_DEFAULTS.objectives.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+      const n = (flag: string, v: string | undefined, o: { int?: boolean; min?: number; max?: number }, dflt: number): number => num(flag, v, o) ?? dflt;
+      const probes = RACE_DEFAULTS.probes;
+      const res = await runRace({
+        ...RACE_DEFAULTS,
+        data: f.data ?? defaults.data,
+        testData: f.testData ?? defaults.testData,
+        probeTrainData: f.probeTrainData ?? null,
+        objectives: objectives as typeof RACE_DEFAULTS.objectives,
+        seeds: n('seeds', f.seeds, { int: true, min: 1 }, RACE_DEFAULTS.seeds),
+        budgetS: n('budget', f.budget, { min: 0.001 }, RACE_DEFAULTS.budgetS),
+        evals: n('evals', f.evals, { int: true, min: 1 }, RACE_DEFAULTS.evals),
+        evalInit: f.evalInit ?? true,
+        preset,
+        out: f.out ?? 'runs/compare',
+        batchSize: n('batch-size', f.batchSize, { int: true, min: 1 }, RACE_DEFAULTS.batchSize),
+        lr: n('lr', f.lr, { min: 0 }, RACE_DEFAULTS.lr),
+        warmupSteps: n('warmup', f.warmup, { int: true, min: 0 }, RACE_DEFAULTS.warmupSteps),
+        threads: n('threads', f.threads, { int: true, min: 0 }, RACE_DEFAULTS.threads),
+        workers: n('workers', f.workers, { int: true, min: 0 }, RACE_DEFAULTS.workers),
+        spanCorruptionRate: num('span-corruption-rate', f.spanCorruptionRate, { min: 0, max: 1 }) ?? null,
+        mlmRate: n('mlm-rate', f.mlmRate, { min: 0, max: 1 }, RACE_DEFAULTS.mlmRate),
+        probes: {
+          zsImages: n('zs-images', f.zsImages, { int: true, min: 2 }, probes.zsImages),
+          way: n('way', f.way, { int: true, min: 2 }, probes.way),
+          mpImages: n('mp-images', f.mpImages, { int: true, min: 0 }, probes.mpImages),
+          mpRefs: n('mp-refs', f.mpRefs, { int: true, min: 0 }, probes.mpRefs),
+          lpSteps: n('lp-steps', f.lpSteps, { int: true, min: 0 }, probes.lpSteps),
+          lpTrain: n('lp-train', f.lpTrain, { int: true, min: 0 }, probes.lpTrain),
+          lpTest: n('lp-test', f.lpTest, { int: true, min: 0 }, probes.lpTest),
+          mlmPasses: n('mlm-passes', f.mlmPasses, { int: true, min: 1 }, probes.mlmPasses),
+          batch: probes.batch,
+        },
+        metric: f.metric ?? RACE_DEFAULTS.metric,
+      }, { overwrite: f.overwrite ?? false, ...(f.quiet ? { log: () => {} } : {}) });
+      if (f.json) console.log(JSON.stringify({ out: res.setup.config.out, summary: res.summary }));
+      else console.error(`flm compare: ${res.summary?.headline.text ?? ''}\nflm compare: report in ${res.setup.config.out}/report.md`);
+      setExitCode(cmd, 0);
+    });
+}

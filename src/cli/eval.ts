@@ -1,0 +1,69 @@
+// `flm eval retrieval|vqa|nlvr2`: metrics of a fine-tuned checkpoint (spec F); `--zero-shot` retrieval
+// from a pretraining run, scored by its own pretraining loss (tasks/zero-shot.ts).
+import type { Command } from 'commander';
+import { num } from './config-file.js';
+import { setExitCode } from './exit-code.js';
+import { commandGroup } from './inference.js';
+import { TASK_DATA } from '../tasks/task-data.js';
+
+type Task = 'retrieval' | 'vqa' | 'nlvr2';
+
+interface EvalFlags {
+  checkpoint: string; data?: string; which?: string; zeroShot?: boolean; batchSize?: string; limit?: string; workers?: string;
+  threads?: string; predictions?: string; json?: boolean; quiet?: boolean;
+}
+
+const ORDER = ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10', 'rsum', 'r1_sum', 'vqa_score', 'accuracy'];
+
+function addTask(group: Command, task: Task): void {
+  const cmd = group.command(task)
+    .description(task === 'retrieval'
+      ? 'image-text retrieval: TR / IR recall@1/5/10 from the full score matrix of the split (spec F)'
+      : task === 'vqa' ? 'VQA score: argmax answer scored by its soft target (spec F)' : 'NLVR2 accuracy (spec F)')
+    .requiredOption('--checkpoint <dir>', `fine-tuned run (its best checkpoint, else the latest) or checkpoint folder${task === 'retrieval' ? '; with --zero-shot a pretraining run' : ''}`)
+    .option('--data <spec>', `evaluation data (default ${TASK_DATA[task].testData})`)
+    .option('--which <name>', 'checkpoint of a run folder: best | latest | a step folder name (step-00000100)')
+    .option('--batch-size <n>', task === 'retrieval' ? 'texts per image pass (official 64)' : 'examples per pass')
+    .option('--limit <n>', task === 'retrieval' ? 'the first n images (with their captions) only' : 'stop after n examples (whole batches)')
+    .option('--workers <n>', 'image decode worker threads')
+    .option('--threads <n>', 'intra-op threads (0: all cores)')
+    .option('--json', 'print one JSON object with the metrics')
+    .option('--quiet', 'no progress messages');
+  if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
+  if (task === 'vqa') cmd.option('--predictions <file>', 'write [{question_id, answer}] (the EvalAI submission format)');
+  cmd.action(async (f: EvalFlags, c: Command) => {
+    const { evaluateCheckpoint } = await import('../tasks/eval.js');
+    const threads = num('threads', f.threads, { int: true, min: 0 });
+    const batchSize = num('batch-size', f.batchSize, { int: true, min: 1 });
+    const limit = num('limit', f.limit, { int: true, min: 1 });
+    const workers = num('workers', f.workers, { int: true, min: 0 });
+    if (threads) (await import('../tensor/index.js')).setNumThreads(threads);
+    const r = await evaluateCheckpoint({
+      task, checkpoint: f.checkpoint, data: f.data ?? TASK_DATA[task].testData, zeroShot: f.zeroShot ?? false,
+      ...(f.which !== undefined ? { which: f.which } : {}), ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(limit !== undefined ? { limit } : {}), ...(workers !== undefined ? { workers } : {}),
+      ...(f.quiet ? {} : { progress: (m: string) => console.error(`flm eval ${task}: ${m}`) }),
+    });
+    if (f.predictions && r.predictions) {
+      const { writeFileAtomic } = await import('../io/atomic.js');
+      writeFileAtomic(f.predictions, JSON.stringify(r.predictions));
+    }
+    const { predictions: _p, ...summary } = r;
+    if (f.json) console.log(JSON.stringify(summary));
+    else {
+      console.log(`checkpoint  ${r.checkpoint} (step ${r.step})${r.zeroShotObjective ? `, zero-shot by the ${r.zeroShotObjective} loss` : ''}`);
+      console.log(`data        ${r.data}`);
+      const keys = Object.keys(r.metrics).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+      for (const k of keys) {
+        const v = r.metrics[k]!;
+        console.log(`${k.padEnd(11)} ${/^(tr|ir)_r|vqa_score|accuracy/.test(k) ? `${(100 * v).toFixed(2)}%` : Number.isInteger(v) ? v : v.toFixed(4)}`);
+      }
+    }
+    setExitCode(c, 0);
+  });
+}
+
+export function registerEval(p: Command): void {
+  const group = commandGroup(p, 'eval', 'evaluate a fine-tuned checkpoint');
+  for (const task of ['retrieval', 'vqa', 'nlvr2'] as const) addTask(group, task);
+}

@@ -1,0 +1,659 @@
+// Fast probes of a pretrained checkpoint for `flm compare` (no fine-tuning), each scored on a fixed set
+// of held-out images so the checkpoints of every objective, seed and time are measured the same way:
+//
+//   zs_i2t_r1 / zs_t2i_r1   zero-shot K-way retrieval scored by the objective's own per-caption loss:
+//                           images in groups of K with one caption each; per image the K captions of its
+//                           group compete (I2T), per caption the K images (T2I); R@1 of the K-way choice.
+//                           A generative loss carries priors: some captions are cheap whatever the image,
+//                           some images make every caption cheap. Each candidate's loss is therefore
+//                           taken relative to its leave-one-out mean in the group's K x K matrix (the
+//                           caption's mean over the other images for I2T, the image's mean over the other
+//                           captions for T2I); zs_*_raw are the same choices on the raw losses.
+//   mp_<kind>, mp_mean      minimal image pairs (shapes world): one caption under its own scene and under the
+//                           scene with one edit that makes the caption false (an object recoloured, reshaped,
+//                           resized or removed, or the scene mirrored; the checker decides), both rendered
+//                           the same way. Correct when the edit raises the caption's loss more than it
+//                           raises the loss of reference captions (of other images, false of both scenes),
+//                           which removes the image's own prior; the caption's likelihood cancels exactly
+//                           as it is the same on both sides (chance 0.5).
+//   lp_<attr>               frozen-feature linear probe (shapes world): multinomial logistic regression on
+//                           the image tower's features [CLS ; mean of the patch tokens] (every objective
+//                           trains this tower), fitted on one split and scored on the test images.
+//
+// Per-caption losses (lower = better match):
+//   flm       the combined FLM loss (rec + w·l2r + w·r2l)/(1 + w + w) without span corruption (zero-shot.ts)
+//   ar        caption NLL under the causal one-stream model (zero-shot.ts)
+//   mlm       pseudo-log-likelihood over P fixed, disjoint whole-word maskings: pass p masks the words
+//             with index ≡ p (mod P), so every word is predicted exactly once, always the same way for a
+//             caption whatever the image (no random draws, so the pairs can be batched freely)
+//   prefixlm  suffix NLL after a fixed prefix of half the caption
+import { AdamW } from '../optim/index.js';
+import { F, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { FLMModel, SingleStreamModel, specialIds, type AnyFLMModel } from '../models/index.js';
+import { oneStreamMask, prefixLmLabels, prefixLmMask, toAdditive } from '../objectives/index.js';
+import { openDataset } from '../data/spec.js';
+import { ShapesSource } from '../data/formats/shapes.js';
+import type { DatasetSource } from '../data/types.js';
+import { preprocessText } from '../data/text.js';
+import type { TextTokenizer } from '../data/tokenizer.js';
+import { checkCaption, COLOURS, DEFAULT_HELD_OUT, SHAPES, SIZE_RADIUS, isHeldOut, renderScene, type Scene } from '../data/shapes/index.js';
+import { normalizeClip } from '../data/image.js';
+import { loadRetrievalSet } from '../tasks/retrieval-data.js';
+import { zeroShotScorer } from '../tasks/zero-shot.js';
+import type { TextSlice } from '../tasks/retrieval-eval.js';
+import type { PretrainObjective } from '../train/objective-step.js';
+
+// ------------------------------------------------------------------------------------------ data
+
+/** Held-out images with their captions (and, for the shapes world, scene graphs and raw captions). */
+export interface ProbeImages {
+  /** [N, 3, S, S] CLIP-normalised, row-major */
+  images: Float32Array;
+  imageSize: number;
+  count: number;
+  /** preprocessed captions of each image (as the loader feeds them) */
+  texts: string[][];
+  /** shapes world only: raw captions (the checker parses these) and scenes */
+  rawCaptions: string[][] | null;
+  scenes: Scene[] | null;
+}
+
+export function imagePlane(p: ProbeImages, i: number): Float32Array {
+  const plane = 3 * p.imageSize * p.imageSize;
+  return p.images.subarray(i * plane, (i + 1) * plane);
+}
+
+/** Decodes the first `limit` images of a caption dataset spec (scenes too when it is the shapes world). */
+export async function loadProbeImages(spec: string, imageSize: number, limit: number, o: { workers?: number } = {}): Promise<ProbeImages> {
+  const set = await loadRetrievalSet(spec, imageSize, { limit, workers: o.workers ?? 1 });
+  const byImage = new Map<string, string[]>();
+  set.imageIds.forEach((id) => byImage.set(id, []));
+  set.texts.forEach((t, k) => byImage.get(set.textImageIds[k]!)?.push(t));
+  const src: DatasetSource = await openDataset(spec);
+  const close = async (): Promise<void> => src.close?.();
+  let scenes: Scene[] | null = null;
+  let rawCaptions: string[][] | null = null;
+  try {
+    if (src instanceof ShapesSource) {
+      const w = src.world;
+      const index = new Map<string, number>();
+      for (let i = 0; i < Math.min(w.length, limit + set.skipped); i++) index.set(w.id(i), i);
+      const idx = set.imageIds.map((id) => index.get(id));
+      if (idx.every((i) => i !== undefined)) {
+        scenes = idx.map((i) => w.scene(i!));
+        rawCaptions = idx.map((i, k) => w.captions(i!, scenes![k]));
+      }
+    }
+  } finally {
+    await close();
+  }
+  return { images: set.images, imageSize, count: set.imageIds.length, texts: set.imageIds.map((id) => byImage.get(id) ?? []), rawCaptions, scenes };
+}
+
+// ------------------------------------------------------------------------------------------ scoring
+
+export interface ScoredPair {
+  /** row of the probe image set */
+  image: number;
+  /** preprocessed caption */
+  text: string;
+}
+
+/** Loss of each (image, caption) pair, lower = better match. */
+export interface PairLossScorer {
+  losses(pairs: readonly ScoredPair[]): Float32Array;
+}
+
+export interface ModelScorerOptions {
+  /** pairs per forward pass (default 96) */
+  batch?: number;
+  /** MLM: number of disjoint whole-word maskings (default 4: every word predicted once, ~25% masked per pass) */
+  mlmPasses?: number;
+}
+
+interface Encoded {
+  ids: Int32Array;
+  mask: Uint8Array;
+  words: Int32Array;
+  length: number;
+}
+
+/** Scores pairs with a pretrained model's own objective (model in eval mode, no gradients). */
+export function modelPairScorer(model: AnyFLMModel, objective: PretrainObjective, tok: TextTokenizer, set: ProbeImages, o: ModelScorerOptions = {}): PairLossScorer {
+  const batch = Math.max(1, o.batch ?? 96);
+  const passes = Math.max(1, o.mlmPasses ?? 4);
+  const cache = new Map<string, Encoded>();
+  const enc = (t: string): Encoded => {
+    let e = cache.get(t);
+    if (!e) {
+      const r = tok.encode(t);
+      e = { ids: r.ids, mask: r.attentionMask, words: r.wordIds, length: r.length };
+      cache.set(t, e);
+    }
+    return e;
+  };
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  const Lmax = tok.maxLength;
+  return {
+    losses(pairs) {
+      const out = new Float32Array(pairs.length);
+      for (let start = 0; start < pairs.length; start += batch) {
+        const chunk = pairs.slice(start, start + batch);
+        const P = chunk.length;
+        const e = chunk.map((p) => enc(p.text));
+        // trim the padding, keeping one pad column so every caption is framed the same way (R2L quirk)
+        const L = Math.min(Lmax, Math.max(...e.map((x) => x.length)) + 1);
+        const ids = new BigInt64Array(P * L);
+        const mask = new BigInt64Array(P * L);
+        const words = new BigInt64Array(P * L);
+        const img = new Float32Array(P * plane);
+        chunk.forEach((p, r) => {
+          const x = e[r]!;
+          for (let j = 0; j < L; j++) {
+            ids[r * L + j] = BigInt(x.ids[j]!);
+            mask[r * L + j] = BigInt(x.mask[j]!);
+            words[r * L + j] = BigInt(x.words[j]!);
+          }
+          img.set(imagePlane(set, p.image), r * plane);
+        });
+        const l = noGrad(() => tidy(() => {
+          const image = tensor(img, { shape: [P, 3, S, S] }); // [P, 3, S, S]
+          const t = {
+            ids: tensor(ids, { shape: [P, L], dtype: 'int64' }), // [P, L]
+            masks: tensor(mask, { shape: [P, L], dtype: 'int64' }), // [P, L]
+            wordIds: tensor(words, { shape: [P, L], dtype: 'int64' }), // [P, L]
+          };
+          return pairLosses(model, objective, image, t, passes);
+        }));
+        out.set(l, start);
+      }
+      return out;
+    },
+  };
+}
+
+/** Per-pair losses [P] of texts [P, L] given images [P, 3, S, S]. */
+function pairLosses(model: AnyFLMModel, objective: PretrainObjective, image: Tensor, t: { ids: Tensor; masks: Tensor; wordIds: Tensor }, passes: number): Float32Array {
+  const P = t.ids.size(0);
+  if (objective === 'flm' || objective === 'ar') {
+    // zero-shot.ts: deterministic for these two objectives, so any batch of pairs gives the same losses
+    const slice: TextSlice = { ids: t.ids, masks: t.masks, wordIds: t.wordIds, start: 0, count: P };
+    return Float32Array.from(zeroShotScorer(model, objective).score(image, 0, slice));
+  }
+  if (!(model instanceof SingleStreamModel)) throw new Error(`objective ${objective} needs a single-stream model`);
+  const ids = specialIds(model.config);
+  return tidy(() => {
+    if (objective === 'prefixlm') {
+      const n = t.masks.sum(1); // [P] real tokens
+      const prefix = n.div(2).floor().clamp(1).to('int64'); // [P]
+      const out = model.forward({ image, textIds: t.ids, textMask: toAdditive(prefixLmMask(t.masks, prefix)) });
+      const L = t.ids.size(1);
+      return rowMeanNll(model.lmLogits(out.textFeats).narrow(1, 0, L - 1), prefixLmLabels(t.ids, t.masks, prefix), -100).toTypedArray() as Float32Array;
+    }
+    // MLM pseudo-log-likelihood: disjoint fixed whole-word maskings, every word predicted once
+    const special = t.masks.eq(0).logicalOr(t.ids.eq(ids.bos)).logicalOr(t.ids.eq(ids.eos)).logicalOr(t.ids.eq(ids.pad));
+    const cand = t.wordIds.ge(0).logicalAnd(special.logicalNot()); // [P, L]
+    let sum: Tensor | null = null;
+    let count: Tensor | null = null;
+    for (let p = 0; p < passes; p++) {
+      const sel = cand.logicalAnd(t.wordIds.remainder(passes).eq(p)); // [P, L]
+      const input = t.ids.where(sel.logicalNot(), ids.mask); // [P, L]
+      const labels = t.ids.where(sel, -100); // [P, L]
+      const out = model.forward({ image, textIds: input, textMask: oneStreamMask(t.masks, { causal: false }) });
+      const s = rowSumNll(model.mlmLogits(out.textFeats), labels, -100); // [P]
+      const c = sel.sum(1).to('float32'); // [P]
+      sum = sum ? sum.add(s) : s;
+      count = count ? count.add(c) : c;
+    }
+    return sum!.div(count!.clamp(1)).toTypedArray() as Float32Array;
+  });
+}
+
+/** Summed NLL per row of logits [B, T, V] against labels [B, T], skipping `ignore`: [B]. */
+function rowSumNll(logits: Tensor, labels: Tensor, ignore: number): Tensor {
+  return tidy(() => {
+    const valid = labels.ne(ignore); // [B, T]
+    const lp = logits.logSoftmax(-1).gather(-1, labels.where(valid, 0).unsqueeze(-1)).squeeze(-1); // [B, T]
+    return F.where(valid, lp, 0).sum(1).neg(); // [B]
+  });
+}
+
+function rowMeanNll(logits: Tensor, labels: Tensor, ignore: number): Tensor {
+  return tidy(() => rowSumNll(logits, labels, ignore).div(labels.ne(ignore).sum(1).to('float32').clamp(1)));
+}
+
+// ------------------------------------------------------------------------------------------ zero-shot K-way retrieval
+
+export interface KWayRetrieval {
+  /** K-way R@1 of choosing the caption of an image among the captions of its group (caption prior removed) */
+  i2t_r1: number;
+  /** K-way R@1 of choosing the image of a caption among the images of its group (image prior removed) */
+  t2i_r1: number;
+  /** the same on the raw losses */
+  i2t_raw: number;
+  t2i_raw: number;
+  way: number;
+  groups: number;
+  /** choices scored (distractors that the checker finds true for the query are left out) */
+  i2t_n: number;
+  t2i_n: number;
+}
+
+/** The K-way retrieval plan: groups of `way` consecutive images, each with its first caption. */
+export function kWayGroups(set: ProbeImages, images: number, way: number): number[][] {
+  const usable = [...Array(Math.min(images, set.count)).keys()].filter((i) => (set.texts[i]?.length ?? 0) > 0);
+  const groups: number[][] = [];
+  for (let g = 0; g + way <= usable.length; g += way) groups.push(usable.slice(g, g + way));
+  return groups;
+}
+
+/**
+ * Zero-shot K-way retrieval. `alsoTrue(captionOf, image)`: the caption of image `captionOf` is also
+ * true of `image` (shapes world: the checker); such distractors are not counted against the model.
+ */
+export function kWayRetrieval(scorer: PairLossScorer, set: ProbeImages, o: { images: number; way: number; alsoTrue?: (captionOf: number, image: number) => boolean }): KWayRetrieval {
+  const way = Math.max(2, o.way);
+  const groups = kWayGroups(set, o.images, way);
+  if (groups.length === 0) throw new Error(`zero-shot retrieval needs at least ${way} test images with captions, got ${set.count}`);
+  const pairs: ScoredPair[] = [];
+  for (const g of groups) for (const i of g) for (const j of g) pairs.push({ image: i, text: set.texts[j]![0]! });
+  const loss = scorer.losses(pairs);
+  const hits = { i2t: 0, t2i: 0, i2tRaw: 0, t2iRaw: 0 };
+  let n = 0;
+  const confusable = (capOf: number, img: number): boolean => capOf !== img && (o.alsoTrue?.(capOf, img) ?? false);
+  /** the query's own candidate must beat every counted distractor strictly */
+  const wins = (own: number, others: readonly number[]): number => (others.every((v) => own < v) ? 1 : 0);
+  groups.forEach((g, gi) => {
+    const base = gi * way * way;
+    const at = (a: number, b: number): number => loss[base + a * way + b]!; // image a, caption b (group positions)
+    // leave-one-out priors: how likely image a makes the other captions, how likely the other images make caption b
+    const imagePrior = (a: number, except: number): number => mean([...Array(way).keys()].filter((c) => c !== except).map((c) => at(a, c)));
+    const captionPrior = (b: number, except: number): number => mean([...Array(way).keys()].filter((i) => i !== except).map((i) => at(i, b)));
+    for (let a = 0; a < way; a++) {
+      const capts = [...Array(way).keys()].filter((b) => b !== a && !confusable(g[b]!, g[a]!)); // I2T distractors
+      const imgs = [...Array(way).keys()].filter((b) => b !== a && !confusable(g[a]!, g[b]!)); // T2I distractors
+      hits.i2tRaw += wins(at(a, a), capts.map((b) => at(a, b)));
+      hits.t2iRaw += wins(at(a, a), imgs.map((b) => at(b, a)));
+      hits.i2t += wins(at(a, a) - captionPrior(a, a), capts.map((b) => at(a, b) - captionPrior(b, a)));
+      hits.t2i += wins(at(a, a) - imagePrior(a, a), imgs.map((b) => at(b, a) - imagePrior(b, a)));
+      n++;
+    }
+  });
+  return { i2t_r1: hits.i2t / n, t2i_r1: hits.t2i / n, i2t_raw: hits.i2tRaw / n, t2i_raw: hits.t2iRaw / n, way, groups: groups.length, i2t_n: n, t2i_n: n };
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** Shapes world: is the (raw) first caption of image `captionOf` true of image `image`? (memoised) */
+export function shapesAlsoTrue(set: ProbeImages): ((captionOf: number, image: number) => boolean) | undefined {
+  const { rawCaptions, scenes } = set;
+  if (!rawCaptions || !scenes) return undefined;
+  const memo = new Map<string, boolean>();
+  return (c, i) => {
+    const k = `${c}:${i}`;
+    let v = memo.get(k);
+    if (v === undefined) {
+      v = checkCaption(rawCaptions[c]![0]!, scenes[i]!).true;
+      memo.set(k, v);
+    }
+    return v;
+  };
+}
+
+// ------------------------------------------------------------------------------------------ minimal pairs
+
+export const MINIMAL_PAIR_KINDS = ['colour', 'shape', 'size', 'count', 'spatial'] as const;
+export type MinimalPairKind = (typeof MINIMAL_PAIR_KINDS)[number];
+
+/** One caption scored under two images: its own scene, and that scene with one edit that makes it false. */
+export interface MinimalPair {
+  kind: MinimalPairKind;
+  /** preprocessed caption */
+  caption: string;
+  /** rows of the pair image set: the original scene and the edited one */
+  original: number;
+  edited: number;
+  /** captions of other images, false of both scenes: how much the edit moves the loss of any caption */
+  refs: string[];
+}
+
+export interface MinimalPairSet {
+  images: ProbeImages;
+  pairs: MinimalPair[];
+}
+
+const SIZE_GAP = 0.04; // the sampler's minimum gap between objects (scene.ts)
+
+function sizeFits(scene: Scene, k: number, r: number): boolean {
+  const o = scene.objects[k]!;
+  if (o.x - r < 0.02 || o.x + r > 0.98 || o.y - r < 0.02 || o.y + r > 0.98) return false;
+  return scene.objects.every((p, j) => j === k || Math.hypot(p.x - o.x, p.y - o.y) >= p.r + r + SIZE_GAP);
+}
+
+/**
+ * Edited copies of a scene of one kind, in a fixed order (rotated by `turn` so the replacement colours
+ * and shapes vary across images): recolour / reshape / resize one object, remove one, or mirror the scene.
+ * Held-out colour-shape combinations are never created.
+ */
+export function sceneEdits(scene: Scene, kind: MinimalPairKind, turn: number): Scene[] {
+  const out: Scene[] = [];
+  const objs = scene.objects;
+  const withObj = (k: number, patch: Partial<Scene['objects'][number]>): Scene => ({ objects: objs.map((o, j) => (j === k ? { ...o, ...patch } : o)) });
+  const rotate = <T>(xs: readonly T[], by: number): T[] => xs.map((_, i) => xs[(i + by) % xs.length]!);
+  objs.forEach((o, k) => {
+    if (kind === 'colour') {
+      for (const c of rotate(COLOURS, turn + k)) if (c !== o.colour && !isHeldOut({ colour: c, shape: o.shape }, DEFAULT_HELD_OUT)) out.push(withObj(k, { colour: c }));
+    } else if (kind === 'shape') {
+      for (const sh of rotate(SHAPES, turn + k)) if (sh !== o.shape && !isHeldOut({ colour: o.colour, shape: sh }, DEFAULT_HELD_OUT)) out.push(withObj(k, { shape: sh }));
+    } else if (kind === 'size') {
+      const size = o.size === 'small' ? 'large' : 'small';
+      if (sizeFits(scene, k, SIZE_RADIUS[size])) out.push(withObj(k, { size, r: SIZE_RADIUS[size] }));
+    } else if (kind === 'count') {
+      if (objs.length > 1) out.push({ objects: objs.filter((_, j) => j !== k) });
+    }
+  });
+  if (kind === 'spatial') {
+    out.push({ objects: objs.map((o) => ({ ...o, x: 1 - o.x })) });
+    out.push({ objects: objs.map((o) => ({ ...o, y: 1 - o.y })) });
+    out.push({ objects: objs.map((o) => ({ ...o, x: 1 - o.x, y: 1 - o.y })) });
+  }
+  return out;
+}
+
+/**
+ * Up to one pair per test image and kind: the first caption of the image (in order) with an edit of
+ * that kind that makes it false (the checker decides). Both images are rendered the same way.
+ */
+export function buildMinimalPairs(set: ProbeImages, images: number, kinds: readonly MinimalPairKind[] = MINIMAL_PAIR_KINDS, o: { supersample?: number; refs?: number } = {}): MinimalPairSet {
+  const nRefs = Math.max(0, o.refs ?? 2);
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  const rendered: Float32Array[] = [];
+  const pairs: MinimalPair[] = [];
+  const { rawCaptions, scenes } = set;
+  const render = (sc: Scene): number => {
+    rendered.push(normalizeClip(renderScene(sc, S, { supersample: o.supersample ?? 4 }), S));
+    return rendered.length - 1;
+  };
+  if (rawCaptions && scenes) {
+    for (let i = 0; i < Math.min(images, set.count); i++) {
+      let original = -1;
+      kinds.forEach((kind, ki) => {
+        for (const cap of rawCaptions[i]!) {
+          if (!checkCaption(cap, scenes[i]!).true) continue;
+          const edit = sceneEdits(scenes[i]!, kind, i + ki).find((e) => {
+            const r = checkCaption(cap, e);
+            return r.parsed && !r.true;
+          });
+          if (edit) {
+            if (original < 0) original = render(scenes[i]!);
+            // reference captions: first captions of the next images that are false of both scenes
+            const refs: string[] = [];
+            for (let d = 1; d < set.count && refs.length < nRefs; d++) {
+              const r = rawCaptions[(i + d) % set.count]?.[0];
+              if (r === undefined || checkCaption(r, scenes[i]!).true || checkCaption(r, edit).true) continue;
+              refs.push(preprocessText(r, 'caption'));
+            }
+            pairs.push({ kind, caption: preprocessText(cap, 'caption'), original, edited: render(edit), refs });
+            return;
+          }
+        }
+      });
+    }
+  }
+  const imagesOut = new Float32Array(rendered.length * plane);
+  rendered.forEach((r, k) => imagesOut.set(r, k * plane));
+  return { images: { images: imagesOut, imageSize: S, count: rendered.length, texts: [], rawCaptions: null, scenes: null }, pairs };
+}
+
+export interface MinimalPairResult {
+  /** accuracy per kind */
+  accuracy: Partial<Record<MinimalPairKind, number>>;
+  count: Partial<Record<MinimalPairKind, number>>;
+  /** mean over the kinds present */
+  mean: number | null;
+}
+
+/**
+ * Fraction of pairs where the edit raises the caption's loss more than it raises the loss of the
+ * reference captions (the image's own prior: e.g. a scene with fewer objects may make every caption
+ * cheaper): L(c|edit) − L(c|orig) > mean_r [L(r|edit) − L(r|orig)]. A tie counts half; without
+ * references the comparison is L(c|orig) < L(c|edit).
+ */
+export function minimalPairAccuracy(scorer: PairLossScorer, pairs: readonly MinimalPair[]): MinimalPairResult {
+  const scored: ScoredPair[] = [];
+  for (const p of pairs) for (const t of [p.caption, ...p.refs]) scored.push({ image: p.original, text: t }, { image: p.edited, text: t });
+  const loss = scorer.losses(scored);
+  const hit: Partial<Record<MinimalPairKind, number>> = {};
+  const count: Partial<Record<MinimalPairKind, number>> = {};
+  let at = 0;
+  for (const p of pairs) {
+    const rise = (): number => {
+      const d = loss[at + 1]! - loss[at]!;
+      at += 2;
+      return d;
+    };
+    const own = rise();
+    const refs = p.refs.map(() => rise());
+    const ref = mean(refs);
+    hit[p.kind] = (hit[p.kind] ?? 0) + (own > ref ? 1 : own === ref ? 0.5 : 0);
+    count[p.kind] = (count[p.kind] ?? 0) + 1;
+  }
+  const accuracy: Partial<Record<MinimalPairKind, number>> = {};
+  for (const k of MINIMAL_PAIR_KINDS) if (count[k]) accuracy[k] = hit[k]! / count[k]!;
+  const vals = Object.values(accuracy);
+  return { accuracy, count, mean: vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null };
+}
+
+// ------------------------------------------------------------------------------------------ linear probe
+
+export const PROBE_ATTRIBUTES = ['colour', 'shape', 'count'] as const;
+export type ProbeAttribute = (typeof PROBE_ATTRIBUTES)[number];
+
+/**
+ * Class of an attribute of a scene, or null when it is ambiguous: colour / shape of the largest object
+ * (only when exactly one object has the largest size), number of objects (1-4).
+ */
+export function attributeLabel(scene: Scene, attr: ProbeAttribute): number | null {
+  if (attr === 'count') return scene.objects.length - 1;
+  const rMax = Math.max(...scene.objects.map((o) => o.r));
+  const largest = scene.objects.filter((o) => o.r === rMax);
+  if (largest.length !== 1) return null;
+  const o = largest[0]!;
+  return attr === 'colour' ? COLOURS.indexOf(o.colour) : SHAPES.indexOf(o.shape);
+}
+
+export function attributeClasses(attr: ProbeAttribute): number {
+  return attr === 'colour' ? COLOURS.length : attr === 'shape' ? SHAPES.length : 4;
+}
+
+/** Frozen image-tower features [N, 2·Wv]: CLS and the mean of the patch tokens (after ln_post). */
+export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): { x: Float32Array; dim: number } {
+  const B = Math.max(1, o.batch ?? 64);
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  const parts: Float32Array[] = [];
+  const count = Math.min(set.count, o.limit ?? Infinity);
+  let dim = 0;
+  for (let s = 0; s < count; s += B) {
+    const n = Math.min(B, count - s);
+    const f = noGrad(() => tidy(() => {
+      const img = tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] }); // [n, 3, S, S]
+      const tok = model.vit_model.forward(img); // [n, 1 + N_patch, Wv]
+      const cls = tok.select(1, 0); // [n, Wv]
+      const mean = tok.narrow(1, 1, tok.size(1) - 1).mean(1); // [n, Wv]
+      const x = F.cat([cls, mean], 1); // [n, 2Wv]
+      dim = x.size(1);
+      return x.toTypedArray() as Float32Array;
+    }));
+    parts.push(f);
+  }
+  const x = new Float32Array(count * dim);
+  let at = 0;
+  for (const p of parts) {
+    x.set(p, at);
+    at += p.length;
+  }
+  return { x, dim };
+}
+
+export interface LinearProbeOptions {
+  steps?: number;
+  lr?: number;
+  weightDecay?: number;
+}
+
+/**
+ * Multinomial logistic regression (full batch, AdamW, features standardised with the training
+ * statistics); returns the test accuracy and the majority-class accuracy of the test labels.
+ */
+export function linearProbe(
+  train: { x: Float32Array; y: readonly number[] }, test: { x: Float32Array; y: readonly number[] }, dim: number, classes: number, o: LinearProbeOptions = {},
+): { accuracy: number; majority: number; train_accuracy: number } {
+  const nTr = train.y.length;
+  const nTe = test.y.length;
+  if (nTr === 0 || nTe === 0) throw new Error('linear probe: empty training or test set');
+  return tidy(() => {
+    const xTr = tensor(train.x.subarray(0, nTr * dim), { shape: [nTr, dim] }); // [N, D]
+    const xTe = tensor(test.x.subarray(0, nTe * dim), { shape: [nTe, dim] }); // [M, D]
+    const mu = xTr.mean(0, { keepdim: true }); // [1, D]
+    const sd = xTr.std(0, { keepdim: true, correction: 0 }).add(1e-6); // [1, D]
+    const a = xTr.sub(mu).div(sd);
+    const b = xTe.sub(mu).div(sd);
+    const yTr = tensor(Int32Array.from(train.y), { shape: [nTr] }).to('int64'); // [N]
+    const W = tensor(new Float32Array(dim * classes), { shape: [dim, classes] }).requiresGrad_(true); // [D, C]
+    const bias = tensor(new Float32Array(classes), { shape: [classes] }).requiresGrad_(true); // [C]
+    const opt = new AdamW([W, bias], { lr: o.lr ?? 0.05, weightDecay: o.weightDecay ?? 1e-3 });
+    try {
+      for (let s = 0; s < (o.steps ?? 300); s++) {
+        opt.zeroGrad();
+        tidy(() => F.crossEntropy(a.matmul(W).add(bias), yTr).backward());
+        opt.step();
+      }
+      const acc = (x: Tensor, y: readonly number[]): number => noGrad(() => tidy(() => {
+        const pred = x.matmul(W).add(bias).argmax(1).toTypedArray();
+        let hit = 0;
+        y.forEach((v, i) => { hit += Number(pred[i]) === v ? 1 : 0; });
+        return hit / y.length;
+      }));
+      const counts = new Map<number, number>();
+      for (const v of train.y) counts.set(v, (counts.get(v) ?? 0) + 1);
+      const major = [...counts].sort((p, q) => q[1] - p[1])[0]![0];
+      return { accuracy: acc(b, test.y), majority: test.y.filter((v) => v === major).length / nTe, train_accuracy: acc(a, train.y) };
+    } finally {
+      opt.dispose();
+    }
+  });
+}
+
+/** Linear-probe rows of a probe set for one attribute: the images with an unambiguous label. */
+export function attributeRows(set: ProbeImages, attr: ProbeAttribute, x: Float32Array, dim: number, limit = Infinity): { x: Float32Array; y: number[] } {
+  if (!set.scenes) return { x: new Float32Array(0), y: [] };
+  const rows: number[] = [];
+  const y: number[] = [];
+  set.scenes.slice(0, Math.min(limit, x.length / dim)).forEach((s, i) => {
+    const l = attributeLabel(s, attr);
+    if (l !== null) {
+      rows.push(i);
+      y.push(l);
+    }
+  });
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, k) => out.set(x.subarray(r * dim, (r + 1) * dim), k * dim));
+  return { x: out, y };
+}
+
+// ------------------------------------------------------------------------------------------ all probes
+
+export interface ProbeSettings {
+  /** images of the K-way retrieval (a multiple of `way` is used) */
+  zsImages: number;
+  way: number;
+  /** test images that minimal image pairs are built from (shapes world; up to one pair per kind each) */
+  mpImages: number;
+  /** reference captions per minimal pair (the image-prior correction; 0: none) */
+  mpRefs: number;
+  /** linear probe: optimiser steps (0: none), training images (probe-train spec), test images */
+  lpSteps: number;
+  lpTrain: number;
+  lpTest: number;
+  mlmPasses: number;
+  /** pairs per forward pass */
+  batch: number;
+}
+
+export const PROBE_DEFAULTS: ProbeSettings = { zsImages: 50, way: 10, mpImages: 40, mpRefs: 2, lpSteps: 200, lpTrain: 600, lpTest: 300, mlmPasses: 4, batch: 96 };
+
+/** The fixed evaluation material of a race: test images, minimal pairs, linear-probe training images. */
+export interface ProbeContext {
+  test: ProbeImages;
+  pairs: MinimalPairSet;
+  /** null: no linear probe (no scenes, or lpSteps 0) */
+  lpTrain: ProbeImages | null;
+  settings: ProbeSettings;
+  alsoTrue?: (captionOf: number, image: number) => boolean;
+}
+
+export async function prepareProbes(testSpec: string, lpTrainSpec: string | null, imageSize: number, s: ProbeSettings, o: { workers?: number } = {}): Promise<ProbeContext> {
+  const lp = s.lpSteps > 0 && s.lpTrain > 0 && s.lpTest > 0;
+  const test = await loadProbeImages(testSpec, imageSize, Math.max(s.zsImages, s.mpImages, lp ? s.lpTest : 0), o);
+  const pairs = buildMinimalPairs(test, s.mpImages, MINIMAL_PAIR_KINDS, { refs: s.mpRefs });
+  const lpTrain = lpTrainSpec && lp && test.scenes ? await loadProbeImages(lpTrainSpec, imageSize, s.lpTrain, o) : null;
+  return { test, pairs, lpTrain: lpTrain?.scenes ? lpTrain : null, settings: s, alsoTrue: shapesAlsoTrue(test) };
+}
+
+export type ProbeMetrics = Record<string, number>;
+
+/** Every probe on one model; metric names as in the file header, plus `probe_s` (the time it took). */
+export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok: TextTokenizer, ctx: ProbeContext): ProbeMetrics {
+  const t0 = performance.now();
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const s = ctx.settings;
+    const scorer = modelPairScorer(model, objective, tok, ctx.test, { batch: s.batch, mlmPasses: s.mlmPasses });
+    const m: ProbeMetrics = {};
+    const zs = kWayRetrieval(scorer, ctx.test, { images: s.zsImages, way: s.way, alsoTrue: ctx.alsoTrue });
+    m.zs_i2t_r1 = zs.i2t_r1;
+    m.zs_t2i_r1 = zs.t2i_r1;
+    m.zs_i2t_raw = zs.i2t_raw;
+    m.zs_t2i_raw = zs.t2i_raw;
+    if (ctx.pairs.pairs.length) {
+      const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, { batch: s.batch, mlmPasses: s.mlmPasses });
+      const mp = minimalPairAccuracy(pairScorer, ctx.pairs.pairs);
+      for (const [k, v] of Object.entries(mp.accuracy)) m[`mp_${k}`] = v;
+      if (mp.mean !== null) m.mp_mean = mp.mean;
+    }
+    if (ctx.lpTrain) {
+      const tr = imageTowerFeatures(model, ctx.lpTrain);
+      const te = imageTowerFeatures(model, ctx.test, { limit: s.lpTest });
+      for (const attr of PROBE_ATTRIBUTES) {
+        const a = attributeRows(ctx.lpTrain, attr, tr.x, tr.dim);
+        const b = attributeRows(ctx.test, attr, te.x, te.dim, s.lpTest);
+        if (a.y.length && b.y.length) m[`lp_${attr}`] = linearProbe(a, b, tr.dim, attributeClasses(attr), { steps: s.lpSteps }).accuracy;
+      }
+    }
+    m.probe_s = Number(((performance.now() - t0) / 1000).toFixed(2));
+    return m;
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/** What each metric is, for the report. */
+export const METRIC_INFO: Readonly<Record<string, { label: string; chance?: string }>> = {
+  zs_t2i_r1: { label: 'zero-shot K-way text-to-image R@1 (own loss, image prior removed)' },
+  zs_i2t_r1: { label: 'zero-shot K-way image-to-text R@1 (own loss, caption prior removed)' },
+  mp_mean: { label: 'minimal image pairs, mean accuracy over kinds', chance: '0.5' },
+  mp_colour: { label: 'minimal image pairs: one object recoloured', chance: '0.5' },
+  mp_shape: { label: 'minimal image pairs: one object reshaped', chance: '0.5' },
+  mp_size: { label: 'minimal image pairs: one object resized', chance: '0.5' },
+  mp_count: { label: 'minimal image pairs: one object removed', chance: '0.5' },
+  mp_spatial: { label: 'minimal image pairs: scene mirrored', chance: '0.5' },
+  lp_colour: { label: 'linear probe: colour of the largest object', chance: '1/7' },
+  lp_shape: { label: 'linear probe: shape of the largest object', chance: '1/6' },
+  lp_count: { label: 'linear probe: number of objects', chance: '~1/4' },
+  zs_t2i_raw: { label: 'zero-shot K-way text-to-image R@1 (raw own loss)' },
+  zs_i2t_raw: { label: 'zero-shot K-way image-to-text R@1 (raw own loss)' },
+};

@@ -1,0 +1,295 @@
+// Fine-tuning for retrieval, VQA and NLVR2, one trainer for the three tasks (task.ts says what differs).
+//
+//   run dir (--out)/
+//     config.json     the resolved settings
+//     tokenizer.json  the source run's tokenizer (or one trained on the data from scratch)
+//     init.json       what was loaded from --from: missing / unexpected keys
+//     metrics.jsonl   per logged step: loss, task terms, lr, ...; `split: "val"` records with the metrics
+//     loss.svg, val.svg
+//     checkpoints/    step-N folders, `latest`, `best` (by the task's selection metric, spec F); state.json
+//                     holds task, modelConfig (and the VQA answers), which `flm eval` / `flm vqa` read
+//
+// Recipe (spec E.1-E.3): AdamW (0.9, 0.98), eps 1e-8, weight decay 0.01 without biases / LayerNorm
+// weights, lr multipliers for the heads and the cross-modal layers, linear warmup then linear decay.
+// Exact resume as in pretraining: weights, optimiser moments, schedule position, libtorch generator
+// state (dropout, ITM draws) and loader position are saved; retrieval negatives are a pure function of
+// (seed, step); evaluation does not disturb the generator.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { getRngState, manualSeed, setNumThreads, setRngState, tidy } from '../tensor/index.js';
+import { FLMModel, createModel, validateConfig, type FLMConfig } from '../models/index.js';
+import { AdamW, clipGradNorm, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
+import { openDataset } from '../data/spec.js';
+import { DataLoader, type LoaderState } from '../data/loader.js';
+import { TextTokenizer } from '../data/tokenizer.js';
+import { lrFactor, type ScheduleConfig } from '../train/schedule.js';
+import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
+import { writeLineChart } from '../train/plot.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { StatusLine } from '../train/status-line.js';
+import { validateFinetuneConfig, type FinetuneConfig } from './finetune-config.js';
+import { formatInitReport, initFinetuneModel } from './finetune-init.js';
+import { createTask } from './registry.js';
+import type { FinetuneTask, TaskEvaluation, TaskMetrics } from './task.js';
+
+export interface FinetuneResult {
+  task: string;
+  steps: number;
+  finalLoss: number | null;
+  elapsedS: number;
+  stopped: 'done' | 'interrupted' | 'time-budget';
+  skippedNonFinite: number;
+  runDir: string;
+  /** the best evaluation so far (null without valData) */
+  best: { step: number; selection: number; metrics: TaskMetrics } | null;
+  lastEval: { step: number; selection: number; metrics: TaskMetrics } | null;
+}
+
+export interface FinetuneHooks {
+  onLog?(rec: MetricsRecord): void;
+  onEval?(step: number, e: TaskEvaluation): void;
+}
+
+interface SavedState {
+  step: number;
+  task: string;
+  config: FinetuneConfig;
+  modelConfig: FLMConfig;
+  rng: string;
+  loader: LoaderState;
+  elapsedS: number;
+  skippedNonFinite: number;
+  lastLoss: number | null;
+  best: FinetuneResult['best'];
+  lastEval: FinetuneResult['lastEval'];
+  answers?: string[];
+}
+
+const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+
+function scheduleOf(c: FinetuneConfig): ScheduleConfig {
+  return { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower };
+}
+
+/** Runs the task's evaluation with the model in eval mode, leaving the training generator untouched. */
+async function evaluateQuietly(task: FinetuneTask, model: FLMModel, tok: TextTokenizer, c: FinetuneConfig, progress?: (m: string) => void): Promise<TaskEvaluation> {
+  const rng = getRngState();
+  model.eval();
+  try {
+    return await task.evaluate(model, tok, c.valData!, { batchSize: c.evalBatch, workers: c.workers, ...(c.evalLimit > 0 ? { limit: c.evalLimit } : {}), ...(progress ? { progress } : {}) });
+  } finally {
+    model.train();
+    setRngState(rng);
+  }
+}
+
+/** Runs (or resumes) a fine-tuning run to completion, interruption or the time budget. */
+export async function finetune(input: FinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: FinetuneHooks } = {}): Promise<FinetuneResult> {
+  let c = validateFinetuneConfig({ ...input, out: resolve(input.out) });
+  const say = (m: string): void => {
+    if (!o.quiet) console.error(`flm finetune ${c.task}: ${m}`);
+  };
+  let saved: SavedState | null = null;
+  const ckptDir = o.resume ? resolveCheckpoint(c.out, 'latest') : null;
+  if (ckptDir) {
+    saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
+    // the saved run defines the model, data and schedule; only the length, budget and threads may change
+    c = validateFinetuneConfig({ ...saved.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
+  } else if (o.resume) say(`no checkpoint in ${c.out}; starting a new run`);
+  mkdirSync(c.out, { recursive: true });
+  writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
+  setNumThreads(c.threads || availableParallelism());
+  manualSeed(c.seed);
+
+  const raw = await openDataset(c.data);
+  const { task, source } = await createTask(c.task, {
+    train: { spec: c.data, source: raw }, ...(saved?.answers ? { answers: saved.answers } : {}),
+    negatives: c.negatives, itmWeight: c.itmWeight, minAnswerCount: c.minAnswerCount,
+  });
+  const src = source ?? raw;
+
+  let model: FLMModel;
+  let modelConfig: FLMConfig;
+  let tokenizer: TextTokenizer;
+  if (saved && ckptDir) {
+    modelConfig = validateConfig(saved.modelConfig, `${ckptDir}: modelConfig`);
+    model = tidy(() => createModel(modelConfig)) as FLMModel;
+    tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
+  } else {
+    const init = await initFinetuneModel(c, raw, task.modelOverrides());
+    ({ model, config: modelConfig, tokenizer } = init);
+    writeFileAtomic(join(c.out, 'init.json'), JSON.stringify(init.report, null, 1));
+    for (const line of formatInitReport(init.report)) say(line);
+  }
+  model.train();
+  const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, weightDecay: c.weightDecay });
+  const opt = new AdamW(groups, { lr: c.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: c.weightDecay, style: c.optimizer === 'adamw-hf' ? 'hf' : 'torch' });
+  const loader = new DataLoader(src, {
+    batchSize: c.microBatch, imageSize: modelConfig.image_size, tokenizer, maxTextLength: modelConfig.max_text_len, seed: c.seed,
+    workers: c.workers, augment: c.augment, dropLast: true,
+  });
+  const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
+  let step = 0;
+  let elapsedBefore = 0;
+  let skippedNonFinite = 0;
+  let lastLoss: number | null = null;
+  let best: FinetuneResult['best'] = null;
+  let lastEval: FinetuneResult['lastEval'] = null;
+  if (saved && ckptDir) {
+    const ck = loadCheckpoint(ckptDir);
+    model.loadStateDict(ck.model, { strict: true });
+    opt.loadStateDict(ck.optimizer);
+    for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
+    loader.restore(saved.loader);
+    setRngState(unb64(saved.rng));
+    ({ step, skippedNonFinite, lastLoss, best, lastEval } = saved);
+    elapsedBefore = saved.elapsedS;
+    log.truncateAfter(step);
+    say(`resumed from ${ckptDir} at step ${step}`);
+  }
+
+  const accum = c.batchSize / c.microBatch;
+  const schedule = scheduleOf(c);
+  const status = new StatusLine(o.quiet ?? false);
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    status.note('interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const t0 = performance.now();
+  const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
+  let consecutiveBad = 0;
+  let tokensSinceLog = 0;
+  let imagesSinceLog = 0;
+  let lastLogT = performance.now();
+  let stopped: FinetuneResult['stopped'] = 'done';
+  let loaderState = loader.state();
+  const batches = loader.batches();
+
+  const checkpoint = (isBest = false): void => {
+    const state: SavedState = {
+      step, task: c.task, config: c, modelConfig, rng: b64(getRngState()), loader: loaderState, elapsedS: elapsed(), skippedNonFinite,
+      lastLoss, best, lastEval, ...(task.stateExtras as { answers?: string[] }),
+    };
+    saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast, isBest });
+  };
+  const evaluate = async (): Promise<boolean> => {
+    if (c.valData === null) return false;
+    const e = await evaluateQuietly(task, model, tokenizer, c, o.quiet ? undefined : (m) => status.note(m));
+    lastEval = { step, selection: e.selection, metrics: e.metrics };
+    const isBest = best === null || e.selection > best.selection;
+    if (isBest) best = { ...lastEval };
+    log.append({ step, split: 'val', ...e.metrics, selection: e.selection });
+    writeCurves(c.out, log.read());
+    o.hooks?.onEval?.(step, e);
+    status.note(`step ${step} val: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}${isBest ? ' (best)' : ''}`);
+    return isBest;
+  };
+
+  try {
+    while (step < c.steps) {
+      if (interrupted) {
+        stopped = 'interrupted';
+        break;
+      }
+      if (c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS) {
+        stopped = 'time-budget';
+        break;
+      }
+      opt.setLrFactor(lrFactor(schedule, step));
+      opt.zeroGrad();
+      let lossSum = 0;
+      let finite = true;
+      const termSums: Record<string, number> = {};
+      for (let k = 0; k < accum; k++) {
+        const next = await batches.next();
+        if (next.done) throw new Error('the data loader ended unexpectedly');
+        const b = next.value;
+        loaderState = b.state;
+        tokensSinceLog += b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0;
+        imagesSinceLog += b.size * b.images.length;
+        tidy(() => {
+          const r = task.loss(model, b, tokenizer, { step, micro: k, seed: c.seed });
+          const l = r.loss.item();
+          if (!Number.isFinite(l)) {
+            finite = false;
+            return;
+          }
+          lossSum += l / accum;
+          for (const [n, t] of Object.entries({ ...r.terms, ...r.metrics })) termSums[n] = (termSums[n] ?? 0) + t.item() / accum;
+          (accum === 1 ? r.loss : r.loss.div(accum)).backward();
+        });
+        if (!finite) break;
+      }
+      let gradNorm: number | null = null;
+      if (finite && c.clipNorm > 0) {
+        gradNorm = clipGradNorm(model.parameters().filter((p) => p.requiresGrad), c.clipNorm);
+        if (!Number.isFinite(gradNorm)) finite = false;
+      }
+      if (!finite) {
+        opt.zeroGrad();
+        skippedNonFinite++;
+        consecutiveBad++;
+        status.note(`step ${step + 1}: non-finite loss or gradient, step skipped (${skippedNonFinite} so far)`);
+        if (consecutiveBad > c.maxNonFinite) {
+          throw new Error(`${consecutiveBad} consecutive non-finite losses: stopping (lower the learning rate, or enable --clip-norm)`);
+        }
+        step++;
+        continue;
+      }
+      consecutiveBad = 0;
+      opt.step();
+      step++;
+      lastLoss = lossSum;
+      if (step % c.logEvery === 0 || step === c.steps) {
+        const now = performance.now();
+        const dt = (now - lastLogT) / 1000;
+        const rec: MetricsRecord = {
+          step, loss: lossSum, ...termSums, lr: opt.groups[0]!.lr, elapsed_s: Number(elapsed().toFixed(3)),
+          tokens_per_s: Number((tokensSinceLog / dt).toFixed(1)), images_per_s: Number((imagesSinceLog / dt).toFixed(2)),
+          ...(gradNorm !== null ? { grad_norm: gradNorm } : {}), skipped_nonfinite: skippedNonFinite,
+        };
+        log.append(rec);
+        writeCurves(c.out, log.read());
+        o.hooks?.onLog?.(rec);
+        tokensSinceLog = 0;
+        imagesSinceLog = 0;
+        lastLogT = now;
+        status.update(step, c.steps, rec, elapsed());
+      }
+      if (step < c.steps && step % c.evalEvery === 0 && c.valData !== null) checkpoint(await evaluate());
+      else if (step < c.steps && step % c.saveEvery === 0) checkpoint();
+    }
+    // the final evaluation (none after Ctrl-C, nor when this step was evaluated already, e.g. on a resumed finished run)
+    const isBest = stopped !== 'interrupted' && step > 0 && lastEval?.step !== step ? await evaluate() : false;
+    checkpoint(isBest);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    status.done();
+    await batches.return(undefined);
+    await loader.close();
+    await raw.close?.();
+    model.dispose();
+    opt.dispose();
+  }
+  return { task: c.task, steps: step, finalLoss: lastLoss, elapsedS: elapsed(), stopped, skippedNonFinite, runDir: c.out, best, lastEval };
+}
+
+function writeCurves(dir: string, recs: MetricsRecord[]): void {
+  const train = recs.filter((r) => r.split !== 'val');
+  const val = recs.filter((r) => r.split === 'val');
+  const series = (rs: MetricsRecord[], key: string): [number, number][] => rs.filter((r) => typeof r[key] === 'number').map((r) => [r.step, r[key] as number]);
+  const lossKeys = ['loss', 'irtr', 'itm', 'vqa', 'nlvr2'].filter((k) => train.some((r) => typeof r[k] === 'number'));
+  writeLineChart(join(dir, 'loss.svg'), 'training loss', 'step', 'loss', lossKeys.map((k) => ({ name: k, points: series(train, k) })));
+  if (val.length) {
+    const keys = ['tr_r1', 'ir_r1', 'vqa_score', 'accuracy'].filter((k) => val.some((r) => typeof r[k] === 'number'));
+    writeLineChart(join(dir, 'val.svg'), 'validation', 'step', 'metric', keys.map((k) => ({ name: k, points: series(val, k) })));
+  }
+}

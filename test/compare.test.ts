@@ -1,0 +1,185 @@
+// `flm compare`: the probes on hand-built cases (a scorer that prefers the true caption / scene scores
+// 1, ties and indifference score 0 or chance, a separable linear probe is solved), minimal image pairs
+// that the checker confirms, the time-to-target arithmetic, and a miniature race through the CLI
+// (tiny preset, 2 objectives, 1 seed, a few seconds) whose report folder is checked.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkCaption } from '../src/data/shapes/index.js';
+import {
+  attributeLabel, buildMinimalPairs, kWayRetrieval, linearProbe, loadProbeImages, minimalPairAccuracy, sceneEdits,
+  type MinimalPair, type PairLossScorer, type ProbeImages, type ScoredPair,
+} from '../src/compare/probes.js';
+import { summarize, timeToReach } from '../src/compare/report.js';
+import type { RaceResults } from '../src/compare/race.js';
+import { run } from '../src/cli/main.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error, warn } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  console.warn = console.error;
+  try {
+    const code = await run(['node', 'flm', ...args]);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
+
+/** A probe set of n blank images whose captions name their index. */
+function fakeSet(n: number): ProbeImages {
+  return { images: new Float32Array(n * 3 * 4 * 4), imageSize: 4, count: n, texts: Array.from({ length: n }, (_, i) => [`caption ${i}`]), rawCaptions: null, scenes: null };
+}
+
+const ownCaption: PairLossScorer = {
+  losses: (pairs: readonly ScoredPair[]) => Float32Array.from(pairs, (p) => (p.text === `caption ${p.image}` ? 0.5 : 2 + (p.image % 3))),
+};
+
+describe('compare probes on hand-built cases', () => {
+  it('K-way retrieval: a scorer that prefers the true caption has R@1 = 1 both ways; a constant one 0', () => {
+    const set = fakeSet(12);
+    const r = kWayRetrieval(ownCaption, set, { images: 12, way: 4 });
+    assert.equal(r.groups, 3);
+    assert.equal(r.i2t_r1, 1);
+    assert.equal(r.t2i_r1, 1);
+    const flat = kWayRetrieval({ losses: (p) => new Float32Array(p.length) }, set, { images: 12, way: 4 });
+    assert.equal(flat.i2t_r1, 0, 'ties are not a hit');
+    assert.equal(flat.t2i_r1, 0);
+    // a distractor that is "also true" is not held against the model
+    const wrongFor0: PairLossScorer = { losses: (pairs) => Float32Array.from(pairs, (p) => (p.image === 0 && p.text === 'caption 1' ? 0 : p.text === `caption ${p.image}` ? 0.5 : 2)) };
+    assert.equal(kWayRetrieval(wrongFor0, set, { images: 4, way: 4 }).i2t_r1, 0.75);
+    assert.equal(kWayRetrieval(wrongFor0, set, { images: 4, way: 4, alsoTrue: (c, i) => c === 1 && i === 0 }).i2t_r1, 1);
+  });
+
+  it('minimal pairs: preferring the original scene scores 1, indifference 0.5, an image prior is removed by the references', () => {
+    const pairs: MinimalPair[] = [
+      { kind: 'colour', caption: 'a', original: 0, edited: 1, refs: [] },
+      { kind: 'shape', caption: 'b', original: 0, edited: 2, refs: [] },
+    ];
+    const prefer: PairLossScorer = { losses: (p) => Float32Array.from(p, (x) => (x.image === 0 ? 1 : 3)) };
+    const r = minimalPairAccuracy(prefer, pairs);
+    assert.deepEqual(r.accuracy, { colour: 1, shape: 1 });
+    assert.equal(r.mean, 1);
+    assert.equal(minimalPairAccuracy({ losses: (p) => new Float32Array(p.length) }, pairs).mean, 0.5);
+    // a model whose only preference is "the original scene makes every caption cheaper": 1 raw, 0.5 with references
+    const withRefs = pairs.map((p) => ({ ...p, refs: ['x', 'y'] }));
+    assert.equal(minimalPairAccuracy(prefer, withRefs).mean, 0.5);
+    // the caption itself is helped by its scene beyond that prior
+    const grounded: PairLossScorer = { losses: (p) => Float32Array.from(p, (x) => (x.image === 0 ? 1 : 3) + (x.image === 0 && x.text.length === 1 && x.text < 'x' ? -0.5 : 0)) };
+    assert.equal(minimalPairAccuracy(grounded, withRefs).mean, 1);
+  });
+
+  it('linear probe solves a separable problem; majority baseline reported', () => {
+    const dim = 6;
+    const make = (n: number, off: number) => {
+      const x = new Float32Array(n * dim);
+      const y: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = (i + off) % 3;
+        y.push(c);
+        for (let d = 0; d < dim; d++) x[i * dim + d] = (d === c ? 3 : 0) + Math.sin(i * 7 + d) * 0.3;
+      }
+      return { x, y };
+    };
+    const r = linearProbe(make(60, 0), make(30, 1), dim, 3, { steps: 100 });
+    assert.equal(r.accuracy, 1);
+    assert.ok(r.majority > 0.3 && r.majority < 0.4, `majority ${r.majority}`);
+  });
+
+  it('time to reach a target: interpolated between checkpoints, null when never reached', () => {
+    const pts = [{ t: 0, v: 0.1 }, { t: 10, v: 0.3 }, { t: 20, v: 0.5 }];
+    assert.equal(timeToReach(pts, 0.4), 15);
+    assert.equal(timeToReach(pts, 0.1), 0);
+    assert.equal(timeToReach(pts, 0.6), null);
+  });
+
+  it('minimal image pairs: the caption is true of the original scene and false of the edit', async () => {
+    const set = await loadProbeImages('shapes:test?n=12&seed=3&size=32', 32, 12);
+    assert.ok(set.scenes && set.rawCaptions);
+    assert.equal(set.count, 12);
+    const mp = buildMinimalPairs(set, 12);
+    assert.ok(mp.pairs.length >= 12, `${mp.pairs.length} pairs`);
+    assert.equal(mp.images.images.length, mp.images.count * 3 * 32 * 32);
+    for (const kind of ['colour', 'shape', 'spatial'] as const) assert.ok(mp.pairs.some((p) => p.kind === kind), kind);
+    assert.ok(mp.pairs.every((p) => p.refs.length === 2 && !p.refs.includes(p.caption)));
+    // the edits of image 0 really falsify one of its captions
+    const scene = set.scenes[0]!;
+    for (const kind of ['colour', 'shape', 'count', 'spatial'] as const) {
+      for (const e of sceneEdits(scene, kind, 0)) assert.notDeepEqual(e, scene);
+    }
+    const cap = set.rawCaptions[0]![0]!;
+    assert.equal(checkCaption(cap, scene).true, true);
+    assert.ok(sceneEdits(scene, 'colour', 0).some((e) => !checkCaption(cap, e).true));
+    assert.ok([0, 1, 2, 3].includes(attributeLabel(scene, 'count')!));
+  });
+});
+
+describe('flm compare: a miniature race', () => {
+  let dir = '';
+  let res: RaceResults;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flm-compare-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs 2 objectives x 1 seed for a few seconds and writes the report folder', async () => {
+    const args = [
+      'compare', '--preset', 'tiny', '--objectives', 'flm,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
+      '--data', 'shapes:train?n=64&seed=3&size=32', '--test-data', 'shapes:test?n=40&seed=3&size=32',
+      '--zs-images', '8', '--way', '4', '--mp-images', '6', '--lp-steps', '20', '--lp-train', '30', '--lp-test', '20', '--mlm-passes', '2',
+      '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--json', '--quiet',
+    ];
+    const r = await cli(...args);
+    assert.equal(r.code, 0, r.err);
+    const printed = JSON.parse(r.out) as { out: string };
+    assert.equal(printed.out, dir);
+    for (const f of ['report.md', 'results.json', 'tokenizer.json', 'curve-zs_t2i_r1.svg', 'curve-mp_mean.svg', 'curve-lp_count.svg', 'train-loss.svg']) {
+      assert.ok(existsSync(join(dir, f)), `${f} written`);
+    }
+    res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RaceResults;
+    assert.equal(res.runs.length, 2);
+    for (const run of res.runs) {
+      assert.deepEqual(run.checkpoints.map((c) => c.k), [0, 1, 2]);
+      assert.equal(run.checkpoints[0]!.step, 0);
+      const ts = run.checkpoints.map((c) => c.elapsed_s);
+      assert.ok(ts[1]! >= 1 && ts[2]! >= 2 && ts[2]! > ts[1]!, `checkpoint times ${ts}`);
+      assert.ok(run.steps > 0 && run.checkpoints[2]!.step === run.steps);
+      for (const c of run.checkpoints) {
+        for (const m of ['zs_i2t_r1', 'zs_t2i_r1', 'zs_i2t_raw', 'zs_t2i_raw', 'mp_mean', 'lp_count']) {
+          const v = c.metrics[m];
+          assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${run.objective} ${m} = ${v}`);
+        }
+      }
+      assert.ok(run.steps_per_s !== null && run.steps_per_s > 0);
+    }
+    const s = res.summary!;
+    assert.deepEqual(s.objectives, ['flm', 'mlm']);
+    assert.equal(s.headline.metric, 'mp_mean');
+    const pm = s.per_metric.mp_mean!;
+    assert.ok(pm.target && pm.time_to_target.mlm && pm.time_to_target.mlm.t !== null, 'MLM reaches its own best');
+    assert.equal(pm.curves.flm!.length, 3);
+    assert.ok(s.cost.flm && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    for (const h of ['## Setup', '## Per-step cost', "## Time to reach MLM's best", '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
+    assert.ok(readFileSync(join(dir, 'curve-mp_mean.svg'), 'utf8').startsWith('<svg'));
+    // the summary is a pure function of the runs
+    assert.deepEqual(summarize(res), s);
+  });
+
+  it('refuses to overwrite an earlier race without --overwrite', async () => {
+    const r = await cli('compare', '--preset', 'tiny', '--objectives', 'mlm', '--seeds', '1', '--budget', '1', '--evals', '1', '--out', dir, '--quiet');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /--overwrite/);
+  });
+
+  it('rejects a bad configuration', async () => {
+    const r = await cli('compare', '--objectives', 'flm,bogus', '--out', join(dir, 'x'), '--quiet');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /bogus/);
+  });
+});
