@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig, TrainConfigError, type PretrainConfig } from '../src/train/pretrain.js';
+
+const base = (out: string): PretrainConfig => ({
+  ...PRETRAIN_DEFAULTS, objective: 'flm', preset: 'tiny', data: 'shapes:train?n=48&seed=3', out,
+  steps: 6, batchSize: 4, microBatch: 2, logEvery: 1, saveEvery: 3, keepLast: 3, threads: 1, workers: 0, lr: 5e-4, warmup: 1,
+});
+const losses = (dir: string): number[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { loss: number }).loss);
+
+test('a crashed run resumes exactly: same losses as an uninterrupted run', async () => {
+  const a = mkdtempSync(join(tmpdir(), 'flm-pre-a-'));
+  const b = mkdtempSync(join(tmpdir(), 'flm-pre-b-'));
+  const ra = await pretrain(base(a), { quiet: true });
+  assert.equal(ra.steps, 6);
+  assert.ok(existsSync(join(a, 'checkpoints', 'latest')) && existsSync(join(a, 'loss.svg')) && existsSync(join(a, 'tokenizer.json')));
+  // simulate a crash right after the step-3 checkpoint
+  await assert.rejects(pretrain(base(b), {
+    quiet: true,
+    hooks: { onCheckpoint: ({ step }) => { if (step === 3) throw new Error('simulated crash'); } },
+  }), /simulated crash/);
+  const rb = await pretrain(base(b), { quiet: true, resume: true });
+  assert.equal(rb.steps, 6);
+  assert.deepEqual(losses(b), losses(a));
+  // the loss moved: training happened
+  const la = losses(a);
+  assert.ok(la[la.length - 1]! < la[0]!, `loss did not fall: ${la.join(', ')}`);
+});
+
+test('bad pretraining configs give clear errors', () => {
+  const out = '/tmp/x';
+  assert.throws(() => validatePretrainConfig({ ...base(out), steps: 0 }), (e: Error) => e instanceof TrainConfigError && /steps must be an integer >= 1/.test(e.message));
+  assert.throws(() => validatePretrainConfig({ ...base(out), batchSize: 5, microBatch: 2 }), /multiple of microBatch/);
+  assert.throws(() => validatePretrainConfig({ ...base(out), objective: 'xyz' as 'flm' }), /objective must be one of/);
+  assert.throws(() => validatePretrainConfig({ ...base(out), lr: Number.NaN }), /lr must be a number/);
+  assert.throws(() => validatePretrainConfig({ ...base(out), warmup: 10 }), /warmup/);
+});
