@@ -4,7 +4,7 @@
 // and the errors of the inference commands.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -304,6 +304,20 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
     }));
     src.model.dispose();
     init.model.dispose();
+  });
+
+  it('a run from scratch resumes exactly from a checkpoint', async () => {
+    const base = { ...CAPTION_DEFAULTS, preset: 'tiny' as const, data, steps: 4, batchSize: 4, lr: 1e-3, workers: 0, logEvery: 1, saveEvery: 2, keepLast: 5, vocabSize: 400, seed: 1 };
+    const full = await finetuneCaption({ ...base, out: join(root, 'full') }, { quiet: true });
+    const part = join(root, 'part');
+    cpSync(join(root, 'full'), part, { recursive: true });
+    rmSync(join(part, 'checkpoints', 'step-00000004'), { recursive: true });
+    writeFileSync(join(part, 'checkpoints', 'latest'), 'step-00000002\n');
+    const resumed = await finetuneCaption({ ...base, out: part }, { quiet: true, resume: true });
+    assert.equal(resumed.steps, 4);
+    assert.equal(resumed.finalLoss, full.finalLoss);
+    assert.deepEqual(readFileSync(join(part, 'metrics.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"(elapsed_s|tokens_per_s|images_per_s)":[\d.]+/g, '')),
+      readFileSync(join(root, 'full', 'metrics.jsonl'), 'utf8').split('\n').map((l) => l.replace(/"(elapsed_s|tokens_per_s|images_per_s)":[\d.]+/g, '')));
   });
 
   it('flm eval caption: BLEU and CIDEr-D in range, semantic accuracy on shapes', async () => {

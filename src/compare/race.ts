@@ -318,7 +318,8 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
         });
         stopped = r.stopped;
         run.steps = r.steps;
-        run.elapsed_s = Number(r.elapsedS.toFixed(3));
+        // the trainer's clock at the last save (pretrain's own elapsedS also counts the probe in the hook)
+        run.elapsed_s = run.checkpoints[run.checkpoints.length - 1]?.elapsed_s ?? 0;
         run.final_loss = r.finalLoss;
         if (stopped === 'interrupted') {
           log('interrupted: writing what the race has so far');

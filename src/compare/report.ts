@@ -181,7 +181,11 @@ function headline(s: MetricSummary | undefined, cost: Record<string, CostSummary
     const seedsReached = flm.per_seed.filter((t) => t !== null).length;
     lines.push(`Per seed, FLM reached MLM's best mean in ${seedsReached} of ${flm.per_seed.length} runs.`);
     const f = s.final_vs_mlm.flm;
-    if (f) lines.push(`At the last checkpoint FLM − MLM = ${f.diff >= 0 ? '+' : ''}${f.diff.toFixed(3)}; the seed ranges ${f.ranges_overlap ? 'overlap, so the difference is within the seed spread' : 'do not overlap'}.`);
+    const oneSeed = (s.curves.flm?.at(-1)?.n ?? 0) < 2 || (s.curves.mlm?.at(-1)?.n ?? 0) < 2;
+    if (f) {
+      const spread = oneSeed ? 'with one seed there is no spread to judge it against' : `the seed ranges ${f.ranges_overlap ? 'overlap, so the difference is within the seed spread' : 'do not overlap'}`;
+      lines.push(`At the last checkpoint FLM − MLM = ${f.diff >= 0 ? '+' : ''}${f.diff.toFixed(3)}; ${spread}.`);
+    }
   }
   const c = cost.flm?.step_cost_vs_mlm;
   if (c) lines.push(`An FLM step cost ${c.toFixed(2)}x an MLM step here (FLM made ${cost.flm!.steps.mean.toFixed(0)} steps per run, MLM ${cost.mlm?.steps.mean.toFixed(0) ?? '—'}).`);
@@ -320,7 +324,7 @@ export function writeReport(dir: string, res: RaceResults): void {
   md.push('');
 
   md.push('## Per-step cost (measured)', '');
-  md.push(table(['objective', 'steps/s (mean, min–max)', 'median s/step', 'step cost vs MLM', 'steps per run', 'final train loss'], objectives.filter((o) => s.cost[o]).map((o) => {
+  md.push(table(['objective', 'steps/s (mean, min–max)', 's/step', 'step cost vs MLM', 'steps per run', 'final train loss'], objectives.filter((o) => s.cost[o]).map((o) => {
     const k = s.cost[o]!;
     return [o, `${k.steps_per_s.mean.toFixed(2)} (${k.steps_per_s.min.toFixed(2)}–${k.steps_per_s.max.toFixed(2)})`, fmtV(k.s_per_step_median), fmtX(k.step_cost_vs_mlm), `${k.steps.mean.toFixed(0)} (${k.steps.min}–${k.steps.max})`, fmtV(k.final_loss_mean)];
   })), '');
