@@ -264,7 +264,7 @@ export function bandChartSvg(title: string, xLabel: string, yLabel: string, seri
   }
   if (o.ref) {
     parts.push(`<line x1="${m.l}" y1="${sy(o.ref.y).toFixed(1)}" x2="${W - m.r}" y2="${sy(o.ref.y).toFixed(1)}" stroke="#555" stroke-dasharray="5,4"/>`);
-    parts.push(`<text x="${W - m.r + 6}" y="${(sy(o.ref.y) + 4).toFixed(1)}" fill="#555">${escXml(o.ref.label)}</text>`);
+    parts.push(`<text x="${W - m.r - 4}" y="${(sy(o.ref.y) - 4).toFixed(1)}" text-anchor="end" fill="#555">${escXml(o.ref.label)}</text>`);
   }
   if (o.legend !== false) {
     const seen = new Set<string>();
