@@ -119,7 +119,14 @@ class WorkerDecoder implements Decoder {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // worker.terminate()'s promise does not keep the event loop alive: without a handle, a caller
+    // awaiting close() at the end of a command can see the process exit (code 13) before it resolves.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
     for (const p of this.pending.values()) p.reject(new Error('decoder closed'));
     this.pending.clear();
   }
