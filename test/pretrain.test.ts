@@ -38,3 +38,24 @@ test('bad pretraining configs give clear errors', () => {
   assert.throws(() => validatePretrainConfig({ ...base(out), lr: Number.NaN }), /lr must be a number/);
   assert.throws(() => validatePretrainConfig({ ...base(out), warmup: 10 }), /warmup/);
 });
+
+test('checkpointDue saves at the hook\'s times; the checkpoint hook runs off the training clock', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-due-'));
+  const seen: { step: number; elapsedS: number }[] = [];
+  const t0 = performance.now();
+  const r = await pretrain({ ...base(out), saveEvery: 1000 }, {
+    quiet: true,
+    hooks: {
+      checkpointDue: (_elapsed, step) => step === 0 || step === 2,
+      onCheckpoint: async ({ step, elapsedS }) => {
+        seen.push({ step, elapsedS });
+        await new Promise((res) => setTimeout(res, 400));
+      },
+    },
+  });
+  const wallS = (performance.now() - t0) / 1000;
+  assert.deepEqual(seen.map((s) => s.step), [0, 2, 6]);
+  // three 0.4 s hooks are not on the clock
+  assert.ok(wallS - r.elapsedS >= 1.2, `wall ${wallS.toFixed(2)} s, training clock ${r.elapsedS.toFixed(2)} s`);
+  assert.ok(seen[1]!.elapsedS < seen[2]!.elapsedS && seen[2]!.elapsedS <= r.elapsedS);
+});

@@ -7,7 +7,7 @@ import { DEFAULT_DATA } from './pretrain.js';
 export const DEFAULT_CAPTION_EVAL_DATA = 'shapes:test?n=500&seed=1';
 
 interface FinetuneFlags {
-  config?: string; init?: string; preset?: string; data?: string; out?: string; steps?: string; batchSize?: string; lr?: string;
+  config?: string; init?: string; preset?: string; data?: string; out?: string; steps?: string; batchSize?: string; microBatch?: string; lr?: string;
   warmup?: string; weightDecay?: string; lrMultHead?: string; lrMultCrossModal?: string; optimizer?: string; clipNorm?: string;
   compat?: string; newTokens?: boolean; tokenizer?: string; vocabSize?: string; dropRate?: string; augment?: boolean; workers?: string;
   seed?: string; threads?: string; logEvery?: string; saveEvery?: string; keepLast?: string; timeBudget?: string; evalData?: string;
@@ -19,11 +19,12 @@ export function registerCaptionFinetune(finetune: Command): void {
     .description('fine-tune an FLM checkpoint for captioning: AR loss with <bos>/<eos> (spec D.11)')
     .option('--config <file>', 'settings from a JSON or YAML file (command-line flags override it)')
     .option('--init <dir>', 'pretrained FLM run or checkpoint folder (default: random init of --preset)')
-    .option('--preset <name>', 'model size without --init: tiny | small | base')
+    .option('--preset <name>', 'model size without --init: tiny | mini | small | base')
     .option('--data <spec>', `caption training data (default ${DEFAULT_DATA})`)
     .option('--out <dir>', 'run folder (default runs/caption)')
     .option('--steps <n>', 'optimiser steps')
     .option('--batch-size <n>', 'images per step')
+    .option('--micro-batch <n>', 'images per forward pass (gradient accumulation; default: the batch size)')
     .option('--lr <x>', 'base learning rate')
     .option('--warmup <x>', 'warmup steps, or a fraction of the steps when < 1')
     .option('--weight-decay <x>', 'AdamW weight decay')
@@ -58,7 +59,7 @@ export function registerCaptionFinetune(finetune: Command): void {
         init: f.init, preset: f.preset, data: f.data, out: f.out, optimizer: f.optimizer, tokenizer: f.tokenizer, augment: f.augment,
         compat: f.compat, newTokens: f.newTokens === false ? false : undefined, evalData: f.evalData,
         steps: num('steps', f.steps, { int: true, min: 1 }), batchSize: num('batch-size', f.batchSize, { int: true, min: 1 }),
-        lr: num('lr', f.lr, { min: 0 }), warmup: num('warmup', f.warmup, { min: 0 }), weightDecay: num('weight-decay', f.weightDecay, { min: 0 }),
+        microBatch: num('micro-batch', f.microBatch, { int: true, min: 1 }), lr: num('lr', f.lr, { min: 0 }), warmup: num('warmup', f.warmup, { min: 0 }), weightDecay: num('weight-decay', f.weightDecay, { min: 0 }),
         lrMultHead: num('lr-mult-head', f.lrMultHead, { min: 0 }), lrMultCrossModal: num('lr-mult-cross-modal', f.lrMultCrossModal, { min: 0 }),
         clipNorm: num('clip-norm', f.clipNorm, { min: 0 }), vocabSize: num('vocab-size', f.vocabSize, { int: true, min: 16 }),
         dropRate: num('drop-rate', f.dropRate, { min: 0, max: 0.99 }), workers: num('workers', f.workers, { int: true, min: 0 }),

@@ -25,7 +25,7 @@ function addTask(group: Command, task: Task): void {
     .description(`fine-tune for ${TASKS[task]}`)
     .option('--config <file>', 'settings from a JSON or YAML file (command-line flags override it)')
     .option('--from <dir>', 'pretraining (or fine-tuning) run or checkpoint folder (default: random init of --preset)')
-    .option('--preset <name>', 'model size without --from: tiny | small | base')
+    .option('--preset <name>', 'model size without --from: tiny | mini | small | base')
     .option('--data <spec>', `training data (default ${TASK_DATA[task].data})`)
     .option('--val-data <spec>', `evaluated every --eval-every steps and at the end; picks the best checkpoint ('none': skip; default ${TASK_DATA[task].valData})`)
     .option('--out <dir>', `run folder (default runs/${task})`)

@@ -20,7 +20,7 @@ export function registerPretrain(p: Command): void {
     .description('pretrain a vision-language model with FLM (or the MLM / AR / PrefixLM baselines)')
     .option('--config <file>', 'settings from a JSON or YAML file (command-line flags override it)')
     .option('--objective <name>', 'flm | mlm | ar | prefixlm', undefined)
-    .option('--preset <name>', 'model size: tiny | small | base')
+    .option('--preset <name>', 'model size: tiny | mini | small | base')
     .option('--data <spec>', `dataset spec (default ${DEFAULT_DATA}); see \`flm data --help\``)
     .option('--out <dir>', 'run folder: checkpoints, metrics.jsonl, curves (default runs/<objective>)')
     .option('--steps <n>', 'optimiser steps')

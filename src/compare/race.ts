@@ -4,11 +4,10 @@
 // wall-clock checkpoints with the fast probes of probes.ts. report.ts turns the numbers into curves and
 // the time each objective needs to reach the best score MLM reaches within its budget.
 //
-// Wall-clock checkpoints without touching the trainer: a run is trained in K segments, each a
-// `pretrain()` call with `timeBudgetS = budget·k/K` that resumes (exactly) from the previous segment's
-// checkpoint. The trainer's clock (`elapsedS` in the checkpoint) counts training only, so probing, the
-// checkpoint writes and the restarts between segments are not charged to any objective. With
-// `evalInit` a first zero-length segment probes the initialisation (time 0).
+// Wall-clock checkpoints: each run is one `pretrain()` call with the budget as its time limit; its
+// `checkpointDue` hook asks for a checkpoint whenever the training clock passes budget·k/evals, and the
+// probes run in the `onCheckpoint` hook, which the trainer runs with its clock paused, so probing is not
+// charged to any objective. With `evalInit` the initialisation is probed too (time 0).
 //
 //   out/
 //     tokenizer.json       one BPE vocabulary for every run (trained on the training captions)
@@ -30,27 +29,6 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { PROBE_DEFAULTS, prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
 import { summarize, writeReport, type RaceSummary } from './report.js';
 
-/**
- * `mini`: the race size for a 2-core CPU. The `small` preset (64 px, width 256, 4 ViT blocks) makes
- * ~3-4 s steps here, far too few in minutes; `mini` keeps small's depth (2 + 2 text layers, 2 + 2
- * reconstructor layers) at width 128, a 2-block ViT on 48 px images (patch 8: 36 image tokens, large
- * enough that the shapes are legible) and 32 text tokens (95% of shapes captions fit). Span corruption
- * is 0 as in every released FLM command.
- * TODO(lead): move this entry into PRESETS in src/models/config.ts (and 'mini' into PresetName);
- * until then `registerMiniPreset()` adds it at runtime so `pretrain()` and the other commands accept it.
- */
-export const MINI_PRESET: Readonly<PresetSpec> = {
-  batch: 32, min_text_len: 8, max_text_len: 32, vocab_size: 512, hidden: 128, heads: 4, heads_fusion: 4, text_heads: 4,
-  num_top_layer: 2, num_bottom_layer: 2, num_reconstructor_bottom_layer: 2, num_reconstructor_top_layer: 2,
-  image_size: 48, patch_size: 8, vit_width: 128, vit_resblocks: 2, vit_heads: 4,
-  span_corruption_rate: 0, aux_l2r_weight: 1.0, aux_r2l_weight: 1.0,
-};
-
-export function registerMiniPreset(): void {
-  const p = PRESETS as Record<string, PresetSpec>;
-  if (!('mini' in p)) p.mini = { ...MINI_PRESET };
-}
-registerMiniPreset();
 
 export interface RaceConfig {
   /** training data spec (any caption dataset) */
@@ -216,16 +194,7 @@ async function measureLoader(spec: string, imageSize: number, tok: TextTokenizer
 /** Runs the whole race and writes results.json and the report into `out`. */
 export async function runRace(input: RaceConfig, o: RaceOptions = {}): Promise<RaceResults> {
   const c = validateRaceConfig({ ...input, out: resolve(input.out) });
-  // Keeps the event loop alive for the whole race: when pretrain() stops on its time budget, the
-  // loader's WorkerDecoder.close() awaits worker.terminate(), which holds no handle of its own, so a
-  // process with nothing else alive exits with code 13 (unsettled await) before pretrain returns.
-  // (Also seen with `flm pretrain --time-budget`; to be fixed in src/data/decode.ts.)
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  try {
-    return await race(c, o);
-  } finally {
-    clearInterval(keepAlive);
-  }
+  return race(c, o);
 }
 
 async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
@@ -287,7 +256,6 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
   };
 
   // seeds outermost, objectives interleaved: drifts in the machine's load hit every objective alike
-  const segments = [...(c.evalInit ? [0] : []), ...Array.from({ length: c.evals }, (_, i) => i + 1)];
   for (let seed = 0; seed < c.seeds; seed++) {
     for (const objective of c.objectives) {
       const name = `${objective}-s${seed}`;
@@ -297,35 +265,33 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
       };
       results.runs.push(run);
       const runT0 = performance.now();
-      for (const k of segments) {
-        const budget = k === 0 ? 1e-6 : (c.budgetS * k) / c.evals;
-        const cfg: PretrainConfig = { ...base, objective, seed, out: runDir, tokenizer: tokPath, timeBudgetS: budget };
-        let stopped = '';
-        const r = await pretrain(cfg, {
-          resume: k !== segments[0],
-          quiet: true,
-          hooks: {
-            onCheckpoint: ({ step, dir, model, tokenizer }) => {
-              // the trainer's clock at the save (state.json), before this probe started
-              const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { elapsedS: number };
-              const metrics = runProbes(model, objective, tokenizer, ctx);
-              // the initialisation is time 0 (the trainer's clock ticks a little before its first step)
-              run.checkpoints.push({ k, step, elapsed_s: step === 0 ? 0 : Number(st.elapsedS.toFixed(3)), metrics });
-              const head = metrics[c.metric];
-              log(`${name} t=${st.elapsedS.toFixed(0)}s step ${step}: ${c.metric} ${head === undefined ? '-' : head.toFixed(3)} (probes ${metrics.probe_s} s)`);
-            },
+      // probes at training times budget·k/evals (k = 1 .. evals-1; the last at the end), and at step 0
+      let nextK = 1;
+      const cfg: PretrainConfig = { ...base, objective, seed, out: runDir, tokenizer: tokPath, timeBudgetS: c.budgetS };
+      const r = await pretrain(cfg, {
+        quiet: true,
+        hooks: {
+          checkpointDue: (elapsedS, step) => {
+            if (step === 0) return c.evalInit;
+            if (nextK < c.evals && elapsedS >= (c.budgetS * nextK) / c.evals) {
+              nextK++;
+              return true;
+            }
+            return false;
           },
-        });
-        stopped = r.stopped;
-        run.steps = r.steps;
-        // the trainer's clock at the last save (pretrain's own elapsedS also counts the probe in the hook)
-        run.elapsed_s = run.checkpoints[run.checkpoints.length - 1]?.elapsed_s ?? 0;
-        run.final_loss = r.finalLoss;
-        if (stopped === 'interrupted') {
-          log('interrupted: writing what the race has so far');
-          break;
-        }
-      }
+          onCheckpoint: ({ step, model, tokenizer, elapsedS }) => {
+            const metrics = runProbes(model, objective, tokenizer, ctx);
+            const k = step === 0 ? 0 : run.checkpoints.filter((x) => x.k > 0).length + 1;
+            run.checkpoints.push({ k, step, elapsed_s: step === 0 ? 0 : Number(elapsedS.toFixed(3)), metrics });
+            const head = metrics[c.metric];
+            log(`${name} t=${elapsedS.toFixed(0)}s step ${step}: ${c.metric} ${head === undefined ? '-' : head.toFixed(3)} (probes ${metrics.probe_s} s)`);
+          },
+        },
+      });
+      run.steps = r.steps;
+      run.elapsed_s = Number(r.elapsedS.toFixed(3));
+      run.final_loss = r.finalLoss;
+      if (r.stopped === 'interrupted') log('interrupted: writing what the race has so far');
       const recs = new MetricsLog(join(runDir, 'metrics.jsonl')).read();
       run.loss_curve = recs.filter((r) => typeof r.loss === 'number' && typeof r.elapsed_s === 'number').map((r) => [Number(r.elapsed_s), Number(r.loss)]);
       run.steps_per_s = run.elapsed_s > 0 ? Number((run.steps / run.elapsed_s).toFixed(4)) : null;
@@ -333,7 +299,7 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
       run.s_per_step_median = sps === null ? null : Number(sps.toFixed(4));
       run.wall_s = Number(((performance.now() - runT0) / 1000).toFixed(1));
       save();
-      if (run.checkpoints.length < segments.length) {
+      if (r.stopped === 'interrupted') {
         results.setup.finished = new Date().toISOString();
         save();
         return results;

@@ -263,7 +263,7 @@ export interface PresetSpec {
   clip_text_width?: number;
 }
 
-export type PresetName = 'tiny' | 'small' | 'base';
+export type PresetName = 'tiny' | 'mini' | 'small' | 'base';
 
 export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSpec>>> = {
   // = fixtures/flm-tiny (fixed caption lengths [12, 7, 4])
@@ -272,6 +272,16 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSpec>>> = {
     num_top_layer: 2, num_bottom_layer: 2, num_reconstructor_bottom_layer: 1, num_reconstructor_top_layer: 2,
     image_size: 32, patch_size: 8, vit_width: 32, vit_resblocks: 2, vit_heads: 2,
     span_corruption_rate: 0.5, aux_l2r_weight: 1.0, aux_r2l_weight: 1.0,
+  },
+  // the race size for a 2-core CPU (`flm compare`, `flm demo`): small's depth (2 + 2 text layers, 2 + 2
+  // reconstructor layers) at width 128, a 2-block ViT on 48 px images (patch 8: 36 image tokens, enough
+  // for the shapes world to be legible) and 32 text tokens (95% of shapes captions fit). The small
+  // preset makes ~1 s steps here, too few for a race of minutes. No PyTorch-reference counterpart.
+  mini: {
+    batch: 32, min_text_len: 8, max_text_len: 32, vocab_size: 512, hidden: 128, heads: 4, heads_fusion: 4, text_heads: 4,
+    num_top_layer: 2, num_bottom_layer: 2, num_reconstructor_bottom_layer: 2, num_reconstructor_top_layer: 2,
+    image_size: 48, patch_size: 8, vit_width: 128, vit_resblocks: 2, vit_heads: 4,
+    span_corruption_rate: 0, aux_l2r_weight: 1.0, aux_r2l_weight: 1.0,
   },
   // the benchmark size (flm_bench.py); caption lengths uniform in 8..24
   small: {

@@ -11,7 +11,10 @@ export interface CaptionFinetuneConfig {
   data: string;
   out: string;
   steps: number;
+  /** images per optimiser step (microBatch x accumulation) */
   batchSize: number;
+  /** images per forward pass; null: the whole batch at once */
+  microBatch: number | null;
   lr: number;
   /** warmup steps, or a fraction of `steps` when < 1 */
   warmup: number;
@@ -48,7 +51,7 @@ export interface CaptionFinetuneConfig {
 }
 
 export const CAPTION_DEFAULTS: Omit<CaptionFinetuneConfig, 'data' | 'out'> = {
-  init: null, preset: 'small', steps: 300, batchSize: 32, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1, weightDecay: 0.01,
+  init: null, preset: 'small', steps: 300, batchSize: 32, microBatch: null, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1, weightDecay: 0.01,
   lrMultHead: 5, lrMultCrossModal: 5, optimizer: 'adamw', clipNorm: 0, compat: null, newTokens: true, tokenizer: null,
   vocabSize: null, dropRate: null, augment: false, workers: 1, seed: 0, threads: 0, logEvery: 10, saveEvery: 100, keepLast: 2,
   maxNonFinite: 10, timeBudgetS: 0, evalData: null, evalLimit: 0, beam: 1,
@@ -77,6 +80,12 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
   num('lrMultHead', 0, 1e6); num('lrMultCrossModal', 0, 1e6); num('clipNorm', 0, 1e9); num('timeBudgetS', 0, 1e9);
   if (c.dropRate !== null) num('dropRate', 0, 0.99);
   if (c.vocabSize !== null) int('vocabSize', 16);
+  if (c.microBatch !== null) {
+    int('microBatch', 1);
+    if (Number.isInteger(c.batchSize) && Number.isInteger(c.microBatch) && c.batchSize % c.microBatch !== 0) {
+      bad.push(`batchSize (${c.batchSize}) must be a multiple of microBatch (${c.microBatch})`);
+    }
+  }
   const w = c.warmup < 1 ? Math.floor(c.steps * c.warmup) : c.warmup;
   if (Number.isFinite(w) && w >= c.steps) bad.push(`warmup (${w} steps) must be shorter than steps (${c.steps})`);
   if (bad.length) throw new TrainConfigError(`invalid caption fine-tuning config:\n  - ${bad.join('\n  - ')}`);

@@ -22,18 +22,17 @@ import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { getRngState, manualSeed, setNumThreads, setRngState, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { FLMModel, type FLMConfig } from '../models/index.js';
-import { AdamW, clipGradNorm, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
+import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
 import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../objectives/index.js';
 import { TrainConfigError } from '../train/pretrain.js';
-import { lrFactor } from '../train/schedule.js';
+import { TrainLoop, type TrainLoopStart } from '../train/loop.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { StatusLine } from '../train/status-line.js';
 import { encodeCaptions, type CaptionTokens } from './caption-tokens.js';
 import { captionImageTokens, forwardStream } from './caption-decode.js';
 import { evaluateCaptions, type CaptionEvalResult } from './caption-eval.js';
@@ -120,7 +119,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
   if (ckptDir) {
     saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
     if (saved.task !== 'caption') throw new TrainConfigError(`${ckptDir} is not a caption fine-tuning checkpoint`);
-    c = validateCaptionConfig({ ...saved.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
+    c = validateCaptionConfig({ ...saved.config, microBatch: saved.config.microBatch ?? null, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
   } else if (o.resume && !o.quiet) console.error(`flm finetune caption: no checkpoint in ${c.out}; starting a new run`);
   mkdirSync(c.out, { recursive: true });
   writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
@@ -133,19 +132,16 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
     prep = { model: tidy(() => new FLMModel(saved!.modelConfig)), tokenizer, tokens: saved.captionTokens, modelConfig: saved.modelConfig, origin: ckptDir };
   } else prep = await initCaptionModel(c);
   const { model, tokenizer, tokens, modelConfig } = prep;
-  const status = new StatusLine(o.quiet ?? false);
-  status.note(`caption fine-tuning from ${prep.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`);
   model.train();
   const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, weightDecay: c.weightDecay });
   const opt = new AdamW(groups, { lr: c.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: c.weightDecay, style: c.optimizer === 'adamw-hf' ? 'hf' : 'torch' });
   const src = await openDataset(c.data);
   if (src.textKind !== 'caption') throw new TrainConfigError(`${c.data}: caption fine-tuning needs a caption dataset (this one has ${src.textKind}s)`);
-  const loader = new DataLoader(src, { batchSize: c.batchSize, imageSize: modelConfig.image_size, seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true });
+  const microBatch = c.microBatch ?? c.batchSize;
+  const loader = new DataLoader(src, { batchSize: microBatch, imageSize: modelConfig.image_size, seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
-  let step = 0;
-  let elapsedBefore = 0;
-  let skippedNonFinite = 0;
-  let lastLoss: number | null = null;
+  let start: TrainLoopStart | undefined;
+  let resumedFrom: string | null = null;
   let bestCider: number | null = null;
   if (saved && ckptDir) {
     const ck = loadCheckpoint(ckptDir);
@@ -154,130 +150,85 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
     for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
     loader.restore(saved.loader);
     setRngState(unb64(saved.rng));
-    ({ step, skippedNonFinite, lastLoss, bestCider } = saved);
-    elapsedBefore = saved.elapsedS;
-    log.truncateAfter(step);
-    status.note(`resumed from ${ckptDir} at step ${step}`);
+    bestCider = saved.bestCider;
+    start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
+    log.truncateAfter(saved.step);
+    resumedFrom = ckptDir;
   }
 
-  const schedule = { kind: 'polynomial' as const, totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower };
   const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };
-  const lossWeight = modelConfig.loss_names.ar;
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    status.note('interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const t0 = performance.now();
-  const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
-  let stopped: CaptionFinetuneResult['stopped'] = 'done';
   let loaderState = loader.state();
-  let consecutiveBad = 0;
-  let lastLogT = performance.now();
-  let imagesSinceLog = 0;
-  let tokensSinceLog = 0;
   let lastEval: CaptionEvalResult | null = null;
   const batches = loader.batches();
+  const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
+    steps: c.steps, accum: c.batchSize / microBatch, clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
+    timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start,
+    schedule: { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower },
+    clipParams: () => model.parameters(),
+    nextBatch: async () => {
+      const next = await batches.next();
+      if (next.done) throw new Error('the data loader ended unexpectedly');
+      loaderState = next.value.state;
+      return next.value;
+    },
+    loss: (b) => {
+      const batch = captionBatch(b, tokenizer, tokens, modelConfig.max_text_len);
+      const r = captionStep(model, batch, stepOpts);
+      // the official loss weight (0.5) scales the backpropagated loss only
+      return { loss: r.loss, metrics: r.metrics, backwardScale: modelConfig.loss_names.ar, tokens: batch.tokens, images: b.size };
+    },
+    onLog: (rec) => {
+      log.append(rec);
+      writeCurves(c.out, log.read());
+      o.hooks?.onLog?.(rec);
+    },
+    afterStep: async (step) => {
+      if (step % c.saveEvery === 0 && step < c.steps) await checkpoint();
+    },
+  });
+  loop.status.note(`caption fine-tuning from ${prep.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`);
+  if (resumedFrom) loop.status.note(`resumed from ${resumedFrom} at step ${loop.step}`);
 
-  const evaluate = async (): Promise<CaptionEvalResult | null> => {
+  /** Scores evalData off the training clock. */
+  const evaluate = (): Promise<CaptionEvalResult | null> => loop.clock.paused(async () => {
     if (!c.evalData) return null;
     model.eval();
     try {
       const r = await evaluateCaptions(model, tokenizer, tokens, c.evalData, { beam: c.beam, limit: c.evalLimit || undefined });
-      const rec: MetricsRecord = { step, split: 'eval', bleu4: r.bleu4, cider: r.cider, ...(r.semantic ? { semantic_accuracy: r.semantic.accuracy, semantic_parsed: r.semantic.parsed } : {}), images: r.images };
+      const rec: MetricsRecord = { step: loop.step, split: 'eval', bleu4: r.bleu4, cider: r.cider, ...(r.semantic ? { semantic_accuracy: r.semantic.accuracy, semantic_parsed: r.semantic.parsed } : {}), images: r.images };
       log.append(rec);
-      status.note(`eval at step ${step}: BLEU-4 ${r.bleu4.toFixed(4)} CIDEr ${r.cider.toFixed(4)}${r.semantic ? ` semantic accuracy ${r.semantic.accuracy.toFixed(3)}` : ''} (${r.images} images)`);
+      loop.status.note(`eval at step ${loop.step}: BLEU-4 ${r.bleu4.toFixed(4)} CIDEr ${r.cider.toFixed(4)}${r.semantic ? ` semantic accuracy ${r.semantic.accuracy.toFixed(3)}` : ''} (${r.images} images)`);
       return r;
     } finally {
       model.train();
     }
-  };
+  });
   const checkpoint = async (): Promise<void> => {
-    lastEval = interrupted ? null : await evaluate();
+    lastEval = loop.interrupted ? null : await evaluate();
     const isBest = lastEval !== null && (bestCider === null || lastEval.cider > bestCider);
     if (isBest) bestCider = lastEval!.cider;
     const { predictions: _p, ...evalSummary } = lastEval ?? { predictions: [] };
     const state: SavedState = {
-      step, task: 'caption', config: c, modelConfig, captionTokens: tokens, compat: c.compat, tokenizer: 'tokenizer.json', rng: b64(getRngState()),
-      loader: loaderState, elapsedS: elapsed(), skippedNonFinite, lastLoss, bestCider, ...(lastEval ? { eval: evalSummary as SavedState['eval'] } : {}),
+      step: loop.step, task: 'caption', config: c, modelConfig, captionTokens: tokens, compat: c.compat, tokenizer: 'tokenizer.json', rng: b64(getRngState()),
+      loader: loaderState, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss, bestCider,
+      ...(lastEval ? { eval: evalSummary as SavedState['eval'] } : {}),
     };
     saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast, isBest });
   };
 
+  let stopped: CaptionFinetuneResult['stopped'] = 'done';
   try {
-    while (step < c.steps) {
-      if (interrupted) {
-        stopped = 'interrupted';
-        break;
-      }
-      if (c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS) {
-        stopped = 'time-budget';
-        break;
-      }
-      opt.setLrFactor(lrFactor(schedule, step));
-      opt.zeroGrad();
-      const next = await batches.next();
-      if (next.done) throw new Error('the data loader ended unexpectedly');
-      const b = next.value;
-      loaderState = b.state;
-      imagesSinceLog += b.size;
-      const terms: Record<string, number> = {};
-      let loss = NaN;
-      tidy(() => {
-        const batch = captionBatch(b, tokenizer, tokens, modelConfig.max_text_len);
-        tokensSinceLog += batch.tokens;
-        const r = captionStep(model, batch, stepOpts);
-        loss = r.loss.item();
-        if (!Number.isFinite(loss)) return;
-        for (const [n, t] of Object.entries(r.metrics)) terms[n] = t.item();
-        r.loss.mul(lossWeight).backward();
-      });
-      let gradNorm: number | null = null;
-      if (Number.isFinite(loss) && c.clipNorm > 0) gradNorm = clipGradNorm(model.parameters(), c.clipNorm);
-      step++;
-      if (!Number.isFinite(loss) || (gradNorm !== null && !Number.isFinite(gradNorm))) {
-        opt.zeroGrad();
-        skippedNonFinite++;
-        if (++consecutiveBad > c.maxNonFinite) throw new Error(`${consecutiveBad} consecutive non-finite losses: stopping (lower the learning rate, or enable --clip-norm)`);
-        status.note(`step ${step}: non-finite loss or gradient, step skipped (${skippedNonFinite} so far)`);
-        continue;
-      }
-      consecutiveBad = 0;
-      opt.step();
-      lastLoss = loss;
-      if (step % c.logEvery === 0 || step === c.steps) {
-        const now = performance.now();
-        const dt = (now - lastLogT) / 1000;
-        const rec: MetricsRecord = {
-          step, loss, ...terms, lr: opt.groups[0]!.lr, elapsed_s: Number(elapsed().toFixed(3)),
-          tokens_per_s: Number((tokensSinceLog / dt).toFixed(1)), images_per_s: Number((imagesSinceLog / dt).toFixed(2)),
-          ...(gradNorm !== null ? { grad_norm: gradNorm } : {}), skipped_nonfinite: skippedNonFinite,
-        };
-        log.append(rec);
-        writeCurves(c.out, log.read());
-        o.hooks?.onLog?.(rec);
-        imagesSinceLog = 0;
-        tokensSinceLog = 0;
-        lastLogT = now;
-        status.update(step, c.steps, rec, elapsed());
-      }
-      if (step % c.saveEvery === 0 && step < c.steps) await checkpoint();
-    }
+    stopped = await loop.run();
     await checkpoint();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    status.done();
+    loop.close();
     await batches.return(undefined);
     await loader.close();
     await src.close?.();
     model.dispose();
     opt.dispose();
   }
-  return { steps: step, finalLoss: lastLoss, elapsedS: elapsed(), stopped, runDir: c.out, eval: lastEval };
+  return { steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, runDir: c.out, eval: lastEval };
 }
 
 function writeCurves(dir: string, recs: MetricsRecord[]): void {

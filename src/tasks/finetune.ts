@@ -19,16 +19,16 @@ import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { getRngState, manualSeed, setNumThreads, setRngState, tidy } from '../tensor/index.js';
 import { FLMModel, createModel, validateConfig, type FLMConfig } from '../models/index.js';
-import { AdamW, clipGradNorm, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
+import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
-import { DataLoader, type LoaderState } from '../data/loader.js';
+import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
-import { lrFactor, type ScheduleConfig } from '../train/schedule.js';
+import type { ScheduleConfig } from '../train/schedule.js';
+import { TrainLoop, type TrainLoopStart } from '../train/loop.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { StatusLine } from '../train/status-line.js';
 import { validateFinetuneConfig, type FinetuneConfig } from './finetune-config.js';
 import { formatInitReport, initFinetuneModel } from './finetune-init.js';
 import { createTask } from './registry.js';
@@ -132,10 +132,7 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
     workers: c.workers, augment: c.augment, dropLast: true,
   });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
-  let step = 0;
-  let elapsedBefore = 0;
-  let skippedNonFinite = 0;
-  let lastLoss: number | null = null;
+  let start: TrainLoopStart | undefined;
   let best: FinetuneResult['best'] = null;
   let lastEval: FinetuneResult['lastEval'] = null;
   if (saved && ckptDir) {
@@ -145,141 +142,79 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
     for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
     loader.restore(saved.loader);
     setRngState(unb64(saved.rng));
-    ({ step, skippedNonFinite, lastLoss, best, lastEval } = saved);
-    elapsedBefore = saved.elapsedS;
-    log.truncateAfter(step);
-    say(`resumed from ${ckptDir} at step ${step}`);
+    ({ best, lastEval } = saved);
+    start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
+    log.truncateAfter(saved.step);
+    say(`resumed from ${ckptDir} at step ${saved.step}`);
   }
 
-  const accum = c.batchSize / c.microBatch;
-  const schedule = scheduleOf(c);
-  const status = new StatusLine(o.quiet ?? false);
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    status.note('interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const t0 = performance.now();
-  const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
-  let consecutiveBad = 0;
-  let tokensSinceLog = 0;
-  let imagesSinceLog = 0;
-  let lastLogT = performance.now();
-  let stopped: FinetuneResult['stopped'] = 'done';
   let loaderState = loader.state();
   const batches = loader.batches();
+  const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
+    steps: c.steps, accum: c.batchSize / c.microBatch, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite,
+    logEvery: c.logEvery, timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start,
+    clipParams: () => model.parameters().filter((p) => p.requiresGrad),
+    nextBatch: async () => {
+      const next = await batches.next();
+      if (next.done) throw new Error('the data loader ended unexpectedly');
+      loaderState = next.value.state;
+      return next.value;
+    },
+    loss: (b, at) => ({
+      ...task.loss(model, b, tokenizer, { step: at.step, micro: at.micro, seed: c.seed }),
+      tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size * b.images.length,
+    }),
+    onLog: (rec) => {
+      log.append(rec);
+      writeCurves(c.out, log.read());
+      o.hooks?.onLog?.(rec);
+    },
+    afterStep: async (step) => {
+      if (step < c.steps && step % c.evalEvery === 0 && c.valData !== null) checkpoint(await evaluate());
+      else if (step < c.steps && step % c.saveEvery === 0) checkpoint();
+    },
+  });
 
   const checkpoint = (isBest = false): void => {
     const state: SavedState = {
-      step, task: c.task, config: c, modelConfig, rng: b64(getRngState()), loader: loaderState, elapsedS: elapsed(), skippedNonFinite,
-      lastLoss, best, lastEval, ...(task.stateExtras as { answers?: string[] }),
+      step: loop.step, task: c.task, config: c, modelConfig, rng: b64(getRngState()), loader: loaderState, elapsedS: loop.elapsed(),
+      skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss, best, lastEval, ...(task.stateExtras as { answers?: string[] }),
     };
     saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast, isBest });
   };
-  const evaluate = async (): Promise<boolean> => {
+  /** Evaluates off the training clock (a time budget counts training alone); true when this is the best so far. */
+  const evaluate = (): Promise<boolean> => loop.clock.paused(async () => {
     if (c.valData === null) return false;
-    const e = await evaluateQuietly(task, model, tokenizer, c, o.quiet ? undefined : (m) => status.note(m));
+    const step = loop.step;
+    const e = await evaluateQuietly(task, model, tokenizer, c, o.quiet ? undefined : (m) => loop.status.note(m));
     lastEval = { step, selection: e.selection, metrics: e.metrics };
     const isBest = best === null || e.selection > best.selection;
     if (isBest) best = { ...lastEval };
     log.append({ step, split: 'val', ...e.metrics, selection: e.selection });
     writeCurves(c.out, log.read());
     o.hooks?.onEval?.(step, e);
-    status.note(`step ${step} val: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}${isBest ? ' (best)' : ''}`);
+    loop.status.note(`step ${step} val: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}${isBest ? ' (best)' : ''}`);
     return isBest;
-  };
+  });
 
+  let stopped: FinetuneResult['stopped'] = 'done';
   try {
-    while (step < c.steps) {
-      if (interrupted) {
-        stopped = 'interrupted';
-        break;
-      }
-      if (c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS) {
-        stopped = 'time-budget';
-        break;
-      }
-      opt.setLrFactor(lrFactor(schedule, step));
-      opt.zeroGrad();
-      let lossSum = 0;
-      let finite = true;
-      const termSums: Record<string, number> = {};
-      for (let k = 0; k < accum; k++) {
-        const next = await batches.next();
-        if (next.done) throw new Error('the data loader ended unexpectedly');
-        const b = next.value;
-        loaderState = b.state;
-        tokensSinceLog += b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0;
-        imagesSinceLog += b.size * b.images.length;
-        tidy(() => {
-          const r = task.loss(model, b, tokenizer, { step, micro: k, seed: c.seed });
-          const l = r.loss.item();
-          if (!Number.isFinite(l)) {
-            finite = false;
-            return;
-          }
-          lossSum += l / accum;
-          for (const [n, t] of Object.entries({ ...r.terms, ...r.metrics })) termSums[n] = (termSums[n] ?? 0) + t.item() / accum;
-          (accum === 1 ? r.loss : r.loss.div(accum)).backward();
-        });
-        if (!finite) break;
-      }
-      let gradNorm: number | null = null;
-      if (finite && c.clipNorm > 0) {
-        gradNorm = clipGradNorm(model.parameters().filter((p) => p.requiresGrad), c.clipNorm);
-        if (!Number.isFinite(gradNorm)) finite = false;
-      }
-      if (!finite) {
-        opt.zeroGrad();
-        skippedNonFinite++;
-        consecutiveBad++;
-        status.note(`step ${step + 1}: non-finite loss or gradient, step skipped (${skippedNonFinite} so far)`);
-        if (consecutiveBad > c.maxNonFinite) {
-          throw new Error(`${consecutiveBad} consecutive non-finite losses: stopping (lower the learning rate, or enable --clip-norm)`);
-        }
-        step++;
-        continue;
-      }
-      consecutiveBad = 0;
-      opt.step();
-      step++;
-      lastLoss = lossSum;
-      if (step % c.logEvery === 0 || step === c.steps) {
-        const now = performance.now();
-        const dt = (now - lastLogT) / 1000;
-        const rec: MetricsRecord = {
-          step, loss: lossSum, ...termSums, lr: opt.groups[0]!.lr, elapsed_s: Number(elapsed().toFixed(3)),
-          tokens_per_s: Number((tokensSinceLog / dt).toFixed(1)), images_per_s: Number((imagesSinceLog / dt).toFixed(2)),
-          ...(gradNorm !== null ? { grad_norm: gradNorm } : {}), skipped_nonfinite: skippedNonFinite,
-        };
-        log.append(rec);
-        writeCurves(c.out, log.read());
-        o.hooks?.onLog?.(rec);
-        tokensSinceLog = 0;
-        imagesSinceLog = 0;
-        lastLogT = now;
-        status.update(step, c.steps, rec, elapsed());
-      }
-      if (step < c.steps && step % c.evalEvery === 0 && c.valData !== null) checkpoint(await evaluate());
-      else if (step < c.steps && step % c.saveEvery === 0) checkpoint();
-    }
+    stopped = await loop.run();
     // the final evaluation (none after Ctrl-C, nor when this step was evaluated already, e.g. on a resumed finished run)
-    const isBest = stopped !== 'interrupted' && step > 0 && lastEval?.step !== step ? await evaluate() : false;
+    const isBest = stopped !== 'interrupted' && loop.step > 0 && lastEval?.step !== loop.step ? await evaluate() : false;
     checkpoint(isBest);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    status.done();
+    loop.close();
     await batches.return(undefined);
     await loader.close();
     await raw.close?.();
     model.dispose();
     opt.dispose();
   }
-  return { task: c.task, steps: step, finalLoss: lastLoss, elapsedS: elapsed(), stopped, skippedNonFinite, runDir: c.out, best, lastEval };
+  return {
+    task: c.task, steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, skippedNonFinite: loop.skippedNonFinite,
+    runDir: c.out, best, lastEval,
+  };
 }
 
 function writeCurves(dir: string, recs: MetricsRecord[]): void {

@@ -13,15 +13,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, setRngState, tensor, tidy } from '../tensor/index.js';
+import { getRngState, manualSeed, setNumThreads, setRngState, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { PRESETS, type AnyFLMModel, type PresetName } from '../models/index.js';
-import { AdamW, clipGradNorm, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
+import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
 import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import { trainTokenizer } from '../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource } from '../data/types.js';
-import { lrFactor, type ScheduleConfig } from './schedule.js';
+import type { ScheduleConfig } from './schedule.js';
+import { TrainLoop, type TrainLoopStart } from './loop.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { MetricsLog, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
@@ -126,6 +127,12 @@ export function validatePretrainConfig(c: PretrainConfig): PretrainConfig {
 /** What a caller can watch: each logged record, each checkpoint (the race evaluates there). */
 export interface PretrainHooks {
   onLog?(rec: MetricsRecord): void;
+  /**
+   * Asked after every step (and once before the first step of a new run, with step 0): whether to save a
+   * checkpoint now besides the `saveEvery` ones. The race saves at fixed training times this way.
+   */
+  checkpointDue?(elapsedS: number, step: number): boolean;
+  /** Runs with the training clock paused: its time is not charged to the run or its time budget. */
   onCheckpoint?(info: { step: number; dir: string; model: AnyFLMModel; tokenizer: TextTokenizer; elapsedS: number }): Promise<void> | void;
 }
 
@@ -255,11 +262,7 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     rank, worldSize: world,
   });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
-  const writeLog = main;
-  let step = 0;
-  let elapsedBefore = 0;
-  let skippedNonFinite = 0;
-  let lastLoss: number | null = null;
+  let start: TrainLoopStart | undefined;
   if (saved && ckptDir) {
     const ck = loadCheckpoint(ckptDir);
     model.loadStateDict(ck.model, { strict: true });
@@ -272,43 +275,14 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     }
     loader.restore(mine.loader);
     setRngState(unb64(mine.rng));
-    step = saved.step;
-    elapsedBefore = saved.elapsedS;
-    skippedNonFinite = saved.skippedNonFinite;
-    lastLoss = saved.lastLoss;
-    if (writeLog) log.truncateAfter(step);
-    if (main && !o.quiet) console.error(`flm pretrain: resumed from ${ckptDir} at step ${step}`);
+    start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
+    if (main) log.truncateAfter(saved.step);
+    if (main && !o.quiet) console.error(`flm pretrain: resumed from ${ckptDir} at step ${saved.step}`);
   }
 
   const accum = c.batchSize / (c.microBatch * world);
-  const schedule = scheduleOf(c);
-  const status = new StatusLine((o.quiet ?? false) || !main);
-  let interrupted = false;
-  const onSignal = (): void => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    status.note('interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const t0 = performance.now();
-  const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
-  let consecutiveBad = 0;
-  let tokensSinceLog = 0;
-  let imagesSinceLog = 0;
-  let lastLogT = performance.now();
-  let stopped: PretrainResult['stopped'] = 'done';
   let loaderState = loader.state();
   const batches = loader.batches();
-
-  const checkpoint = async (): Promise<void> => {
-    const mineNow: RankState = { rng: b64(getRngState()), loader: loaderState };
-    const ranks = pg ? pg.allGatherObject(mineNow) : [mineNow];
-    if (!main) return;
-    const state: SavedState = { step, config: c, rng: mineNow.rng, loader: loaderState, ranks, elapsedS: elapsed(), skippedNonFinite, lastLoss };
-    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast });
-    await o.hooks?.onCheckpoint?.({ step, dir, model, tokenizer: tok, elapsedS: elapsed() });
-  };
   /** Every rank must take the same branch: any rank's flag decides for all. */
   const anyRank = (flag: boolean): boolean => {
     if (!pg) return flag;
@@ -318,95 +292,62 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
       return t.item() > 0;
     });
   };
+  const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
+    steps: c.steps, accum, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
+    timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start,
+    clipParams: () => model.parameters(),
+    nextBatch: async () => {
+      const next = await batches.next();
+      if (next.done) throw new Error('the data loader ended unexpectedly');
+      loaderState = next.value.state;
+      return next.value;
+    },
+    loss: (b) => ({
+      ...objectiveStep(model, c.objective, batchTensors(b), { spanCorruptionRate: c.spanCorruptionRate ?? undefined, mlmRate: c.mlmRate }),
+      tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size,
+    }),
+    ...(ddp ? { backward: (scaled: Tensor, k: number, n: number) => (k < n - 1 ? ddp.noSync(() => ddp.backward(scaled)) : ddp.backward(scaled)) } : {}),
+    anyRank,
+    ...(pg ? {
+      // the logged loss is the mean over ranks (what the averaged gradient belongs to)
+      meanOverRanks: (x: number) => tidy(() => {
+        const t = tensor([x]);
+        pg.allReduce(t, 'avg');
+        return t.item();
+      }),
+    } : {}),
+    onLog: (rec) => {
+      if (!main) return;
+      log.append(rec);
+      writeCurves(c.out, log.read());
+      o.hooks?.onLog?.(rec);
+    },
+    afterStep: async (step) => {
+      const due = step % c.saveEvery === 0 || (o.hooks?.checkpointDue?.(loop.elapsed(), step) ?? false);
+      if (step < c.steps && anyRank(due)) await checkpoint();
+    },
+  });
+  let savedStep = -1;
+  const checkpoint = async (): Promise<void> => {
+    if (savedStep === loop.step) return;
+    savedStep = loop.step;
+    const mineNow: RankState = { rng: b64(getRngState()), loader: loaderState };
+    const ranks = pg ? pg.allGatherObject(mineNow) : [mineNow];
+    if (!main) return;
+    const elapsedS = loop.elapsed();
+    const state: SavedState = { step: loop.step, config: c, rng: mineNow.rng, loader: loaderState, ranks, elapsedS, skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss };
+    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast });
+    // the hook (the race's probes) runs off the clock
+    await loop.clock.paused(() => o.hooks?.onCheckpoint?.({ step: loop.step, dir, model, tokenizer: tok, elapsedS }));
+  };
 
+  let stopped: PretrainResult['stopped'] = 'done';
   try {
-    while (step < c.steps) {
-      const overBudget = c.timeBudgetS > 0 && elapsed() >= c.timeBudgetS;
-      if (anyRank(interrupted || overBudget)) {
-        stopped = overBudget ? 'time-budget' : 'interrupted';
-        break;
-      }
-      opt.setLrFactor(lrFactor(schedule, step));
-      opt.zeroGrad();
-      let lossSum = 0;
-      let finite = true;
-      const termSums: Record<string, number> = {};
-      for (let k = 0; k < accum; k++) {
-        const next = await batches.next();
-        if (next.done) throw new Error('the data loader ended unexpectedly');
-        const b = next.value;
-        loaderState = b.state;
-        tokensSinceLog += b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0;
-        imagesSinceLog += b.size;
-        tidy(() => {
-          const r = objectiveStep(model, c.objective, batchTensors(b), { spanCorruptionRate: c.spanCorruptionRate ?? undefined, mlmRate: c.mlmRate });
-          const l = r.loss.item();
-          // all ranks skip together, before any of them enters the gradient all-reduce
-          if (anyRank(!Number.isFinite(l))) {
-            finite = false;
-            return;
-          }
-          lossSum += l / accum;
-          for (const [n, t] of Object.entries({ ...r.terms, ...r.metrics })) termSums[n] = (termSums[n] ?? 0) + t.item() / accum;
-          const scaled = accum === 1 ? r.loss : r.loss.div(accum);
-          if (!ddp) scaled.backward();
-          else if (k < accum - 1) ddp.noSync(() => ddp.backward(scaled));
-          else ddp.backward(scaled);
-        });
-        if (!finite) break;
-      }
-      let gradNorm: number | null = null;
-      if (finite && c.clipNorm > 0) {
-        gradNorm = clipGradNorm(model.parameters(), c.clipNorm);
-        if (!Number.isFinite(gradNorm)) finite = false;
-      }
-      if (!finite) {
-        opt.zeroGrad();
-        skippedNonFinite++;
-        consecutiveBad++;
-        status.note(`step ${step + 1}: non-finite loss or gradient, step skipped (${skippedNonFinite} so far)`);
-        if (consecutiveBad > c.maxNonFinite) {
-          throw new Error(`${consecutiveBad} consecutive non-finite losses: stopping (lower the learning rate, or enable --clip-norm)`);
-        }
-        step++;
-        continue;
-      }
-      consecutiveBad = 0;
-      opt.step();
-      step++;
-      lastLoss = lossSum;
-      if (step % c.logEvery === 0 || step === c.steps) {
-        if (pg) {
-          // the logged loss is the mean over ranks (what the averaged gradient belongs to)
-          const t = tensor([lossSum]);
-          pg.allReduce(t, 'avg');
-          lossSum = t.item();
-          t.dispose();
-        }
-        const now = performance.now();
-        const dt = (now - lastLogT) / 1000;
-        const rec: MetricsRecord = {
-          step, loss: lossSum, ...termSums, lr: opt.groups[0]!.lr, elapsed_s: Number(elapsed().toFixed(3)),
-          tokens_per_s: Number((tokensSinceLog / dt).toFixed(1)), images_per_s: Number((imagesSinceLog / dt).toFixed(2)),
-          ...(gradNorm !== null ? { grad_norm: gradNorm } : {}), skipped_nonfinite: skippedNonFinite,
-        };
-        if (writeLog) {
-          log.append(rec);
-          writeCurves(c.out, log.read());
-          o.hooks?.onLog?.(rec);
-        }
-        tokensSinceLog = 0;
-        imagesSinceLog = 0;
-        lastLogT = now;
-        status.update(step, c.steps, rec, elapsed());
-      }
-      if (step % c.saveEvery === 0 && step < c.steps) await checkpoint();
-    }
+    if (loop.step === 0 && anyRank(o.hooks?.checkpointDue?.(0, 0) ?? false)) await checkpoint();
+    stopped = await loop.run();
     await checkpoint();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    status.done();
+    loop.close();
     await batches.return(undefined);
     await loader.close();
     await src.close?.();
@@ -415,7 +356,7 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     opt.dispose();
     pg?.destroy();
   }
-  return { steps: step, finalLoss: lastLoss, elapsedS: elapsed(), stopped, skippedNonFinite, runDir: c.out };
+  return { steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, skippedNonFinite: loop.skippedNonFinite, runDir: c.out };
 }
 
 function writeCurves(dir: string, recs: MetricsRecord[]): void {
