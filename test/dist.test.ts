@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, freePort, stripLaunchFlags, workerCommand, type LaunchResult } from '../src/dist/launch.js';
+import { launch, flmBin, freePort, stripLaunchFlags, workerCommand, type LaunchResult } from '../src/dist/launch.js';
 import { distAvailable } from '../src/dist/process-group.js';
 import { native } from '../src/native/binding.js';
 import { trainSingle } from './fixtures-dist/worker.js';
@@ -239,6 +239,35 @@ test('two hosts: a 2-node job across two network namespaces (veth pair)', { skip
   } finally {
     sh('ip', ['netns', 'del', nsA]);
     sh('ip', ['netns', 'del', nsB]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('flm finetune retrieval --nproc 2: rank-sharded training; the all-gathered evaluation equals one process scoring the same checkpoint', { skip: skipNoDist || noGloo, timeout: 240_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flm-dist-ft-'));
+  try {
+    const val = 'shapes:val?n=7&seed=3';
+    const ft = spawnSync(process.execPath, [
+      flmBin(), 'finetune', 'retrieval', '--nproc', '2', '--preset', 'tiny', '--data', 'shapes:train?n=64&seed=3', '--val-data', val,
+      '--steps', '4', '--batch-size', '4', '--micro-batch', '2', '--eval-every', '4', '--negatives', '2', '--out', dir, '--threads', '1',
+      '--workers', '0', '--quiet', '--json',
+    ], { encoding: 'utf8', timeout: 200_000 });
+    assert.equal(ft.status, 0, ft.stderr);
+    const line = ft.stdout.split('\n').find((l) => l.includes('{'));
+    assert.ok(line, ft.stdout);
+    const r = JSON.parse(line.slice(line.indexOf('{'))) as { steps: number; lastEval: { step: number; metrics: Record<string, number> } };
+    assert.equal(r.steps, 4);
+    assert.equal(r.lastEval.step, 4);
+    const state = JSON.parse(readFileSync(join(dir, 'checkpoints', 'latest', 'state.json'), 'utf8')) as { ranks: unknown[] };
+    assert.equal(state.ranks.length, 2);
+    // 7 images over 2 ranks (4 + 3 rows, the short block padded): the same recall as one process scoring everything
+    const ev = spawnSync(process.execPath, [flmBin(), 'eval', 'retrieval', '--checkpoint', dir, '--which', 'latest', '--data', val, '--threads', '1', '--json', '--quiet'],
+      { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(ev.status, 0, ev.stderr);
+    const single = JSON.parse(ev.stdout.trim().split('\n').pop()!) as { metrics: Record<string, number> };
+    for (const k of ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10']) assert.equal(r.lastEval.metrics[k], single.metrics[k], k);
+    assert.equal(r.lastEval.metrics.n_images, 7);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

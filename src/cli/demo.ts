@@ -1,23 +1,37 @@
 import type { Command } from 'commander';
 import { num } from './config-file.js';
-import { DEFAULT_DATA } from './pretrain.js';
 
-/** The README's main command: a short FLM pretraining on the built-in shapes world. */
+interface DemoFlags {
+  steps?: string; retrievalSteps?: string; captionSteps?: string; preset?: string; out: string; threads?: string; quiet?: boolean; json?: boolean;
+}
+
+/** The README's main command (src/demo/demo.ts). */
 export function registerDemo(p: Command): void {
   p.command('demo')
-    .description('a short FLM pretraining run on the built-in shapes world (no downloads), printing the loss')
-    .option('--steps <n>', 'optimiser steps', '200')
-    .option('--preset <name>', 'model size', 'small')
-    .option('--out <dir>', 'run folder', 'runs/demo')
-    .action(async (f: { steps: string; preset: string; out: string }) => {
-      const { pretrain, PRETRAIN_DEFAULTS } = await import('../train/pretrain.js');
+    .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot and fine-tuned retrieval, captioning, with their metrics and examples')
+    .option('--steps <n>', 'pretraining steps (default 300)')
+    .option('--retrieval-steps <n>', 'retrieval fine-tuning steps (default 150)')
+    .option('--caption-steps <n>', 'caption fine-tuning steps (default 300)')
+    .option('--preset <name>', 'model size: mini (default) | tiny | small | base')
+    .option('--out <dir>', 'folder of the three runs and demo.json', 'runs/demo')
+    .option('--threads <n>', 'intra-op threads (0: all cores)')
+    .option('--quiet', 'no progress lines')
+    .option('--json', 'print the results as one JSON object')
+    .action(async (f: DemoFlags) => {
+      const { runDemo, formatDemo, DEMO_DEFAULTS } = await import('../demo/demo.js');
+      const { PRESETS } = await import('../models/index.js');
       const { buildInfo, getNumThreads } = await import('../tensor/index.js');
-      const b = buildInfo();
-      console.error(`flm demo: libtorch ${b.torchVersion}, ${getNumThreads()} threads; FLM pretraining (${f.preset} preset) on ${DEFAULT_DATA}`);
-      const r = await pretrain({
-        ...PRETRAIN_DEFAULTS, objective: 'flm', preset: f.preset as 'small', data: DEFAULT_DATA, out: f.out,
-        steps: num('steps', f.steps, { int: true, min: 2 })!, batchSize: 32, microBatch: 32, lr: 2e-4, warmup: 0.05, logEvery: 10, saveEvery: 100,
-      }, { resume: false });
-      console.error(`flm demo: ${r.steps} steps in ${r.elapsedS.toFixed(1)} s, final loss ${r.finalLoss?.toFixed(4)}; curves and checkpoints in ${r.runDir}`);
+      const preset = f.preset ?? DEMO_DEFAULTS.preset;
+      if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
+      const threads = num('threads', f.threads, { int: true, min: 0 }) ?? DEMO_DEFAULTS.threads;
+      if (!f.quiet) console.error(`flm demo: libtorch ${buildInfo().torchVersion}, ${threads || getNumThreads()} threads`);
+      const r = await runDemo({
+        ...DEMO_DEFAULTS, out: f.out, preset: preset as typeof DEMO_DEFAULTS.preset, threads, quiet: f.quiet ?? false,
+        pretrainSteps: num('steps', f.steps, { int: true, min: 2 }) ?? DEMO_DEFAULTS.pretrainSteps,
+        retrievalSteps: num('retrieval-steps', f.retrievalSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.retrievalSteps,
+        captionSteps: num('caption-steps', f.captionSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.captionSteps,
+      });
+      if (f.json) console.log(JSON.stringify(r));
+      else console.log(formatDemo(r, f.out).join('\n'));
     });
 }

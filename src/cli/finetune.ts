@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readConfigFile, num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
+import { addLaunchOptions } from './launch.js';
 import { TASK_DATA } from '../tasks/task-data.js';
 
 const TASKS = {
@@ -18,6 +19,7 @@ interface FinetuneFlags {
   clipNorm?: string; dropRate?: string; tokenizer?: string; vocabSize?: string; augment?: boolean; workers?: string; seed?: string;
   threads?: string; logEvery?: string; saveEvery?: string; evalEvery?: string; keepLast?: string; timeBudget?: string; negatives?: string;
   itmWeight?: string; evalBatch?: string; evalLimit?: string; minAnswerCount?: string; resume?: boolean; quiet?: boolean; json?: boolean;
+  nproc?: number; nnodes?: number; nodeRank?: number; masterAddr?: string; masterPort?: number; distTimeout?: number;
 }
 
 function addTask(group: Command, task: Task): void {
@@ -61,7 +63,11 @@ function addTask(group: Command, task: Task): void {
       .option('--itm-weight <x>', 'weight of the ITM term (official 0.5; 0: off)');
   }
   if (task === 'vqa') cmd.option('--min-answer-count <n>', 'non-shapes data: answers seen at least n times form the vocabulary (official 9)');
+  addLaunchOptions(cmd);
   cmd.action(async (f: FinetuneFlags, c: Command) => {
+    const { launchSelfIfRequested } = await import('../dist/launch.js');
+    const launched = await launchSelfIfRequested(f);
+    if (launched !== null) return setExitCode(c, launched);
     const { finetune } = await import('../tasks/finetune.js');
     const { finetuneDefaults } = await import('../tasks/finetune-config.js');
     const file = f.config ? readConfigFile(f.config) : {};
@@ -87,6 +93,7 @@ function addTask(group: Command, task: Task): void {
     for (const [k, v] of Object.entries(flags)) if (v !== undefined) merged[k] = v;
     if (flags.microBatch === undefined && file.microBatch === undefined) merged.microBatch = merged.batchSize;
     const r = await finetune(merged as unknown as Parameters<typeof finetune>[0], { resume: f.resume ?? false, quiet: f.quiet ?? false });
+    if (process.env.RANK !== undefined && process.env.RANK !== '0') return setExitCode(c, 0);
     if (f.json) console.log(JSON.stringify(r));
     else {
       const best = r.best ? `; best step ${r.best.step}: ${Object.entries(r.best.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}` : '';

@@ -20,17 +20,18 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, setRngState, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { getRngState, manualSeed, setNumThreads, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { FLMModel, type FLMConfig } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
 import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../objectives/index.js';
-import { TrainConfigError } from '../train/pretrain.js';
-import { TrainLoop, type TrainLoopStart } from '../train/loop.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
+import { TrainConfigError } from '../train/errors.js';
+import { b64, restoreTrainingState } from '../train/resume.js';
+import { BatchFeed, TrainLoop, type TrainLoopStart } from '../train/loop.js';
+import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { encodeCaptions, type CaptionTokens } from './caption-tokens.js';
@@ -108,8 +109,6 @@ export interface CaptionHooks {
   onLog?(rec: MetricsRecord): void;
 }
 
-const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
 /** Runs (or resumes) a caption fine-tuning run. */
 export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: CaptionHooks } = {}): Promise<CaptionFinetuneResult> {
@@ -144,12 +143,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
   let resumedFrom: string | null = null;
   let bestCider: number | null = null;
   if (saved && ckptDir) {
-    const ck = loadCheckpoint(ckptDir);
-    model.loadStateDict(ck.model, { strict: true });
-    opt.loadStateDict(ck.optimizer);
-    for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
-    loader.restore(saved.loader);
-    setRngState(unb64(saved.rng));
+    restoreTrainingState(ckptDir, model, opt, loader, saved);
     bestCider = saved.bestCider;
     start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
     log.truncateAfter(saved.step);
@@ -157,31 +151,21 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
   }
 
   const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };
-  let loaderState = loader.state();
   let lastEval: CaptionEvalResult | null = null;
-  const batches = loader.batches();
+  const feed = new BatchFeed(loader.batches(), loader.state());
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum: c.batchSize / microBatch, clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
     timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start,
     schedule: { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower },
     clipParams: () => model.parameters(),
-    nextBatch: async () => {
-      const next = await batches.next();
-      if (next.done) throw new Error('the data loader ended unexpectedly');
-      loaderState = next.value.state;
-      return next.value;
-    },
+    nextBatch: () => feed.next(),
     loss: (b) => {
       const batch = captionBatch(b, tokenizer, tokens, modelConfig.max_text_len);
       const r = captionStep(model, batch, stepOpts);
       // the official loss weight (0.5) scales the backpropagated loss only
       return { loss: r.loss, metrics: r.metrics, backwardScale: modelConfig.loss_names.ar, tokens: batch.tokens, images: b.size };
     },
-    onLog: (rec) => {
-      log.append(rec);
-      writeCurves(c.out, log.read());
-      o.hooks?.onLog?.(rec);
-    },
+    onLog: logRecorder(log, (recs) => writeCurves(c.out, recs), o.hooks?.onLog),
     afterStep: async (step) => {
       if (step % c.saveEvery === 0 && step < c.steps) await checkpoint();
     },
@@ -210,7 +194,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
     const { predictions: _p, ...evalSummary } = lastEval ?? { predictions: [] };
     const state: SavedState = {
       step: loop.step, task: 'caption', config: c, modelConfig, captionTokens: tokens, compat: c.compat, tokenizer: 'tokenizer.json', rng: b64(getRngState()),
-      loader: loaderState, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss, bestCider,
+      loader: feed.state, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss, bestCider,
       ...(lastEval ? { eval: evalSummary as SavedState['eval'] } : {}),
     };
     saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast, isBest });
@@ -222,7 +206,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
     await checkpoint();
   } finally {
     loop.close();
-    await batches.return(undefined);
+    await feed.close();
     await loader.close();
     await src.close?.();
     model.dispose();

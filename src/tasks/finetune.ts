@@ -18,15 +18,20 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { getRngState, manualSeed, setNumThreads, setRngState, tidy } from '../tensor/index.js';
+import { DistributedDataParallel } from '../dist/ddp.js';
+import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
+import { dataParallelLoopHooks } from '../dist/agree.js';
+import { TrainConfigError } from '../train/errors.js';
+import { b64, restoreTrainingState, type RankState } from '../train/resume.js';
 import { FLMModel, createModel, validateConfig, type FLMConfig } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
 import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import type { ScheduleConfig } from '../train/schedule.js';
-import { TrainLoop, type TrainLoopStart } from '../train/loop.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
+import { BatchFeed, TrainLoop, type TrainLoopStart } from '../train/loop.js';
+import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { validateFinetuneConfig, type FinetuneConfig } from './finetune-config.js';
@@ -65,21 +70,24 @@ interface SavedState {
   best: FinetuneResult['best'];
   lastEval: FinetuneResult['lastEval'];
   answers?: string[];
+  /** data parallelism: every rank's data position and generator (rank 0's are `rng` / `loader` too) */
+  ranks?: RankState[];
 }
 
-const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+
 
 function scheduleOf(c: FinetuneConfig): ScheduleConfig {
   return { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower };
 }
 
 /** Runs the task's evaluation with the model in eval mode, leaving the training generator untouched. */
-async function evaluateQuietly(task: FinetuneTask, model: FLMModel, tok: TextTokenizer, c: FinetuneConfig, progress?: (m: string) => void): Promise<TaskEvaluation> {
+async function evaluateQuietly(task: FinetuneTask, model: FLMModel, tok: TextTokenizer, c: FinetuneConfig, pg: ProcessGroup | null, progress?: (m: string) => void): Promise<TaskEvaluation> {
   const rng = getRngState();
   model.eval();
   try {
-    return await task.evaluate(model, tok, c.valData!, { batchSize: c.evalBatch, workers: c.workers, ...(c.evalLimit > 0 ? { limit: c.evalLimit } : {}), ...(progress ? { progress } : {}) });
+    return await task.evaluate(model, tok, c.valData!, {
+      batchSize: c.evalBatch, workers: c.workers, pg, ...(c.evalLimit > 0 ? { limit: c.evalLimit } : {}), ...(progress ? { progress } : {}),
+    });
   } finally {
     model.train();
     setRngState(rng);
@@ -89,19 +97,30 @@ async function evaluateQuietly(task: FinetuneTask, model: FLMModel, tok: TextTok
 /** Runs (or resumes) a fine-tuning run to completion, interruption or the time budget. */
 export async function finetune(input: FinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: FinetuneHooks } = {}): Promise<FinetuneResult> {
   let c = validateFinetuneConfig({ ...input, out: resolve(input.out) });
+  const env = distEnv();
+  const pg: ProcessGroup | null = env && env.worldSize > 1 ? initProcessGroup() : null;
+  const rank = pg?.rank ?? 0;
+  const world = pg?.worldSize ?? 1;
+  const main = rank === 0;
   const say = (m: string): void => {
-    if (!o.quiet) console.error(`flm finetune ${c.task}: ${m}`);
+    if (!o.quiet && main) console.error(`flm finetune ${c.task}: ${m}`);
   };
+  if (c.batchSize % (c.microBatch * world) !== 0) {
+    throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
+  }
   let saved: SavedState | null = null;
-  const ckptDir = o.resume ? resolveCheckpoint(c.out, 'latest') : null;
+  let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
+  if (pg) ckptDir = pg.broadcastObject(ckptDir);
   if (ckptDir) {
     saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
     // the saved run defines the model, data and schedule; only the length, budget and threads may change
     c = validateFinetuneConfig({ ...saved.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
   } else if (o.resume) say(`no checkpoint in ${c.out}; starting a new run`);
-  mkdirSync(c.out, { recursive: true });
-  writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
-  setNumThreads(c.threads || availableParallelism());
+  if (main) {
+    mkdirSync(c.out, { recursive: true });
+    writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
+  }
+  setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / world)));
   manualSeed(c.seed);
 
   const raw = await openDataset(c.data);
@@ -119,56 +138,49 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
     model = tidy(() => createModel(modelConfig)) as FLMModel;
     tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
   } else {
+    // rank 0 writes the run's tokenizer (copied, or trained on the data); the other ranks then read it
+    if (!main) pg!.barrier();
     const init = await initFinetuneModel(c, raw, task.modelOverrides());
+    if (main) pg?.barrier();
     ({ model, config: modelConfig, tokenizer } = init);
-    writeFileAtomic(join(c.out, 'init.json'), JSON.stringify(init.report, null, 1));
+    if (main) writeFileAtomic(join(c.out, 'init.json'), JSON.stringify(init.report, null, 1));
     for (const line of formatInitReport(init.report)) say(line);
   }
   model.train();
+  // DDP broadcasts rank 0's weights; each rank then draws its own dropout, ITM pairs and negatives
+  const ddp = pg ? new DistributedDataParallel(model, { pg, findUnusedParameters: true }) : null;
+  if (pg) manualSeed(c.seed * 1000 + rank + 1);
+  const drawSeed = pg ? c.seed * 1000 + rank + 1 : c.seed;
   const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, weightDecay: c.weightDecay });
   const opt = new AdamW(groups, { lr: c.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: c.weightDecay, style: c.optimizer === 'adamw-hf' ? 'hf' : 'torch' });
   const loader = new DataLoader(src, {
     batchSize: c.microBatch, imageSize: modelConfig.image_size, tokenizer, maxTextLength: modelConfig.max_text_len, seed: c.seed,
-    workers: c.workers, augment: c.augment, dropLast: true,
+    workers: c.workers, augment: c.augment, dropLast: true, rank, worldSize: world,
   });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
   let start: TrainLoopStart | undefined;
   let best: FinetuneResult['best'] = null;
   let lastEval: FinetuneResult['lastEval'] = null;
   if (saved && ckptDir) {
-    const ck = loadCheckpoint(ckptDir);
-    model.loadStateDict(ck.model, { strict: true });
-    opt.loadStateDict(ck.optimizer);
-    for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
-    loader.restore(saved.loader);
-    setRngState(unb64(saved.rng));
+    restoreTrainingState(ckptDir, model, opt, loader, saved, rank, world);
     ({ best, lastEval } = saved);
     start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
-    log.truncateAfter(saved.step);
+    if (main) log.truncateAfter(saved.step);
     say(`resumed from ${ckptDir} at step ${saved.step}`);
   }
 
-  let loaderState = loader.state();
-  const batches = loader.batches();
+  const feed = new BatchFeed(loader.batches(), loader.state());
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum: c.batchSize / c.microBatch, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite,
-    logEvery: c.logEvery, timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start,
+    logEvery: c.logEvery, timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start,
     clipParams: () => model.parameters().filter((p) => p.requiresGrad),
-    nextBatch: async () => {
-      const next = await batches.next();
-      if (next.done) throw new Error('the data loader ended unexpectedly');
-      loaderState = next.value.state;
-      return next.value;
-    },
+    ...dataParallelLoopHooks(pg, ddp),
+    nextBatch: () => feed.next(),
     loss: (b, at) => ({
-      ...task.loss(model, b, tokenizer, { step: at.step, micro: at.micro, seed: c.seed }),
+      ...task.loss(model, b, tokenizer, { step: at.step, micro: at.micro, seed: drawSeed }),
       tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size * b.images.length,
     }),
-    onLog: (rec) => {
-      log.append(rec);
-      writeCurves(c.out, log.read());
-      o.hooks?.onLog?.(rec);
-    },
+    onLog: logRecorder(log, (recs) => writeCurves(c.out, recs), o.hooks?.onLog, main),
     afterStep: async (step) => {
       if (step < c.steps && step % c.evalEvery === 0 && c.valData !== null) checkpoint(await evaluate());
       else if (step < c.steps && step % c.saveEvery === 0) checkpoint();
@@ -176,8 +188,11 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
   });
 
   const checkpoint = (isBest = false): void => {
+    const mineNow: RankState = { rng: b64(getRngState()), loader: feed.state };
+    const ranks = pg ? pg.allGatherObject(mineNow) : [mineNow];
+    if (!main) return;
     const state: SavedState = {
-      step: loop.step, task: c.task, config: c, modelConfig, rng: b64(getRngState()), loader: loaderState, elapsedS: loop.elapsed(),
+      step: loop.step, task: c.task, config: c, modelConfig, rng: mineNow.rng, loader: feed.state, ranks, elapsedS: loop.elapsed(),
       skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss, best, lastEval, ...(task.stateExtras as { answers?: string[] }),
     };
     saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast, isBest });
@@ -186,12 +201,14 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
   const evaluate = (): Promise<boolean> => loop.clock.paused(async () => {
     if (c.valData === null) return false;
     const step = loop.step;
-    const e = await evaluateQuietly(task, model, tokenizer, c, o.quiet ? undefined : (m) => loop.status.note(m));
+    const e = await evaluateQuietly(task, model, tokenizer, c, pg, o.quiet || !main ? undefined : (m) => loop.status.note(m));
     lastEval = { step, selection: e.selection, metrics: e.metrics };
     const isBest = best === null || e.selection > best.selection;
     if (isBest) best = { ...lastEval };
-    log.append({ step, split: 'val', ...e.metrics, selection: e.selection });
-    writeCurves(c.out, log.read());
+    if (main) {
+      log.append({ step, split: 'val', ...e.metrics, selection: e.selection });
+      writeCurves(c.out, log.read());
+    }
     o.hooks?.onEval?.(step, e);
     loop.status.note(`step ${step} val: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}${isBest ? ' (best)' : ''}`);
     return isBest;
@@ -205,11 +222,13 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
     checkpoint(isBest);
   } finally {
     loop.close();
-    await batches.return(undefined);
+    await feed.close();
     await loader.close();
     await raw.close?.();
+    ddp?.release();
     model.dispose();
     opt.dispose();
+    pg?.destroy();
   }
   return {
     task: c.task, steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, skippedNonFinite: loop.skippedNonFinite,

@@ -9,6 +9,7 @@ import type { TextTokenizer } from '../data/tokenizer.js';
 import { retrievalRecall, type RetrievalRecall } from '../eval/metrics/retrieval.js';
 import { clsFeatures } from './task.js';
 import type { RetrievalSet } from './retrieval-data.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 
 /** A batch of tokenized texts: rows [start, start + count) of the split's caption list. */
 export interface TextSlice {
@@ -44,15 +45,46 @@ export interface RetrievalEvaluation extends RetrievalRecall {
   elapsed_s: number;
 }
 
+export interface ScoreOptions {
+  /** texts per forward pass */
+  textBatch?: number;
+  progress?: (m: string) => void;
+  /**
+   * Data parallelism: each rank scores a contiguous block of the images against every text and an
+   * all-gather assembles the matrix on every rank (the official evaluation splits the images the same way).
+   */
+  pg?: ProcessGroup | null;
+}
+
 /** S[N_img, N_txt] row-major. */
-export function scoreMatrix(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: { textBatch?: number; progress?: (m: string) => void } = {}): Float32Array {
-  const nImg = set.imageIds.length;
+export function scoreMatrix(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: ScoreOptions = {}): Float32Array {
+  const world = o.pg?.worldSize ?? 1;
+  if (o.pg && world > 1) {
+    const nImg = set.imageIds.length;
+    const nTxt = set.texts.length;
+    const per = Math.ceil(nImg / world);
+    const lo = Math.min(nImg, o.pg.rank * per);
+    const hi = Math.min(nImg, lo + per);
+    const mine = scoreRows(set, scorer, tok, lo, hi, o);
+    const padded = new Float32Array(per * nTxt); // the last rank's block may be short (or empty)
+    padded.set(mine);
+    return tidy(() => {
+      const all = o.pg!.allGatherCat(tensor(padded, { shape: [per, nTxt] }), 0); // [world·per, N_txt]
+      return Float32Array.from(all.narrow(0, 0, nImg).toFlatArray());
+    });
+  }
+  return scoreRows(set, scorer, tok, 0, set.imageIds.length, o);
+}
+
+/** Rows lo..hi-1 of the score matrix, [hi - lo, N_txt] row-major. */
+function scoreRows(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, lo: number, hi: number, o: ScoreOptions): Float32Array {
+  const nImg = hi - lo;
   const nTxt = set.texts.length;
   const T = Math.max(1, o.textBatch ?? 64);
   const S = set.imageSize;
   const plane = 3 * S * S;
   const enc = tok.encodeBatch(set.texts);
-  const scores = new Float32Array(nImg * nTxt);
+  const scores = new Float32Array(Math.max(0, nImg) * nTxt);
   const all = {
     ids: tensor(enc.ids, { shape: enc.shape, dtype: 'int64' }), // [N_txt, L]
     masks: tensor(enc.attentionMask, { shape: enc.shape, dtype: 'int64' }), // [N_txt, L]
@@ -63,14 +95,15 @@ export function scoreMatrix(set: RetrievalSet, scorer: PairScorer, tok: TextToke
   try {
     for (let i = 0; i < nImg; i++) {
       noGrad(() => tidy(() => {
-        const image = tensor(set.images.subarray(i * plane, (i + 1) * plane), { shape: [1, 3, S, S] }); // [1, 3, S, S]
+        const row = lo + i;
+        const image = tensor(set.images.subarray(row * plane, (row + 1) * plane), { shape: [1, 3, S, S] }); // [1, 3, S, S]
         for (let start = 0; start < nTxt; start += T) {
           const count = Math.min(T, nTxt - start);
           tidy(() => {
             const slice: TextSlice = {
               ids: all.ids.narrow(0, start, count), masks: all.masks.narrow(0, start, count), wordIds: all.wordIds.narrow(0, start, count), start, count,
             };
-            const s = scorer.score(image, i, slice);
+            const s = scorer.score(image, row, slice);
             if (s.length !== count) throw new RangeError(`scorer returned ${s.length} scores for ${count} texts`);
             scores.set(s, i * nTxt + start);
           });
@@ -90,7 +123,7 @@ export function scoreMatrix(set: RetrievalSet, scorer: PairScorer, tok: TextToke
 }
 
 /** Scores the whole split and reads recall@K off the matrix. */
-export function evaluateRetrieval(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: { textBatch?: number; progress?: (m: string) => void } = {}): RetrievalEvaluation {
+export function evaluateRetrieval(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: ScoreOptions = {}): RetrievalEvaluation {
   const t0 = performance.now();
   const scores = scoreMatrix(set, scorer, tok, o);
   const r = retrievalRecall({ scores, nImg: set.imageIds.length, nTxt: set.texts.length, imageIds: set.imageIds, textImageIds: set.textImageIds });

@@ -75,7 +75,7 @@ class RetrievalTask implements FinetuneTask {
       set = await loadRetrievalSet(spec, model.config.image_size, { limit: o.limit, workers: o.workers });
       this.#sets.set(key, set); // kept for the next evaluation of the run
     }
-    const r = evaluateRetrieval(set, rankScorer(model), tok, { textBatch: o.batchSize, progress: o.progress });
+    const r = evaluateRetrieval(set, rankScorer(model), tok, { textBatch: o.batchSize, progress: o.progress, pg: o.pg ?? null });
     return { metrics: { ...r }, selection: r.r1_sum };
   }
 }

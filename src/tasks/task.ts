@@ -1,6 +1,7 @@
 // What the fine-tuning trainer (finetune.ts) and `flm eval` need from a downstream task: the task's
 // model heads, the loss of one micro-batch, and an evaluation that returns the task's metrics and its
 // checkpoint-selection value (spec F). Implemented by retrieval.ts, vqa.ts and nlvr2.ts.
+import type { ProcessGroup } from '../dist/process-group.js';
 import { tensor, tidy, type Tensor } from '../tensor/index.js';
 import { specialIds, type ConfigOverrides, type FLMModel, type LossName } from '../models/index.js';
 import { flmMasks, fusionIds, type ObjectiveResult } from '../objectives/index.js';
@@ -28,6 +29,11 @@ export interface EvalOptions {
   workers?: number;
   /** progress messages (stderr); none when absent */
   progress?: (message: string) => void;
+  /**
+   * Data parallelism (a fine-tune under `--nproc`): retrieval splits the images over the ranks and
+   * all-gathers the scores; VQA and NLVR2 evaluate the whole set on every rank (same numbers everywhere).
+   */
+  pg?: ProcessGroup | null;
 }
 
 export type TaskMetrics = Record<string, number>;

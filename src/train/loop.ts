@@ -204,3 +204,26 @@ export class TrainLoop<B> {
     this.status.done();
   }
 }
+
+/** A loader's batches as the loop consumes them, with the loader position after the last one (for checkpoints). */
+export class BatchFeed<B extends { state: S }, S> {
+  #state: S;
+  constructor(readonly batches: AsyncGenerator<B, unknown, unknown>, initial: S) {
+    this.#state = initial;
+  }
+
+  get state(): S {
+    return this.#state;
+  }
+
+  async next(): Promise<B> {
+    const n = await this.batches.next();
+    if (n.done) throw new Error('the data loader ended unexpectedly');
+    this.#state = n.value.state;
+    return n.value;
+  }
+
+  async close(): Promise<void> {
+    await this.batches.return(undefined);
+  }
+}

@@ -31,3 +31,16 @@ export class MetricsLog {
     writeFileSync(this.path, keep.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 }
+
+/**
+ * The `onLog` of a trainer: appends each record, redraws the curves from the whole log and passes the
+ * record on. `enabled` false (ranks other than 0) makes it a no-op.
+ */
+export function logRecorder(log: MetricsLog, draw: (recs: MetricsRecord[]) => void, hook: ((rec: MetricsRecord) => void) | undefined, enabled = true): (rec: MetricsRecord) => void {
+  return (rec) => {
+    if (!enabled) return;
+    log.append(rec);
+    draw(log.read());
+    hook?.(rec);
+  };
+}

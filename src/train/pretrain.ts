@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, setRngState, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { getRngState, manualSeed, setNumThreads, tensor, tidy } from '../tensor/index.js';
 import { PRESETS, type AnyFLMModel, type PresetName } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
@@ -22,15 +22,18 @@ import { TextTokenizer } from '../data/tokenizer.js';
 import { trainTokenizer } from '../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource } from '../data/types.js';
 import type { ScheduleConfig } from './schedule.js';
-import { TrainLoop, type TrainLoopStart } from './loop.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { MetricsLog, type MetricsRecord } from './metrics-log.js';
+import { BatchFeed, TrainLoop, type TrainLoopStart } from './loop.js';
+import { TrainConfigError } from './errors.js';
+import { b64, restoreTrainingState, type RankState } from './resume.js';
+import { resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { StatusLine } from './status-line.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
 import { formatInitWeightsReport, loadInitWeights } from '../io/init-weights.js';
 import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
+import { anyRank as anyRankOf, dataParallelLoopHooks } from '../dist/agree.js';
 import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
 } from './objective-step.js';
@@ -86,12 +89,7 @@ export const PRETRAIN_DEFAULTS: Omit<PretrainConfig, 'data' | 'out'> = {
   workers: 1, augment: false, maxNonFinite: 10, timeBudgetS: 0, init: null,
 };
 
-export class TrainConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainConfigError';
-  }
-}
+export { TrainConfigError };
 
 export function validatePretrainConfig(c: PretrainConfig): PretrainConfig {
   const bad: string[] = [];
@@ -185,8 +183,6 @@ function scheduleOf(c: PretrainConfig): ScheduleConfig {
   return { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower };
 }
 
-const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
 interface SavedState {
   step: number;
@@ -199,11 +195,6 @@ interface SavedState {
   lastLoss: number | null;
 }
 
-/** Per-rank state that rank 0 stores for every rank (data position and random generator). */
-interface RankState {
-  rng: string;
-  loader: LoaderState;
-}
 
 /**
  * Runs (or resumes) a pretraining run to completion, interruption or the time budget. Started by
@@ -264,64 +255,27 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
   let start: TrainLoopStart | undefined;
   if (saved && ckptDir) {
-    const ck = loadCheckpoint(ckptDir);
-    model.loadStateDict(ck.model, { strict: true });
-    opt.loadStateDict(ck.optimizer);
-    for (const t of [...ck.model.values(), ...ck.optimizer.tensors.values()]) t.dispose();
-    const ranks = saved.ranks ?? [{ rng: saved.rng, loader: saved.loader }];
-    const mine = ranks[rank];
-    if (ranks.length !== world || !mine) {
-      throw new TrainConfigError(`checkpoint ${ckptDir} was written by ${ranks.length} process(es); resume it with the same number (now ${world})`);
-    }
-    loader.restore(mine.loader);
-    setRngState(unb64(mine.rng));
+    restoreTrainingState(ckptDir, model, opt, loader, saved, rank, world);
     start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
     if (main) log.truncateAfter(saved.step);
     if (main && !o.quiet) console.error(`flm pretrain: resumed from ${ckptDir} at step ${saved.step}`);
   }
 
   const accum = c.batchSize / (c.microBatch * world);
-  let loaderState = loader.state();
-  const batches = loader.batches();
+  const feed = new BatchFeed(loader.batches(), loader.state());
   /** Every rank must take the same branch: any rank's flag decides for all. */
-  const anyRank = (flag: boolean): boolean => {
-    if (!pg) return flag;
-    return tidy(() => {
-      const t = tensor([flag ? 1 : 0]);
-      pg.allReduce(t, 'max');
-      return t.item() > 0;
-    });
-  };
+  const anyRank = (flag: boolean): boolean => (pg ? anyRankOf(pg, flag) : flag);
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
     timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start,
     clipParams: () => model.parameters(),
-    nextBatch: async () => {
-      const next = await batches.next();
-      if (next.done) throw new Error('the data loader ended unexpectedly');
-      loaderState = next.value.state;
-      return next.value;
-    },
+    nextBatch: () => feed.next(),
     loss: (b) => ({
       ...objectiveStep(model, c.objective, batchTensors(b), { spanCorruptionRate: c.spanCorruptionRate ?? undefined, mlmRate: c.mlmRate }),
       tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size,
     }),
-    ...(ddp ? { backward: (scaled: Tensor, k: number, n: number) => (k < n - 1 ? ddp.noSync(() => ddp.backward(scaled)) : ddp.backward(scaled)) } : {}),
-    anyRank,
-    ...(pg ? {
-      // the logged loss is the mean over ranks (what the averaged gradient belongs to)
-      meanOverRanks: (x: number) => tidy(() => {
-        const t = tensor([x]);
-        pg.allReduce(t, 'avg');
-        return t.item();
-      }),
-    } : {}),
-    onLog: (rec) => {
-      if (!main) return;
-      log.append(rec);
-      writeCurves(c.out, log.read());
-      o.hooks?.onLog?.(rec);
-    },
+    ...dataParallelLoopHooks(pg, ddp),
+    onLog: logRecorder(log, (recs) => writeCurves(c.out, recs), o.hooks?.onLog, main),
     afterStep: async (step) => {
       const due = step % c.saveEvery === 0 || (o.hooks?.checkpointDue?.(loop.elapsed(), step) ?? false);
       if (step < c.steps && anyRank(due)) await checkpoint();
@@ -331,11 +285,11 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   const checkpoint = async (): Promise<void> => {
     if (savedStep === loop.step) return;
     savedStep = loop.step;
-    const mineNow: RankState = { rng: b64(getRngState()), loader: loaderState };
+    const mineNow: RankState = { rng: b64(getRngState()), loader: feed.state };
     const ranks = pg ? pg.allGatherObject(mineNow) : [mineNow];
     if (!main) return;
     const elapsedS = loop.elapsed();
-    const state: SavedState = { step: loop.step, config: c, rng: mineNow.rng, loader: loaderState, ranks, elapsedS, skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss };
+    const state: SavedState = { step: loop.step, config: c, rng: mineNow.rng, loader: feed.state, ranks, elapsedS, skippedNonFinite: loop.skippedNonFinite, lastLoss: loop.lastLoss };
     const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state as unknown as { step: number }, { keepLast: c.keepLast });
     // the hook (the race's probes) runs off the clock
     await loop.clock.paused(() => o.hooks?.onCheckpoint?.({ step: loop.step, dir, model, tokenizer: tok, elapsedS }));
@@ -348,7 +302,7 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     await checkpoint();
   } finally {
     loop.close();
-    await batches.return(undefined);
+    await feed.close();
     await loader.close();
     await src.close?.();
     ddp?.release();
