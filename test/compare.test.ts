@@ -15,6 +15,11 @@ import {
 import { summarize, timeToReach } from '../src/compare/report.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { run } from '../src/cli/main.js';
+import { modelPairScorer } from '../src/compare/probes.js';
+import { createObjectiveModel, objectiveConfig, objectiveStep } from '../src/train/objective-step.js';
+import { trainTokenizer } from '../src/data/tokenizer-train.js';
+import { TextTokenizer } from '../src/data/tokenizer.js';
+import { manualSeed, tensor, tidy } from '../src/tensor/index.js';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -116,6 +121,41 @@ describe('compare probes on hand-built cases', () => {
     assert.equal(checkCaption(cap, scene).true, true);
     assert.ok(sceneEdits(scene, 'colour', 0).some((e) => !checkCaption(cap, e).true));
     assert.ok([0, 1, 2, 3].includes(attributeLabel(scene, 'count')!));
+  });
+});
+
+describe('probe losses are the objectives\' own losses', () => {
+  it('AR: the loss of a pair equals its training loss; FLM: positive, and the same batched or alone', async () => {
+    const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
+    const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
+    const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
+    const path = join(dir, 'tokenizer.json');
+    (await import('node:fs')).writeFileSync(path, JSON.stringify(json));
+    const tok = await TextTokenizer.fromFile(path, { maxLength: 12 });
+    manualSeed(0);
+    for (const objective of ['ar', 'flm'] as const) {
+      const model = createObjectiveModel(objective, objectiveConfig(objective, 'tiny', tok.vocabSize));
+      model.eval();
+      const pairs: ScoredPair[] = [0, 1, 2, 3].flatMap((i) => [0, 1].map((j) => ({ image: i, text: set.texts[j]![0]! })));
+      const batched = modelPairScorer(model, objective, tok, set).losses(pairs);
+      const alone = Float32Array.from(pairs, (p) => modelPairScorer(model, objective, tok, set).losses([p])[0]!);
+      for (let k = 0; k < pairs.length; k++) {
+        assert.ok(batched[k]! > 0, `${objective}: a loss must be positive, got ${batched[k]}`);
+        assert.ok(Math.abs(batched[k]! - alone[k]!) < 1e-4, `${objective}: batched ${batched[k]} vs alone ${alone[k]}`);
+      }
+      if (objective === 'ar') {
+        const plane = 3 * 32 * 32;
+        const e = tok.encodeBatch([pairs[3]!.text]);
+        const train = tidy(() => objectiveStep(model, 'ar', {
+          image: tensor(set.images.subarray(pairs[3]!.image * plane, (pairs[3]!.image + 1) * plane), { shape: [1, 3, 32, 32] }),
+          textIds: tensor(e.ids, { shape: e.shape, dtype: 'int64' }), textMasks: tensor(e.attentionMask, { shape: e.shape, dtype: 'int64' }),
+          wordIds: tensor(e.wordIds, { shape: e.shape, dtype: 'int64' }),
+        }).loss.item());
+        assert.ok(Math.abs(train - batched[3]!) < 1e-4, `AR probe loss ${batched[3]} vs training loss ${train}`);
+      }
+      model.dispose();
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

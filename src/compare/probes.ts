@@ -177,9 +177,10 @@ export function modelPairScorer(model: AnyFLMModel, objective: PretrainObjective
 function pairLosses(model: AnyFLMModel, objective: PretrainObjective, image: Tensor, t: { ids: Tensor; masks: Tensor; wordIds: Tensor }, passes: number): Float32Array {
   const P = t.ids.size(0);
   if (objective === 'flm' || objective === 'ar') {
-    // zero-shot.ts: deterministic for these two objectives, so any batch of pairs gives the same losses
+    // zero-shot.ts: deterministic for these two objectives, so any batch of pairs gives the same losses;
+    // its scores are minus the losses
     const slice: TextSlice = { ids: t.ids, masks: t.masks, wordIds: t.wordIds, start: 0, count: P };
-    return Float32Array.from(zeroShotScorer(model, objective).score(image, 0, slice));
+    return Float32Array.from(zeroShotScorer(model, objective).score(image, 0, slice), (score) => -score);
   }
   if (!(model instanceof SingleStreamModel)) throw new Error(`objective ${objective} needs a single-stream model`);
   const ids = specialIds(model.config);
