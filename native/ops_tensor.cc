@@ -1,4 +1,5 @@
 // Tensor metadata, lifetime, host transfer, creation, randomness, autograd, threads and build info.
+#include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
@@ -399,6 +400,50 @@ FLM_FN(GetNumThreads) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
   FLM_END
 }
+// autocastEnter(device 'cpu'|'cuda', dtype) -> [prevEnabled, prevDtypeCode]: what torch.autocast's
+// __enter__ does (enable, set the lower-precision dtype, one nesting level deeper).
+FLM_FN(AutocastEnter) {
+  FLM_OP("autocastEnter")
+  auto device = ArgString(info, 0, kOp);
+  auto dtype = ArgDtype(info, 1, kOp);
+  if (device != "cpu" && device != "cuda") ThrowArg(kOp, "device must be 'cpu' or 'cuda', got '" + device + "'");
+  if (dtype != at::kBFloat16 && dtype != at::kHalf) ThrowArg(kOp, "autocast dtype must be bfloat16 or float16");
+  if (device == "cpu" && dtype != at::kBFloat16) ThrowArg(kOp, "CPU autocast supports bfloat16 only");
+  bool cpu = device == "cpu";
+  bool prev = cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+  auto prevDtype = cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+  if (cpu) {
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+  at::autocast::increment_nesting();
+  auto out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Boolean::New(info.Env(), prev));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(CodeFromDtype(prevDtype))));
+  return out;
+  FLM_END
+}
+// autocastExit(device, prevEnabled, prevDtypeCode): __exit__ (the cast cache is cleared when the
+// outermost region ends).
+FLM_FN(AutocastExit) {
+  FLM_OP("autocastExit")
+  auto device = ArgString(info, 0, kOp);
+  bool prev = ArgBool(info, 1, kOp);
+  auto prevDtype = DtypeFromCode(ArgInt(info, 2, kOp), kOp);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (device == "cpu") {
+    at::autocast::set_cpu_enabled(prev);
+    at::autocast::set_autocast_cpu_dtype(prevDtype);
+  } else {
+    at::autocast::set_enabled(prev);
+    at::autocast::set_autocast_gpu_dtype(prevDtype);
+  }
+  return info.Env().Undefined();
+  FLM_END
+}
 FLM_FN(SetNumInteropThreads) {
   FLM_OP("setNumInteropThreads")
   auto n = ArgInt(info, 0, kOp);
@@ -476,6 +521,8 @@ void RegisterTensor(Napi::Env env, Napi::Object e) {
   Def(env, e, "setNumThreads", SetNumThreads);
   Def(env, e, "getNumThreads", GetNumThreads);
   Def(env, e, "setNumInteropThreads", SetNumInteropThreads);
+  Def(env, e, "autocastEnter", AutocastEnter);
+  Def(env, e, "autocastExit", AutocastExit);
   Def(env, e, "buildInfo", BuildInfo);
 }
 

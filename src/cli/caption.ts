@@ -11,7 +11,7 @@ interface FinetuneFlags {
   warmup?: string; weightDecay?: string; lrMultHead?: string; lrMultCrossModal?: string; optimizer?: string; clipNorm?: string;
   compat?: string; newTokens?: boolean; tokenizer?: string; vocabSize?: string; dropRate?: string; augment?: boolean; workers?: string;
   seed?: string; threads?: string; logEvery?: string; saveEvery?: string; keepLast?: string; timeBudget?: string; evalData?: string;
-  evalLimit?: string; beam?: string; resume?: boolean; quiet?: boolean; json?: boolean;
+  evalLimit?: string; beam?: string; resume?: boolean; quiet?: boolean; json?: boolean; precision?: string;
 }
 
 export function registerCaptionFinetune(finetune: Command): void {
@@ -45,6 +45,7 @@ export function registerCaptionFinetune(finetune: Command): void {
     .option('--save-every <n>', 'checkpoint (and evaluate) every n steps')
     .option('--keep-last <n>', 'checkpoints kept')
     .option('--time-budget <s>', 'stop after this many seconds of training')
+    .option('--precision <p>', 'fp32 | bf16 (bfloat16 autocast of the forward pass)')
     .option('--eval-data <spec>', 'caption data scored at every checkpoint (BLEU-4, CIDEr-D; semantic accuracy on shapes)')
     .option('--eval-limit <n>', 'images of --eval-data scored (0: all)')
     .option('--beam <k>', 'beam size of the evaluation decoding (1: greedy)')
@@ -56,7 +57,7 @@ export function registerCaptionFinetune(finetune: Command): void {
       const file = f.config ? readConfigFile(f.config) : {};
       if (f.compat !== undefined && f.compat !== 'official') throw new Error(`--compat must be 'official', got '${f.compat}'`);
       const flags: Record<string, unknown> = {
-        init: f.init, preset: f.preset, data: f.data, out: f.out, optimizer: f.optimizer, tokenizer: f.tokenizer, augment: f.augment,
+        init: f.init, preset: f.preset, data: f.data, out: f.out, optimizer: f.optimizer, tokenizer: f.tokenizer, augment: f.augment, precision: f.precision,
         compat: f.compat, newTokens: f.newTokens === false ? false : undefined, evalData: f.evalData,
         steps: num('steps', f.steps, { int: true, min: 1 }), batchSize: num('batch-size', f.batchSize, { int: true, min: 1 }),
         microBatch: num('micro-batch', f.microBatch, { int: true, min: 1 }), lr: num('lr', f.lr, { min: 0 }), warmup: num('warmup', f.warmup, { min: 0 }), weightDecay: num('weight-decay', f.weightDecay, { min: 0 }),

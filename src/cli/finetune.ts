@@ -18,7 +18,7 @@ interface FinetuneFlags {
   microBatch?: string; lr?: string; lrMultHead?: string; lrMultCrossModal?: string; warmup?: string; weightDecay?: string; optimizer?: string;
   clipNorm?: string; dropRate?: string; tokenizer?: string; vocabSize?: string; augment?: boolean; workers?: string; seed?: string;
   threads?: string; logEvery?: string; saveEvery?: string; evalEvery?: string; keepLast?: string; timeBudget?: string; negatives?: string;
-  itmWeight?: string; evalBatch?: string; evalLimit?: string; minAnswerCount?: string; resume?: boolean; quiet?: boolean; json?: boolean;
+  itmWeight?: string; evalBatch?: string; evalLimit?: string; minAnswerCount?: string; resume?: boolean; quiet?: boolean; json?: boolean; precision?: string;
   nproc?: number; nnodes?: number; nodeRank?: number; masterAddr?: string; masterPort?: number; distTimeout?: number;
 }
 
@@ -55,6 +55,7 @@ function addTask(group: Command, task: Task): void {
     .option('--eval-limit <n>', 'evaluate the first n images / examples of --val-data only (0: all)')
     .option('--keep-last <n>', 'checkpoints kept (the best one is kept in addition)')
     .option('--time-budget <s>', 'stop after this many seconds of training')
+    .option('--precision <p>', 'fp32 | bf16 (bfloat16 autocast of the forward pass)')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--quiet', 'no progress line')
     .option('--json', 'print a JSON summary at the end');
@@ -73,7 +74,7 @@ function addTask(group: Command, task: Task): void {
     const file = f.config ? readConfigFile(f.config) : {};
     const flags: Record<string, unknown> = {
       from: f.from, preset: f.preset, data: f.data, valData: f.valData === 'none' ? null : f.valData, out: f.out, optimizer: f.optimizer,
-      tokenizer: f.tokenizer, augment: f.augment,
+      tokenizer: f.tokenizer, augment: f.augment, precision: f.precision,
       steps: num('steps', f.steps, { int: true, min: 1 }), batchSize: num('batch-size', f.batchSize, { int: true, min: 1 }),
       microBatch: num('micro-batch', f.microBatch, { int: true, min: 1 }), lr: num('lr', f.lr, { min: 0 }),
       lrMultHead: num('lr-mult-head', f.lrMultHead, { min: 0 }), lrMultCrossModal: num('lr-mult-cross-modal', f.lrMultCrossModal, { min: 0 }),

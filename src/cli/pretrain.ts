@@ -11,7 +11,7 @@ interface PretrainFlags {
   saveEvery?: string; keepLast?: string; spanCorruptionRate?: string; mlmRate?: string; tokenizer?: string; vocabSize?: string;
   workers?: string; augment?: boolean; timeBudget?: string; resume?: boolean; optimizer?: string; lrMultHead?: string;
   lrMultCrossModal?: string; dropRate?: string; json?: boolean; quiet?: boolean;
-  init?: string;
+  init?: string; precision?: string;
   nproc?: number; nnodes?: number; nodeRank?: number; masterAddr?: string; masterPort?: number; distTimeout?: number;
 }
 
@@ -48,6 +48,7 @@ export function registerPretrain(p: Command): void {
     .option('--time-budget <s>', 'stop after this many seconds of training')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--init <file>', 'start from these weights (flm convert output), loaded by name')
+    .option('--precision <p>', 'fp32 | bf16 (bfloat16 autocast of the forward pass; parameters and optimiser stay float32)')
     .option('--quiet', 'no progress line')
     .option('--json', 'print a JSON summary at the end');
   addLaunchOptions(cmd).action(async (f: PretrainFlags, cmd: Command) => {
@@ -58,7 +59,7 @@ export function registerPretrain(p: Command): void {
       const file = f.config ? readConfigFile(f.config) : {};
       const flags: Record<string, unknown> = {
         objective: f.objective, preset: f.preset, data: f.data, out: f.out, optimizer: f.optimizer, tokenizer: f.tokenizer,
-        augment: f.augment, init: f.init,
+        augment: f.augment, init: f.init, precision: f.precision,
         steps: num('steps', f.steps, { int: true, min: 1 }), batchSize: num('batch-size', f.batchSize, { int: true, min: 1 }),
         microBatch: num('micro-batch', f.microBatch, { int: true, min: 1 }), lr: num('lr', f.lr, { min: 0 }),
         lrMultHead: num('lr-mult-head', f.lrMultHead, { min: 0 }), lrMultCrossModal: num('lr-mult-cross-modal', f.lrMultCrossModal, { min: 0 }),

@@ -64,6 +64,8 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   setNumInteropThreads(n: number): void;
+  autocastEnter(device: 'cpu' | 'cuda', dtype: number): [boolean, number];
+  autocastExit(device: 'cpu' | 'cuda', prevEnabled: boolean, prevDtype: number): void;
   buildInfo(): { torchVersion: string; cudaAvailable: boolean; config: string; parallelInfo: string; numThreads: number; builtWithCuda: boolean };
 }
 

@@ -1,4 +1,5 @@
 // Settings of a caption fine-tuning run (caption.ts), their defaults and their validation.
+import { PRECISIONS, type Precision } from '../train/loop.js';
 import { PRESETS, type PresetName } from '../models/index.js';
 import { TrainConfigError } from '../train/pretrain.js';
 
@@ -42,6 +43,8 @@ export interface CaptionFinetuneConfig {
   keepLast: number;
   maxNonFinite: number;
   timeBudgetS: number;
+  /** 'bf16': bfloat16 autocast of the forward pass (CPU); 'fp32': float32 throughout */
+  precision: Precision;
   /** caption dataset evaluated at every save and at the end (best checkpoint = best CIDEr); null: none */
   evalData: string | null;
   /** images evaluated (0: all) */
@@ -54,11 +57,13 @@ export const CAPTION_DEFAULTS: Omit<CaptionFinetuneConfig, 'data' | 'out'> = {
   init: null, preset: 'small', steps: 300, batchSize: 32, microBatch: null, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1, weightDecay: 0.01,
   lrMultHead: 5, lrMultCrossModal: 5, optimizer: 'adamw', clipNorm: 0, compat: null, newTokens: true, tokenizer: null,
   vocabSize: null, dropRate: null, augment: false, workers: 1, seed: 0, threads: 0, logEvery: 10, saveEvery: 100, keepLast: 2,
-  maxNonFinite: 10, timeBudgetS: 0, evalData: null, evalLimit: 0, beam: 1,
+  maxNonFinite: 10, timeBudgetS: 0, precision: 'fp32', evalData: null, evalLimit: 0, beam: 1,
 };
 
-export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetuneConfig {
+export function validateCaptionConfig(input: CaptionFinetuneConfig): CaptionFinetuneConfig {
+  const c: CaptionFinetuneConfig = { ...input, precision: input.precision ?? 'fp32' };
   const bad: string[] = [];
+  if (!PRECISIONS.includes(c.precision)) bad.push(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(c.precision)}'`);
   const int = (k: keyof CaptionFinetuneConfig, min: number): void => {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${String(v)}`);

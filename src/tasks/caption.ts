@@ -155,7 +155,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
   const feed = new BatchFeed(loader.batches(), loader.state());
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum: c.batchSize / microBatch, clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
-    timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start,
+    timeBudgetS: c.timeBudgetS, opt, quiet: o.quiet ?? false, start, precision: c.precision,
     schedule: { kind: 'polynomial', totalSteps: c.steps, warmup: c.warmup, lrInit: c.lr, lrEnd: c.endLr, power: c.decayPower },
     clipParams: () => model.parameters(),
     nextBatch: () => feed.next(),

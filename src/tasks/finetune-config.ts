@@ -1,5 +1,6 @@
 // Settings of a fine-tuning run, their per-task defaults (the official recipes of spec E.7, scaled to
 // the shapes world on a CPU) and their validation.
+import { PRECISIONS, type Precision } from '../train/loop.js';
 import { PRESETS, type PresetName } from '../models/index.js';
 import { TrainConfigError } from '../train/pretrain.js';
 import { resolveWarmupSteps } from '../train/schedule.js';
@@ -47,6 +48,8 @@ export interface FinetuneConfig {
   keepLast: number;
   maxNonFinite: number;
   timeBudgetS: number;
+  /** 'bf16': bfloat16 autocast of the forward pass (CPU); 'fp32': float32 throughout */
+  precision: Precision;
   /** retrieval: captions drawn per image besides the true one (official draw_false_text 15) */
   negatives: number;
   /** retrieval: weight of the ITM term (official 0.5) */
@@ -63,7 +66,7 @@ export const FINETUNE_DEFAULTS: Omit<FinetuneConfig, 'task' | 'data' | 'valData'
   from: null, preset: 'small', steps: 200, batchSize: 16, microBatch: 16, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1,
   weightDecay: 0.01, lrMultHead: 5, lrMultCrossModal: 5, optimizer: 'adamw', clipNorm: 0, dropRate: null, tokenizer: null,
   vocabSize: null, augment: false, workers: 1, seed: 0, threads: 0, logEvery: 10, saveEvery: 100, evalEvery: 100, keepLast: 2,
-  maxNonFinite: 10, timeBudgetS: 0, negatives: 15, itmWeight: 0.5, evalBatch: 64, evalLimit: 0, minAnswerCount: 9,
+  maxNonFinite: 10, timeBudgetS: 0, precision: 'fp32', negatives: 15, itmWeight: 0.5, evalBatch: 64, evalLimit: 0, minAnswerCount: 9,
 };
 
 /**
@@ -86,8 +89,10 @@ export function finetuneDefaults(task: TaskName): FinetuneConfig {
   return { ...FINETUNE_DEFAULTS, out: `runs/${task}`, ...d, task };
 }
 
-export function validateFinetuneConfig(c: FinetuneConfig): FinetuneConfig {
+export function validateFinetuneConfig(input: FinetuneConfig): FinetuneConfig {
+  const c: FinetuneConfig = { ...input, precision: input.precision ?? 'fp32' };
   const bad: string[] = [];
+  if (!PRECISIONS.includes(c.precision)) bad.push(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(c.precision)}'`);
   const int = (k: keyof FinetuneConfig, min: number): void => {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${String(v)}`);

@@ -172,7 +172,7 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
   const feed = new BatchFeed(loader.batches(), loader.state());
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum: c.batchSize / c.microBatch, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite,
-    logEvery: c.logEvery, timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start,
+    logEvery: c.logEvery, timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start, precision: c.precision,
     clipParams: () => model.parameters().filter((p) => p.requiresGrad),
     ...dataParallelLoopHooks(pg, ddp),
     nextBatch: () => feed.next(),

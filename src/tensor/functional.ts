@@ -59,7 +59,13 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return wrap(call(() => native.linear(tensorArg('linear', x, 'input'), tensorArg('linear', weight, 'weight'), optTensor('linear', bias, 'bias'))));
 }
+/**
+ * Layer norm. A reduced-precision input with float32 affine parameters (a bfloat16 autocast region, where
+ * libtorch 1.13's CPU kernel refuses mixed dtypes) is normalised in float32, as CUDA autocast does.
+ */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  tensorArg('layerNorm', x, 'input');
+  if (weight instanceof Tensor && isReducedFloat(x.dtype) && weight.dtype === 'float32') x = x.to('float32');
   return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
     optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
 }
@@ -92,6 +98,8 @@ export interface CrossEntropyOptions {
 }
 /** Cross-entropy over logits [N, C] (or [N, C, d...]) with class-index targets (or class probabilities). */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  // losses are computed in float32 (bfloat16 / float16 logits come from autocast regions)
+  if (tensorArg('crossEntropy', logits, 'input') && isReducedFloat(logits.dtype)) logits = logits.to('float32');
   return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
     optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
 }
@@ -100,6 +108,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, o: { weight?: Tensor; 
     optTensor('nllLoss', o.weight, 'weight'), reduction('nllLoss', o.reduction), o.ignoreIndex ?? -100)));
 }
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  if (tensorArg('binaryCrossEntropyWithLogits', logits, 'input') && isReducedFloat(logits.dtype)) logits = logits.to('float32');
   return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
     optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
     reduction('binaryCrossEntropyWithLogits', o.reduction))));
@@ -132,3 +141,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor | null,
 }
 
 export { dtypeCode };
+
+function isReducedFloat(d: string): boolean {
+  return d === 'bfloat16' || d === 'float16';
+}

@@ -5,3 +5,4 @@ export * from './autograd.js';
 export * from './runtime.js';
 export { tidy, keep, dispose } from './scope.js';
 export * as F from './functional.js';
+export { autocast, type AutocastOptions, type AutocastDevice } from './autocast.js';

@@ -2,7 +2,7 @@
 // gradient accumulation, the learning-rate schedule, clipping, non-finite skips, the time budget,
 // Ctrl-C, the metrics record and the progress line. A trainer says how a micro-batch becomes a loss
 // and what happens after a step (checkpoints, evaluations); the loop owns everything in between.
-import { tidy, type Tensor } from '../tensor/index.js';
+import { autocast, tidy, type Tensor } from '../tensor/index.js';
 import { clipGradNorm, type AdamW } from '../optim/index.js';
 import { lrFactor, type ScheduleConfig } from './schedule.js';
 import type { MetricsRecord } from './metrics-log.js';
@@ -72,6 +72,8 @@ export interface TrainLoopOptions<B> {
   nextBatch(): Promise<B>;
   /** the loss of one micro-batch, computed inside a tidy scope */
   loss(batch: B, at: { step: number; micro: number }): MicroLoss;
+  /** 'bf16': the forward pass (loss) runs under CPU autocast, the backward pass outside it */
+  precision?: Precision;
   /** backward of the scaled loss (default `scaled.backward()`); data parallelism brings its own */
   backward?(scaled: Tensor, micro: number, accum: number): void;
   /** data parallelism: whether any rank's flag is set (every rank must take the same branch) */
@@ -87,6 +89,10 @@ export interface TrainLoopOptions<B> {
 }
 
 export type StopReason = 'done' | 'interrupted' | 'time-budget';
+
+/** Training precision: float32 throughout, or bfloat16 autocast of the forward pass (parameters stay float32). */
+export type Precision = 'fp32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
 
 export class TrainLoop<B> {
   step: number;
@@ -140,7 +146,7 @@ export class TrainLoop<B> {
       for (let k = 0; k < o.accum; k++) {
         const batch = await o.nextBatch();
         tidy(() => {
-          const r = o.loss(batch, { step: this.step, micro: k });
+          const r = autocast(() => o.loss(batch, { step: this.step, micro: k }), { enabled: o.precision === 'bf16' });
           tokensSinceLog += r.tokens;
           imagesSinceLog += r.images;
           const l = r.loss.item();

@@ -22,7 +22,7 @@ import { TextTokenizer } from '../data/tokenizer.js';
 import { trainTokenizer } from '../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource } from '../data/types.js';
 import type { ScheduleConfig } from './schedule.js';
-import { BatchFeed, TrainLoop, type TrainLoopStart } from './loop.js';
+import { BatchFeed, PRECISIONS, TrainLoop, type Precision, type TrainLoopStart } from './loop.js';
 import { TrainConfigError } from './errors.js';
 import { b64, restoreTrainingState, type RankState } from './resume.js';
 import { resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -80,19 +80,23 @@ export interface PretrainConfig {
   timeBudgetS: number;
   /** start from these weights (e.g. `flm convert` output), loaded by name; null: fresh init */
   init: string | null;
+  /** 'bf16': bfloat16 autocast of the forward pass (CPU); 'fp32': float32 throughout */
+  precision: Precision;
 }
 
 export const PRETRAIN_DEFAULTS: Omit<PretrainConfig, 'data' | 'out'> = {
   objective: 'flm', preset: 'small', steps: 300, batchSize: 32, microBatch: 32, lr: 1e-4, warmup: 0.1, endLr: 0, decayPower: 1,
   weightDecay: 0.01, lrMultHead: 5, lrMultCrossModal: 5, optimizer: 'adamw', clipNorm: 0, seed: 0, threads: 0, logEvery: 10,
   saveEvery: 100, keepLast: 2, spanCorruptionRate: null, mlmRate: 0.15, tokenizer: null, vocabSize: null, dropRate: null,
-  workers: 1, augment: false, maxNonFinite: 10, timeBudgetS: 0, init: null,
+  workers: 1, augment: false, maxNonFinite: 10, timeBudgetS: 0, init: null, precision: 'fp32',
 };
 
 export { TrainConfigError };
 
-export function validatePretrainConfig(c: PretrainConfig): PretrainConfig {
+export function validatePretrainConfig(input: PretrainConfig): PretrainConfig {
+  const c: PretrainConfig = { ...input, precision: input.precision ?? 'fp32' };
   const bad: string[] = [];
+  if (!PRECISIONS.includes(c.precision)) bad.push(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(c.precision)}'`);
   const int = (k: keyof PretrainConfig, min: number): void => {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${String(v)}`);
@@ -267,7 +271,7 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   const anyRank = (flag: boolean): boolean => (pg ? anyRankOf(pg, flag) : flag);
   const loop: TrainLoop<Batch> = new TrainLoop<Batch>({
     steps: c.steps, accum, schedule: scheduleOf(c), clipNorm: c.clipNorm, maxNonFinite: c.maxNonFinite, logEvery: c.logEvery,
-    timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start,
+    timeBudgetS: c.timeBudgetS, opt, quiet: (o.quiet ?? false) || !main, start, precision: c.precision,
     clipParams: () => model.parameters(),
     nextBatch: () => feed.next(),
     loss: (b) => ({

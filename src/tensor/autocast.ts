@@ -1,0 +1,28 @@
+// Mixed precision as torch.autocast does it: inside the region, the ops libtorch lists as safe in lower
+// precision (matmul, linear, conv, attention's bmm, ...) run in bfloat16 (CPU) or float16/bfloat16
+// (CUDA), while reductions, softmax, layer norm and losses stay in float32. Parameters stay float32;
+// gradients flow back through the casts. Run the backward pass outside the region, as PyTorch advises.
+import { native } from '../native/binding.js';
+import { dtypeCode, type DType } from './dtype.js';
+
+export type AutocastDevice = 'cpu' | 'cuda';
+
+export interface AutocastOptions {
+  device?: AutocastDevice;
+  /** default bfloat16 (the only CPU choice) */
+  dtype?: Extract<DType, 'bfloat16' | 'float16'>;
+  /** false runs fn as it is (a switch for callers) */
+  enabled?: boolean;
+}
+
+/** Runs fn with autocast on; nested regions and exceptions restore the previous state. */
+export function autocast<T>(fn: () => T, o: AutocastOptions = {}): T {
+  if (o.enabled === false) return fn();
+  const device = o.device ?? 'cpu';
+  const [prevEnabled, prevDtype] = native.autocastEnter(device, dtypeCode(o.dtype ?? 'bfloat16', 'autocast'));
+  try {
+    return fn();
+  } finally {
+    native.autocastExit(device, prevEnabled, prevDtype);
+  }
+}
