@@ -15,6 +15,7 @@ import { launch, flmBin, freePort, stripLaunchFlags, workerCommand, type LaunchR
 import { distAvailable } from '../src/dist/process-group.js';
 import { native } from '../src/native/binding.js';
 import { trainSingle } from './fixtures-dist/worker.js';
+import { resolveCheckpoint } from '../src/train/checkpoint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const worker = join(here, 'fixtures-dist', 'worker.js');
@@ -258,7 +259,7 @@ test('flm finetune retrieval --nproc 2: rank-sharded training; the all-gathered 
     const r = JSON.parse(line.slice(line.indexOf('{'))) as { steps: number; lastEval: { step: number; metrics: Record<string, number> } };
     assert.equal(r.steps, 4);
     assert.equal(r.lastEval.step, 4);
-    const state = JSON.parse(readFileSync(join(dir, 'checkpoints', 'latest', 'state.json'), 'utf8')) as { ranks: unknown[] };
+    const state = JSON.parse(readFileSync(join(resolveCheckpoint(dir, 'latest')!, 'state.json'), 'utf8')) as { ranks: unknown[] };
     assert.equal(state.ranks.length, 2);
     // 7 images over 2 ranks (4 + 3 rows, the short block padded): the same recall as one process scoring everything
     const ev = spawnSync(process.execPath, [flmBin(), 'eval', 'retrieval', '--checkpoint', dir, '--which', 'latest', '--data', val, '--threads', '1', '--json', '--quiet'],
