@@ -8,9 +8,9 @@ interface DemoFlags {
 /** The README's main command (src/demo/demo.ts). */
 export function registerDemo(p: Command): void {
   p.command('demo')
-    .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot and fine-tuned retrieval, captioning, with their metrics and examples')
+    .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot retrieval, caption fine-tuning, with their metrics and examples')
     .option('--steps <n>', 'pretraining steps (default 300)')
-    .option('--retrieval-steps <n>', 'retrieval fine-tuning steps (default 150)')
+    .option('--retrieval-steps <n>', 'also fine-tune retrieval for n steps (default 0: zero-shot retrieval only)')
     .option('--caption-steps <n>', 'caption fine-tuning steps (default 300)')
     .option('--preset <name>', 'model size: mini (default) | tiny | small | base')
     .option('--out <dir>', 'folder of the three runs and demo.json', 'runs/demo')
@@ -28,7 +28,7 @@ export function registerDemo(p: Command): void {
       const r = await runDemo({
         ...DEMO_DEFAULTS, out: f.out, preset: preset as typeof DEMO_DEFAULTS.preset, threads, quiet: f.quiet ?? false,
         pretrainSteps: num('steps', f.steps, { int: true, min: 2 }) ?? DEMO_DEFAULTS.pretrainSteps,
-        retrievalSteps: num('retrieval-steps', f.retrievalSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.retrievalSteps,
+        retrievalSteps: num('retrieval-steps', f.retrievalSteps, { int: true, min: 0 }) ?? DEMO_DEFAULTS.retrievalSteps,
         captionSteps: num('caption-steps', f.captionSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.captionSteps,
       });
       if (f.json) console.log(JSON.stringify(r));

@@ -1,0 +1,39 @@
+// The README's main command end to end at the tiny size: pretraining, zero-shot and fine-tuned
+// retrieval, captioning, their metrics, examples and demo.json.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_DEFAULTS, formatDemo, runDemo, type DemoResult } from '../src/demo/demo.js';
+
+test('flm demo at the tiny size: every stage runs and reports its metrics', { timeout: 300_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-demo-'));
+  try {
+    const r = await runDemo({
+      ...DEMO_DEFAULTS, out, preset: 'tiny', pretrainSteps: 4, retrievalSteps: 2, captionSteps: 2, retrievalImages: 6, captionImages: 4, threads: 1, quiet: true,
+    });
+    assert.equal(r.pretrain.steps, 4);
+    assert.ok(r.retrieval, 'retrievalSteps > 0 fine-tunes retrieval');
+    assert.equal(r.retrieval.steps, 2);
+    assert.equal(r.caption.steps, 2);
+    assert.equal(r.zeroShot.examples.length, 5);
+    for (const x of [r.zeroShot, r.retrieval]) {
+      assert.equal(x.images, 6);
+      for (const k of ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10'] as const) assert.ok(x[k] >= 0 && x[k] <= 1, `${k} ${x[k]}`);
+      assert.ok(x.tr_r1 <= x.tr_r5 && x.tr_r5 <= x.tr_r10);
+    }
+    assert.equal(r.retrieval.examples.length, 5);
+    assert.equal(r.caption.images, 4);
+    assert.ok(r.caption.bleu4 >= 0 && r.caption.cider >= 0 && r.caption.semanticAccuracy !== null);
+    assert.equal(r.caption.examples.length, 4);
+    const saved = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoResult;
+    assert.deepEqual(saved.zeroShot.examples, r.zeroShot.examples);
+    for (const d of ['pretrain', 'retrieval', 'caption']) assert.ok(existsSync(join(out, d, 'metrics.jsonl')), d);
+    const lines = formatDemo(r, out).join('\n');
+    assert.match(lines, /zero-shot retrieval/);
+    assert.match(lines, /BLEU-4 \d/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
