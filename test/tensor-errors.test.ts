@@ -16,6 +16,8 @@ const disposed = (): Tensor => {
 
 // [op named in the error, the bad call, optional pattern the message must also match]
 const BAD: [string, () => unknown, RegExp?][] = [
+  ['tensor', () => tensor([2 ** 31], { dtype: 'int32' }), /2147483648 is out of the int32 range/],
+  ['tensor', () => tensor([[1, 300]], { dtype: 'uint8' }), /300 is out of the uint8 range/],
   ['matmul', () => randn([2, 3]).matmul(randn([4, 5])), /cannot be multiplied/],
   ['mm', () => randn([3]).mm(randn([3]))],
   ['bmm', () => randn([2, 3, 4]).bmm(randn([3, 4, 2]))],

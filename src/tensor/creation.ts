@@ -186,7 +186,12 @@ export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & {
   while (Array.isArray(first) && first.length) first = first[0]!;
   const d: DType = o.dtype ?? (typeof first === 'boolean' ? 'bool' : 'float32');
   if (d !== 'bool' && d !== 'float32' && d !== 'float64' && d !== 'float16' && d !== 'bfloat16') {
-    for (const v of flat) if (!Number.isFinite(v)) argError(op, `cannot store ${v} in a ${d} tensor`);
+    // typed arrays would wrap an out-of-range integer silently (2**31 stored as -2**31 in int32)
+    const [lo, hi] = INT_RANGE[d as keyof typeof INT_RANGE];
+    for (const v of flat) {
+      if (!Number.isFinite(v)) argError(op, `cannot store ${v} in a ${d} tensor`);
+      if (v < lo || v > hi) argError(op, `${v} is out of the ${d} range [${lo}, ${hi}]`);
+    }
   }
   const buf = typedFor(d === 'float16' || d === 'bfloat16' ? 'float32' : d, flat);
   const srcD: DType = d === 'float16' || d === 'bfloat16' ? 'float32' : d;
@@ -198,6 +203,12 @@ export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & {
   }
   return finish(t, o);
 }
+
+const INT_RANGE = {
+  uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647],
+  // beyond 2**53 a JS number is not an exact integer anyway
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+} as const;
 
 /** A scalar (0-D) tensor. */
 export function scalar(v: number, o?: CreateOptions): Tensor {
