@@ -25,7 +25,7 @@ import { beamDecode, captionImageTokens, forwardStream, greedyDecode, type Decod
 import { CAPTION_DEFAULTS, captionModelConfig, captionStep, finetuneCaption, initCaptionModel, type CaptionFinetuneResult } from '../src/tasks/caption.js';
 import { loadRunModel } from '../src/tasks/inference-model.js';
 import { scoreCaptions } from '../src/tasks/caption-eval.js';
-import { run } from '../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 
 const S = 32; // tiny preset image size
 const world = new ShapesWorld({ seed: 5, n: 16, imageSize: S });
@@ -48,25 +48,6 @@ function shapesImages(indices: number[]): Tensor {
   return tensor(flat, { shape: [indices.length, 3, S, S] });
 }
 
-/** Captures console.log / console.error while the CLI runs in-process. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const warn = console.warn;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  try {
-    const code = await run(['node', 'flm', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    console.warn = warn;
-  }
-}
 
 function wellFormed(gens: Generation[], steps: number, stop: readonly number[]): void {
   for (const g of gens) {

@@ -14,27 +14,13 @@ import {
 } from '../src/compare/probes.js';
 import { summarize, timeToReach } from '../src/compare/report.js';
 import type { RaceResults } from '../src/compare/race.js';
-import { run } from '../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 import { modelPairScorer } from '../src/compare/probes.js';
 import { createObjectiveModel, objectiveConfig, objectiveStep } from '../src/train/objective-step.js';
 import { trainTokenizer } from '../src/data/tokenizer-train.js';
 import { TextTokenizer } from '../src/data/tokenizer.js';
 import { manualSeed, tensor, tidy } from '../src/tensor/index.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  try {
-    const code = await run(['node', 'flm', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 /** A probe set of n blank images whose captions name their index. */
 function fakeSet(n: number): ProbeImages {

@@ -24,7 +24,7 @@ import { evaluateCheckpoint } from '../src/tasks/eval.js';
 import { evaluateRetrieval, type PairScorer } from '../src/tasks/retrieval-eval.js';
 import type { RetrievalSet } from '../src/tasks/retrieval-data.js';
 import { TASK_NAMES, type TaskName } from '../src/tasks/task.js';
-import { run } from '../src/cli/main.js';
+import { cli } from './cli-helpers.js';
 
 const SEED = 'seed=3&size=32';
 const DATA: Record<TaskName, { train: string; val: string }> = {
@@ -33,20 +33,6 @@ const DATA: Record<TaskName, { train: string; val: string }> = {
   nlvr2: { train: `shapes:train?n=32&${SEED}&task=nlvr2`, val: `shapes:val?n=12&${SEED}&task=nlvr2` },
 };
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  try {
-    const code = await run(['node', 'flm', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 function config(task: TaskName, from: string | null, out: string, over: Partial<FinetuneConfig> = {}): FinetuneConfig {
   return {

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC_INFO } from './probes.js';
+import { escapeXml, niceTicks } from '../train/plot.js';
 import type { RaceResults, RunResult } from './race.js';
 
 export interface CurvePoint {
@@ -196,17 +197,7 @@ function headline(s: MetricSummary | undefined, cost: Record<string, CostSummary
 
 const COLORS: Record<string, string> = { flm: '#d62728', mlm: '#1f77b4', ar: '#2ca02c', prefixlm: '#9467bd' };
 const color = (o: string, i: number): string => COLORS[o] ?? ['#ff7f0e', '#8c564b', '#e377c2', '#17becf'][i % 4]!;
-const escXml = (s: string): string => s.replace(/[<>&"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[ch]!);
 
-function ticks(lo: number, hi: number, n = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
 
 interface Band {
   name: string;
@@ -236,14 +227,14 @@ export function bandChartSvg(title: string, xLabel: string, yLabel: string, seri
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${(m.l + W - m.r) / 2}" y="22" text-anchor="middle" font-size="14">${escXml(title)}</text>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escXml(xLabel)}</text>`,
-    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${escXml(yLabel)}</text>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
+    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${escapeXml(yLabel)}</text>`,
   ];
-  for (const t of ticks(x0, x1)) parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
-  for (const t of ticks(y0, y1)) {
+  for (const t of niceTicks(x0, x1)) parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
+  for (const t of niceTicks(y0, y1)) {
     parts.push(`<line x1="${m.l}" y1="${sy(t).toFixed(1)}" x2="${W - m.r}" y2="${sy(t).toFixed(1)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
   }
@@ -264,7 +255,7 @@ export function bandChartSvg(title: string, xLabel: string, yLabel: string, seri
   }
   if (o.ref) {
     parts.push(`<line x1="${m.l}" y1="${sy(o.ref.y).toFixed(1)}" x2="${W - m.r}" y2="${sy(o.ref.y).toFixed(1)}" stroke="#555" stroke-dasharray="5,4"/>`);
-    parts.push(`<text x="${W - m.r - 4}" y="${(sy(o.ref.y) - 4).toFixed(1)}" text-anchor="end" fill="#555">${escXml(o.ref.label)}</text>`);
+    parts.push(`<text x="${W - m.r - 4}" y="${(sy(o.ref.y) - 4).toFixed(1)}" text-anchor="end" fill="#555">${escapeXml(o.ref.label)}</text>`);
   }
   if (o.legend !== false) {
     const seen = new Set<string>();
@@ -273,7 +264,7 @@ export function bandChartSvg(title: string, xLabel: string, yLabel: string, seri
       if (seen.has(s.name)) continue;
       seen.add(s.name);
       parts.push(`<rect x="${W - m.r + 12}" y="${m.t + 30 + row * 18}" width="14" height="4" fill="${s.color}"/>`);
-      parts.push(`<text x="${W - m.r + 32}" y="${m.t + 36 + row * 18}">${escXml(s.name)}</text>`);
+      parts.push(`<text x="${W - m.r + 32}" y="${m.t + 36 + row * 18}">${escapeXml(s.name)}</text>`);
       row++;
     }
   }

@@ -16,10 +16,10 @@
  * I/O is synchronous: headers are small, and callers read tensors straight into their buffers.
  */
 
-import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fsyncDir, tempSibling } from './atomic.js';
 
 export type SafetensorsDtype = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -384,7 +384,7 @@ export function writeSafetensors(
   const lenBytes = new Uint8Array(8);
   new DataView(lenBytes.buffer).setBigUint64(0, BigInt(header.length), true);
 
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = tempSibling(path);
   const fd = openSync(tmp, 'wx');
   let closed = false;
   try {
@@ -404,19 +404,6 @@ export function writeSafetensors(
     }
     throw err;
   }
-  syncDir(dirname(path));
+  fsyncDir(dirname(path));
 }
 
-/** Persist the rename; best effort (not every platform can fsync a directory). */
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // ignored
-  }
-}

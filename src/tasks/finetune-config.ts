@@ -1,55 +1,20 @@
 // Settings of a fine-tuning run, their per-task defaults (the official recipes of spec E.7, scaled to
 // the shapes world on a CPU) and their validation.
-import { PRECISIONS, type Precision } from '../train/loop.js';
-import { PRESETS, type PresetName } from '../models/index.js';
-import { TrainConfigError } from '../train/pretrain.js';
-import { resolveWarmupSteps } from '../train/schedule.js';
+import { SettingChecks, checkCommonSettings, type CommonTrainSettings } from '../train/config-checks.js';
+import type { PresetName } from '../models/index.js';
 import { TASK_NAMES, type TaskName } from './task.js';
 import { TASK_DATA } from './task-data.js';
 
-export interface FinetuneConfig {
+export interface FinetuneConfig extends CommonTrainSettings {
   task: TaskName;
   /** pretraining (or fine-tuning) run folder or checkpoint folder; null: random init of `preset` */
   from: string | null;
-  /** model size when starting from scratch (otherwise the source run's) */
   preset: PresetName;
-  /** training data spec */
-  data: string;
   /** data evaluated every `evalEvery` steps and at the end (best checkpoint by the task's metric); null: none */
   valData: string | null;
-  out: string;
-  steps: number;
-  /** effective batch: images (retrieval, each with 1 + negatives captions), questions or statement pairs */
-  batchSize: number;
-  /** examples per forward pass; batchSize must be a multiple */
+  /** examples per forward pass: images (retrieval, each with 1 + negatives captions), questions or statement pairs */
   microBatch: number;
-  lr: number;
-  /** warmup steps, or a fraction of `steps` when < 1 */
-  warmup: number;
-  endLr: number;
-  decayPower: number;
-  weightDecay: number;
-  lrMultHead: number;
-  lrMultCrossModal: number;
-  optimizer: 'adamw' | 'adamw-hf';
-  clipNorm: number;
-  /** dropout of the text and fusion layers (null: the source model's) */
-  dropRate: number | null;
-  /** from scratch: a tokenizer.json (null: train a BPE vocabulary on the data) */
-  tokenizer: string | null;
-  vocabSize: number | null;
-  augment: boolean;
-  workers: number;
-  seed: number;
-  threads: number;
-  logEvery: number;
-  saveEvery: number;
   evalEvery: number;
-  keepLast: number;
-  maxNonFinite: number;
-  timeBudgetS: number;
-  /** 'bf16': bfloat16 autocast of the forward pass (CPU); 'fp32': float32 throughout */
-  precision: Precision;
   /** retrieval: captions drawn per image besides the true one (official draw_false_text 15) */
   negatives: number;
   /** retrieval: weight of the ITM term (official 0.5) */
@@ -90,44 +55,15 @@ export function finetuneDefaults(task: TaskName): FinetuneConfig {
 }
 
 export function validateFinetuneConfig(input: FinetuneConfig): FinetuneConfig {
-  const c: FinetuneConfig = { ...input, precision: input.precision ?? 'fp32' };
-  const bad: string[] = [];
-  if (!PRECISIONS.includes(c.precision)) bad.push(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(c.precision)}'`);
-  const int = (k: keyof FinetuneConfig, min: number): void => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${String(v)}`);
-  };
-  const num = (k: keyof FinetuneConfig, min: number, max = Infinity): void => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad.push(`${k} must be a number in [${min}, ${max}], got ${String(v)}`);
-  };
-  if (!(TASK_NAMES as readonly string[]).includes(c.task)) bad.push(`task must be one of ${TASK_NAMES.join(', ')}, got '${String(c.task)}'`);
-  if (!(c.preset in PRESETS)) bad.push(`preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${String(c.preset)}'`);
-  if (typeof c.data !== 'string' || !c.data) bad.push('data (a dataset spec) is required');
-  if (typeof c.out !== 'string' || !c.out) bad.push('out (the run folder) is required');
-  if (c.from !== null && (typeof c.from !== 'string' || !c.from)) bad.push('from must be a run or checkpoint folder, or null');
-  if (c.valData !== null && (typeof c.valData !== 'string' || !c.valData)) bad.push('valData must be a dataset spec or null');
-  int('steps', 1); int('batchSize', 1); int('microBatch', 1); int('seed', 0); int('threads', 0); int('logEvery', 1); int('saveEvery', 1);
-  int('evalEvery', 1); int('keepLast', 1); int('workers', 0); int('maxNonFinite', 0); int('negatives', 1); int('evalBatch', 1);
-  int('evalLimit', 0); int('minAnswerCount', 1);
-  num('lr', 0, 10); num('warmup', 0, Number.MAX_SAFE_INTEGER); num('endLr', 0, 10); num('decayPower', 0, 100); num('weightDecay', 0, 10);
-  num('lrMultHead', 0, 1e6); num('lrMultCrossModal', 0, 1e6); num('clipNorm', 0, 1e9); num('timeBudgetS', 0, 1e9); num('itmWeight', 0, 1e3);
-  if (c.dropRate !== null) num('dropRate', 0, 0.99);
-  if (c.vocabSize !== null) int('vocabSize', 16);
-  if (c.optimizer !== 'adamw' && c.optimizer !== 'adamw-hf') bad.push(`optimizer must be 'adamw' or 'adamw-hf', got '${String(c.optimizer)}'`);
-  if (typeof c.augment !== 'boolean') bad.push(`augment must be true or false, got ${String(c.augment)}`);
-  if (Number.isInteger(c.batchSize) && Number.isInteger(c.microBatch) && c.batchSize % c.microBatch !== 0) {
-    bad.push(`batchSize (${c.batchSize}) must be a multiple of microBatch (${c.microBatch})`);
-  }
-  if (Number.isFinite(c.warmup) && c.warmup >= 0 && Number.isInteger(c.steps) && c.steps >= 1) {
-    try {
-      const w = resolveWarmupSteps(c.warmup, c.steps);
-      if (w >= c.steps) bad.push(`warmup (${w} steps) must be shorter than steps (${c.steps})`);
-    } catch (e) {
-      bad.push((e as Error).message);
-    }
-  }
-  if (c.lr <= c.endLr) bad.push(`lr (${c.lr}) must be larger than endLr (${c.endLr})`);
-  if (bad.length) throw new TrainConfigError(`invalid fine-tuning config:\n  - ${bad.join('\n  - ')}`);
-  return c;
+  const ch = new SettingChecks<FinetuneConfig>({ ...input, precision: input.precision ?? 'fp32' });
+  const c = ch.c;
+  if (!(TASK_NAMES as readonly string[]).includes(c.task)) ch.fail(`task must be one of ${TASK_NAMES.join(', ')}, got '${String(c.task)}'`);
+  checkCommonSettings(ch);
+  if (c.from !== null && (typeof c.from !== 'string' || !c.from)) ch.fail('from must be a run or checkpoint folder, or null');
+  if (c.valData !== null && (typeof c.valData !== 'string' || !c.valData)) ch.fail('valData must be a dataset spec or null');
+  for (const k of ['evalEvery', 'negatives', 'evalBatch', 'minAnswerCount'] as const) ch.int(k, 1);
+  ch.int('evalLimit', 0);
+  ch.num('itmWeight', 0, 1e3);
+  ch.bool('augment');
+  return ch.done('fine-tuning');
 }

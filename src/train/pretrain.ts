@@ -22,7 +22,8 @@ import { TextTokenizer } from '../data/tokenizer.js';
 import { trainTokenizer } from '../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource } from '../data/types.js';
 import type { ScheduleConfig } from './schedule.js';
-import { BatchFeed, PRECISIONS, TrainLoop, type Precision, type TrainLoopStart } from './loop.js';
+import { BatchFeed, TrainLoop, type TrainLoopStart } from './loop.js';
+import { SettingChecks, checkCommonSettings, type CommonTrainSettings } from './config-checks.js';
 import { TrainConfigError } from './errors.js';
 import { b64, restoreTrainingState, type RankState } from './resume.js';
 import { resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -38,50 +39,14 @@ import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
 } from './objective-step.js';
 
-export interface PretrainConfig {
+export interface PretrainConfig extends CommonTrainSettings {
   objective: PretrainObjective;
   preset: PresetName;
-  /** dataset spec (see `flm --help`): shapes:train?n=20000, karpathy:..., wds:..., arrow:... */
-  data: string;
-  out: string;
-  steps: number;
-  /** effective batch (micro-batch x accumulation) */
-  batchSize: number;
-  /** examples per forward pass; batchSize must be a multiple */
   microBatch: number;
-  lr: number;
-  /** warmup steps, or a fraction of `steps` when < 1 */
-  warmup: number;
-  endLr: number;
-  decayPower: number;
-  weightDecay: number;
-  lrMultHead: number;
-  lrMultCrossModal: number;
-  optimizer: 'adamw' | 'adamw-hf';
-  /** global gradient-norm clipping (0: off, as the official recipe) */
-  clipNorm: number;
-  seed: number;
-  /** intra-op threads (0: all cores) */
-  threads: number;
-  logEvery: number;
-  saveEvery: number;
-  keepLast: number;
   spanCorruptionRate: number | null;
   mlmRate: number;
-  /** path to a tokenizer.json; null: train a byte-level BPE on the data's captions */
-  tokenizer: string | null;
-  vocabSize: number | null;
-  dropRate: number | null;
-  workers: number;
-  augment: boolean;
-  /** consecutive non-finite losses tolerated before the run stops */
-  maxNonFinite: number;
-  /** stop after this many seconds of training (0: no limit); the race uses it */
-  timeBudgetS: number;
   /** start from these weights (e.g. `flm convert` output), loaded by name; null: fresh init */
   init: string | null;
-  /** 'bf16': bfloat16 autocast of the forward pass (CPU); 'fp32': float32 throughout */
-  precision: Precision;
 }
 
 export const PRETRAIN_DEFAULTS: Omit<PretrainConfig, 'data' | 'out'> = {
@@ -94,36 +59,13 @@ export const PRETRAIN_DEFAULTS: Omit<PretrainConfig, 'data' | 'out'> = {
 export { TrainConfigError };
 
 export function validatePretrainConfig(input: PretrainConfig): PretrainConfig {
-  const c: PretrainConfig = { ...input, precision: input.precision ?? 'fp32' };
-  const bad: string[] = [];
-  if (!PRECISIONS.includes(c.precision)) bad.push(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(c.precision)}'`);
-  const int = (k: keyof PretrainConfig, min: number): void => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${String(v)}`);
-  };
-  const num = (k: keyof PretrainConfig, min: number, max = Infinity): void => {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad.push(`${k} must be a number in [${min}, ${max}], got ${String(v)}`);
-  };
-  if (!PRETRAIN_OBJECTIVES.includes(c.objective)) bad.push(`objective must be one of ${PRETRAIN_OBJECTIVES.join(', ')}, got '${c.objective}'`);
-  if (!(c.preset in PRESETS)) bad.push(`preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${c.preset}'`);
-  if (typeof c.data !== 'string' || !c.data) bad.push('data (a dataset spec) is required');
-  if (typeof c.out !== 'string' || !c.out) bad.push('out (the run folder) is required');
-  int('steps', 1); int('batchSize', 1); int('microBatch', 1); int('seed', 0); int('threads', 0); int('logEvery', 1);
-  int('saveEvery', 1); int('keepLast', 1); int('workers', 0); int('maxNonFinite', 0);
-  num('lr', 0, 10); num('warmup', 0, Number.MAX_SAFE_INTEGER); num('endLr', 0, 10); num('decayPower', 0, 100); num('weightDecay', 0, 10);
-  num('lrMultHead', 0, 1e6); num('lrMultCrossModal', 0, 1e6); num('clipNorm', 0, 1e9); num('mlmRate', 0, 1); num('timeBudgetS', 0, 1e9);
-  if (c.spanCorruptionRate !== null) num('spanCorruptionRate', 0, 1);
-  if (c.dropRate !== null) num('dropRate', 0, 0.99);
-  if (c.vocabSize !== null) int('vocabSize', 16);
-  if (c.optimizer !== 'adamw' && c.optimizer !== 'adamw-hf') bad.push(`optimizer must be 'adamw' or 'adamw-hf', got '${String(c.optimizer)}'`);
-  if (Number.isInteger(c.batchSize) && Number.isInteger(c.microBatch) && c.batchSize % c.microBatch !== 0) {
-    bad.push(`batchSize (${c.batchSize}) must be a multiple of microBatch (${c.microBatch})`);
-  }
-  const w = c.warmup < 1 ? Math.floor(c.steps * c.warmup) : c.warmup;
-  if (Number.isFinite(w) && w >= c.steps) bad.push(`warmup (${w} steps) must be shorter than steps (${c.steps})`);
-  if (bad.length) throw new TrainConfigError(`invalid pretraining config:\n  - ${bad.join('\n  - ')}`);
-  return c;
+  const ch = new SettingChecks<PretrainConfig>({ ...input, precision: input.precision ?? 'fp32' });
+  const c = ch.c;
+  if (!PRETRAIN_OBJECTIVES.includes(c.objective)) ch.fail(`objective must be one of ${PRETRAIN_OBJECTIVES.join(', ')}, got '${c.objective}'`);
+  checkCommonSettings(ch);
+  ch.num('mlmRate', 0, 1);
+  if (c.spanCorruptionRate !== null) ch.num('spanCorruptionRate', 0, 1);
+  return ch.done('pretraining');
 }
 
 /** What a caller can watch: each logged record, each checkpoint (the race evaluates there). */
