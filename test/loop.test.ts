@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TrainClock, TrainLoop } from '../src/train/loop.js';
+import { TrainClock, TrainLoop, cleanUp } from '../src/train/loop.js';
 import { AdamW } from '../src/optim/index.js';
 import { tensor, zeros, type Tensor } from '../src/tensor/index.js';
 
@@ -41,4 +41,17 @@ test('TrainLoop: accumulation averages micro-batch losses, non-finite steps are 
   assert.equal(loop.skippedNonFinite, 1);
   opt.dispose();
   w.dispose();
+});
+
+test('cleanUp runs every step even when one fails, then rethrows the first failure', async () => {
+  const ran: number[] = [];
+  await assert.rejects(cleanUp(
+    () => ran.push(1),
+    () => { throw new Error('first'); },
+    async () => { ran.push(3); throw new Error('second'); },
+    () => ran.push(4),
+  ), /first/);
+  assert.deepEqual(ran, [1, 3, 4]);
+  await cleanUp(() => ran.push(5));
+  assert.deepEqual(ran, [1, 3, 4, 5]);
 });

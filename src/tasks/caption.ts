@@ -29,7 +29,7 @@ import { TextTokenizer } from '../data/tokenizer.js';
 import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../objectives/index.js';
 import { TrainConfigError } from '../train/errors.js';
 import { b64, restoreTrainingState } from '../train/resume.js';
-import { BatchFeed, TrainLoop, type TrainLoopStart } from '../train/loop.js';
+import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from '../train/loop.js';
 import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
@@ -205,12 +205,7 @@ export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?
     stopped = await loop.run();
     await checkpoint();
   } finally {
-    loop.close();
-    await feed.close();
-    await loader.close();
-    await src.close?.();
-    model.dispose();
-    opt.dispose();
+    await cleanUp(() => loop.close(), () => feed.close(), () => loader.close(), () => src.close?.(), () => model.dispose(), () => opt.dispose());
   }
   return { steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, runDir: c.out, eval: lastEval };
 }

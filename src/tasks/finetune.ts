@@ -29,7 +29,7 @@ import { openDataset } from '../data/spec.js';
 import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import type { ScheduleConfig } from '../train/schedule.js';
-import { BatchFeed, TrainLoop, type TrainLoopStart } from '../train/loop.js';
+import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from '../train/loop.js';
 import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
@@ -221,14 +221,8 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
     const isBest = stopped !== 'interrupted' && loop.step > 0 && lastEval?.step !== loop.step ? await evaluate() : false;
     checkpoint(isBest);
   } finally {
-    loop.close();
-    await feed.close();
-    await loader.close();
-    await raw.close?.();
-    ddp?.release();
-    model.dispose();
-    opt.dispose();
-    pg?.destroy();
+    await cleanUp(() => loop.close(), () => feed.close(), () => loader.close(), () => raw.close?.(), () => ddp?.release(), () => model.dispose(),
+      () => opt.dispose(), () => pg?.destroy());
   }
   return {
     task: c.task, steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, skippedNonFinite: loop.skippedNonFinite,

@@ -233,3 +233,19 @@ export class BatchFeed<B extends { state: S }, S> {
     await this.batches.return(undefined);
   }
 }
+
+/**
+ * A trainer's teardown: runs every step in order even when one fails (a failed loader close must not
+ * leak the model's native memory or the process group), then rethrows the first failure.
+ */
+export async function cleanUp(...steps: (() => unknown)[]): Promise<void> {
+  let first: unknown = null;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first !== null) throw first;
+}

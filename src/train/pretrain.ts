@@ -22,7 +22,7 @@ import { TextTokenizer } from '../data/tokenizer.js';
 import { trainTokenizer } from '../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource } from '../data/types.js';
 import type { ScheduleConfig } from './schedule.js';
-import { BatchFeed, TrainLoop, type TrainLoopStart } from './loop.js';
+import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from './loop.js';
 import { SettingChecks, checkCommonSettings, type CommonTrainSettings } from './config-checks.js';
 import { TrainConfigError } from './errors.js';
 import { b64, restoreTrainingState, type RankState } from './resume.js';
@@ -247,14 +247,8 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
     stopped = await loop.run();
     await checkpoint();
   } finally {
-    loop.close();
-    await feed.close();
-    await loader.close();
-    await src.close?.();
-    ddp?.release();
-    model.dispose();
-    opt.dispose();
-    pg?.destroy();
+    await cleanUp(() => loop.close(), () => feed.close(), () => loader.close(), () => src.close?.(), () => ddp?.release(), () => model.dispose(),
+      () => opt.dispose(), () => pg?.destroy());
   }
   return { steps: loop.step, finalLoss: loop.lastLoss, elapsedS: loop.elapsed(), stopped, skippedNonFinite: loop.skippedNonFinite, runDir: c.out };
 }
