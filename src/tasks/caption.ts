@@ -17,10 +17,8 @@
 // (B.11), and the official loss weight 0.5 on the backpropagated loss. A one-stream AR (or MLM)
 // pretraining run loads by name: its causal text path is exactly the forward stream, so the AR baseline
 // captions through the same decoder. Without --init the model starts from the preset's init.
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { getRngState, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { FLMModel, type FLMConfig } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
@@ -28,12 +26,11 @@ import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../objectives/index.js';
 import { TrainConfigError } from '../train/errors.js';
-import { b64, restoreTrainingState } from '../train/resume.js';
+import { b64, openRun, restoreTrainingState } from '../train/resume.js';
 import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from '../train/loop.js';
-import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
-import { writeFileAtomic } from '../io/atomic.js';
 import { encodeCaptions, type CaptionTokens } from './caption-tokens.js';
 import { captionImageTokens, forwardStream } from './caption-decode.js';
 import { evaluateCaptions, type CaptionEvalResult } from './caption-eval.js';
@@ -113,17 +110,15 @@ export interface CaptionHooks {
 /** Runs (or resumes) a caption fine-tuning run. */
 export async function finetuneCaption(input: CaptionFinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: CaptionHooks } = {}): Promise<CaptionFinetuneResult> {
   let c = validateCaptionConfig({ ...input, out: resolve(input.out) });
-  const ckptDir = o.resume ? resolveCheckpoint(c.out, 'latest') : null;
-  let saved: SavedState | null = null;
-  if (ckptDir) {
-    saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
-    if (saved.task !== 'caption') throw new TrainConfigError(`${ckptDir} is not a caption fine-tuning checkpoint`);
-    c = validateCaptionConfig({ ...saved.config, microBatch: saved.config.microBatch ?? null, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
-  } else if (o.resume && !o.quiet) console.error(`flm finetune caption: no checkpoint in ${c.out}; starting a new run`);
-  mkdirSync(c.out, { recursive: true });
-  writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
-  setNumThreads(c.threads || availableParallelism());
-  manualSeed(c.seed);
+  const run = openRun<CaptionFinetuneConfig, SavedState>(c, {
+    resume: o.resume ?? false, pg: null, validate: validateCaptionConfig, say: (m) => { if (!o.quiet) console.error(`flm finetune caption: ${m}`); },
+    fromSaved: (st, dir) => {
+      if (st.task !== 'caption') throw new TrainConfigError(`${dir} is not a caption fine-tuning checkpoint`);
+      return { ...st.config, microBatch: st.config.microBatch ?? null };
+    },
+  });
+  c = run.c;
+  const { saved, ckptDir } = run;
 
   let prep: CaptionModelInit;
   if (saved && ckptDir) {

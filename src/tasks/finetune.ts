@@ -14,15 +14,13 @@
 // Exact resume as in pretraining: weights, optimiser moments, schedule position, libtorch generator
 // state (dropout, ITM draws) and loader position are saved; retrieval negatives are a pure function of
 // (seed, step); evaluation does not disturb the generator.
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, setRngState, tidy } from '../tensor/index.js';
+import { getRngState, manualSeed, setRngState, tidy } from '../tensor/index.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
 import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import { dataParallelLoopHooks } from '../dist/agree.js';
 import { TrainConfigError } from '../train/errors.js';
-import { b64, restoreTrainingState, type RankState } from '../train/resume.js';
+import { b64, openRun, restoreTrainingState, type RankState } from '../train/resume.js';
 import { FLMModel, createModel, validateConfig, type FLMConfig } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
@@ -30,7 +28,7 @@ import { DataLoader, type Batch, type LoaderState } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import type { ScheduleConfig } from '../train/schedule.js';
 import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from '../train/loop.js';
-import { resolveCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { saveCheckpoint } from '../train/checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from '../train/metrics-log.js';
 import { writeLineChart } from '../train/plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -108,20 +106,9 @@ export async function finetune(input: FinetuneConfig, o: { resume?: boolean; qui
   if (c.batchSize % (c.microBatch * world) !== 0) {
     throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
   }
-  let saved: SavedState | null = null;
-  let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
-  if (pg) ckptDir = pg.broadcastObject(ckptDir);
-  if (ckptDir) {
-    saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
-    // the saved run defines the model, data and schedule; only the length, budget and threads may change
-    c = validateFinetuneConfig({ ...saved.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
-  } else if (o.resume) say(`no checkpoint in ${c.out}; starting a new run`);
-  if (main) {
-    mkdirSync(c.out, { recursive: true });
-    writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
-  }
-  setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / world)));
-  manualSeed(c.seed);
+  const run = openRun<FinetuneConfig, SavedState>(c, { resume: o.resume ?? false, pg, validate: validateFinetuneConfig, say });
+  c = run.c;
+  const { saved, ckptDir } = run;
 
   const raw = await openDataset(c.data);
   const { task, source } = await createTask(c.task, {

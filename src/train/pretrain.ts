@@ -10,10 +10,9 @@
 // Exact resume: a checkpoint holds the weights, the optimiser moments, the schedule position, the
 // libtorch generator state (dropout, span corruption and MLM draws) and the loader position, so a
 // resumed run computes the same next batches and losses as an uninterrupted one.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
-import { getRngState, manualSeed, setNumThreads, tensor, tidy } from '../tensor/index.js';
+import { getRngState, manualSeed, tensor, tidy } from '../tensor/index.js';
 import { PRESETS, type AnyFLMModel, type PresetName } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
@@ -25,12 +24,11 @@ import type { ScheduleConfig } from './schedule.js';
 import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from './loop.js';
 import { SettingChecks, checkCommonSettings, type CommonTrainSettings } from './config-checks.js';
 import { TrainConfigError } from './errors.js';
-import { b64, restoreTrainingState, type RankState } from './resume.js';
-import { resolveCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { b64, openRun, restoreTrainingState, type RankState } from './resume.js';
+import { saveCheckpoint } from './checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { StatusLine } from './status-line.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
 import { formatInitWeightsReport, loadInitWeights } from '../io/init-weights.js';
 import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
@@ -159,21 +157,11 @@ export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hoo
   if (c.batchSize % (c.microBatch * world) !== 0) {
     throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
   }
-  let saved: SavedState | null = null;
-  let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
-  if (pg) ckptDir = pg.broadcastObject(ckptDir);
-  if (ckptDir) {
-    const st = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as SavedState;
-    // the saved run defines the model, data and schedule; only the length and budget may change
-    c = validatePretrainConfig({ ...st.config, steps: input.steps, timeBudgetS: input.timeBudgetS, threads: input.threads, out: c.out });
-    saved = st;
-  } else if (o.resume && main && !o.quiet) console.error(`flm pretrain: no checkpoint in ${c.out}; starting a new run`);
-  if (main) {
-    mkdirSync(c.out, { recursive: true });
-    writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
-  }
-  setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / world)));
-  manualSeed(c.seed);
+  const run = openRun<PretrainConfig, SavedState>(c, {
+    resume: o.resume ?? false, pg, validate: validatePretrainConfig, say: (m) => { if (!o.quiet) console.error(`flm pretrain: ${m}`); },
+  });
+  c = run.c;
+  const { saved, ckptDir } = run;
 
   const src = await openDataset(c.data);
   const preset = PRESETS[c.preset];

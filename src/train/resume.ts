@@ -1,9 +1,15 @@
-// Restoring a trainer from one of its checkpoints: what pretraining and fine-tuning share.
-import { setRngState } from '../tensor/index.js';
+// Starting or resuming a trainer's run folder, and restoring a trainer from one of its checkpoints:
+// what pretraining and fine-tuning share.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { manualSeed, setNumThreads, setRngState } from '../tensor/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 import type { Module } from '../nn/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { DataLoader, LoaderState } from '../data/loader.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, resolveCheckpoint } from './checkpoint.js';
 import { TrainConfigError } from './errors.js';
 
 /** One rank's data position and libtorch generator state (base64), as a checkpoint stores them. */
@@ -35,4 +41,45 @@ export function restoreTrainingState(
   }
   loader.restore(mine.loader);
   setRngState(unb64(mine.rng));
+}
+
+/** What every trainer's settings have that a resume may change. */
+interface RunSettings {
+  out: string;
+  steps: number;
+  timeBudgetS: number;
+  threads: number;
+  seed: number;
+}
+
+/**
+ * Opens the run folder `c.out`. With `resume`, rank 0 finds the latest checkpoint (every rank learns
+ * which) and every rank reads its state: the saved run defines the model, data and schedule, so its
+ * config replaces `c` except for the length, time budget and threads (`fromSaved` adapts an older saved
+ * config; `validate` checks the result). Rank 0 writes config.json; the intra-op threads (all cores
+ * shared by the ranks when 0) and the seed are set.
+ */
+export function openRun<C extends RunSettings, S extends { config: C }>(c: C, o: {
+  resume: boolean;
+  pg: ProcessGroup | null;
+  validate(c: C): C;
+  fromSaved?(saved: S, dir: string): C;
+  say(message: string): void;
+}): { c: C; saved: S | null; ckptDir: string | null } {
+  const main = (o.pg?.rank ?? 0) === 0;
+  let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
+  if (o.pg) ckptDir = o.pg.broadcastObject(ckptDir);
+  let saved: S | null = null;
+  if (ckptDir) {
+    saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as S;
+    const base = o.fromSaved ? o.fromSaved(saved, ckptDir) : saved.config;
+    c = o.validate({ ...base, steps: c.steps, timeBudgetS: c.timeBudgetS, threads: c.threads, out: c.out });
+  } else if (o.resume && main) o.say(`no checkpoint in ${c.out}; starting a new run`);
+  if (main) {
+    mkdirSync(c.out, { recursive: true });
+    writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
+  }
+  setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / (o.pg?.worldSize ?? 1))));
+  manualSeed(c.seed);
+  return { c, saved, ckptDir };
 }
