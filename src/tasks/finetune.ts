@@ -17,10 +17,9 @@
 import { join, resolve } from 'node:path';
 import { getRngState, manualSeed, setRngState, tidy } from '../tensor/index.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
-import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 import { dataParallelLoopHooks } from '../dist/agree.js';
-import { TrainConfigError } from '../train/errors.js';
-import { b64, openRun, restoreTrainingState, type RankState } from '../train/resume.js';
+import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from '../train/resume.js';
 import { FLMModel, createModel, validateConfig, type FLMConfig } from '../models/index.js';
 import { AdamW, flmParamGroups, FLM_GROUPING } from '../optim/index.js';
 import { openDataset } from '../data/spec.js';
@@ -95,17 +94,10 @@ async function evaluateQuietly(task: FinetuneTask, model: FLMModel, tok: TextTok
 /** Runs (or resumes) a fine-tuning run to completion, interruption or the time budget. */
 export async function finetune(input: FinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: FinetuneHooks } = {}): Promise<FinetuneResult> {
   let c = validateFinetuneConfig({ ...input, out: resolve(input.out) });
-  const env = distEnv();
-  const pg: ProcessGroup | null = env && env.worldSize > 1 ? initProcessGroup() : null;
-  const rank = pg?.rank ?? 0;
-  const world = pg?.worldSize ?? 1;
-  const main = rank === 0;
+  const { pg, rank, world, main } = trainerGroup(c.batchSize, c.microBatch);
   const say = (m: string): void => {
     if (!o.quiet && main) console.error(`flm finetune ${c.task}: ${m}`);
   };
-  if (c.batchSize % (c.microBatch * world) !== 0) {
-    throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
-  }
   const run = openRun<FinetuneConfig, SavedState>(c, { resume: o.resume ?? false, pg, validate: validateFinetuneConfig, say });
   c = run.c;
   const { saved, ckptDir } = run;

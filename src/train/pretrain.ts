@@ -24,14 +24,13 @@ import type { ScheduleConfig } from './schedule.js';
 import { BatchFeed, cleanUp, TrainLoop, type TrainLoopStart } from './loop.js';
 import { SettingChecks, checkCommonSettings, type CommonTrainSettings } from './config-checks.js';
 import { TrainConfigError } from './errors.js';
-import { b64, openRun, restoreTrainingState, type RankState } from './resume.js';
+import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from './resume.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
 import { formatInitWeightsReport, loadInitWeights } from '../io/init-weights.js';
-import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import { anyRank as anyRankOf, dataParallelLoopHooks } from '../dist/agree.js';
 import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
@@ -149,14 +148,7 @@ interface SavedState {
  */
 export async function pretrain(input: PretrainConfig, o: { resume?: boolean; hooks?: PretrainHooks; quiet?: boolean } = {}): Promise<PretrainResult> {
   let c = validatePretrainConfig({ ...input, out: resolve(input.out) });
-  const env = distEnv();
-  const pg: ProcessGroup | null = env && env.worldSize > 1 ? initProcessGroup() : null;
-  const rank = pg?.rank ?? 0;
-  const world = pg?.worldSize ?? 1;
-  const main = rank === 0;
-  if (c.batchSize % (c.microBatch * world) !== 0) {
-    throw new TrainConfigError(`batchSize (${c.batchSize}) must be a multiple of microBatch x world size (${c.microBatch} x ${world})`);
-  }
+  const { pg, rank, world, main } = trainerGroup(c.batchSize, c.microBatch);
   const run = openRun<PretrainConfig, SavedState>(c, {
     resume: o.resume ?? false, pg, validate: validatePretrainConfig, say: (m) => { if (!o.quiet) console.error(`flm pretrain: ${m}`); },
   });

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed, setNumThreads, setRngState } from '../tensor/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { ProcessGroup } from '../dist/process-group.js';
+import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-group.js';
 import type { Module } from '../nn/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { DataLoader, LoaderState } from '../data/loader.js';
@@ -82,4 +82,20 @@ export function openRun<C extends RunSettings, S extends { config: C }>(c: C, o:
   setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / (o.pg?.worldSize ?? 1))));
   manualSeed(c.seed);
   return { c, saved, ckptDir };
+}
+
+/**
+ * The process group of a trainer started by `flm launch` / `--nproc` (null in a single process), this
+ * process's place in it, and the check that the global batch splits over the ranks' micro-batches.
+ */
+export function trainerGroup(batchSize: number, microBatch: number): { pg: ProcessGroup | null; rank: number; world: number; main: boolean } {
+  const env = distEnv();
+  const pg = env && env.worldSize > 1 ? initProcessGroup() : null;
+  const rank = pg?.rank ?? 0;
+  const world = pg?.worldSize ?? 1;
+  if (batchSize % (microBatch * world) !== 0) {
+    pg?.destroy();
+    throw new TrainConfigError(`batchSize (${batchSize}) must be a multiple of microBatch x world size (${microBatch} x ${world})`);
+  }
+  return { pg, rank, world, main: rank === 0 };
 }
