@@ -7,5 +7,5 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as metrics from './eval/metrics/index.js';
 export { loadSafetensors, saveSafetensors } from './io/safetensors.js';
-export { pretrain, type PretrainConfig, PRETRAIN_DEFAULTS } from './train/pretrain.js';
+export { pretrain, type PretrainConfig, PRETRAIN_DEFAULTS } from './tasks/pretrain/recipe.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint } from './train/checkpoint.js';

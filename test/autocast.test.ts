@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { F, autocast, manualSeed, ones, randn, tensor, tidy, zeros } from '../src/tensor/index.js';
-import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig } from '../src/train/pretrain.js';
+import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig } from '../src/tasks/pretrain/recipe.js';
 
 test('autocast: linear runs in bfloat16 inside the region, float32 outside; layer norm and losses in float32; state restored', () => {
   tidy(() => {

@@ -17,14 +17,14 @@ import { TextTokenizer } from '../src/data/tokenizer.js';
 import { normalizeClip } from '../src/data/image.js';
 import { ShapesWorld } from '../src/data/shapes/index.js';
 import { loadSafetensors } from '../src/io/safetensors.js';
-import { objectiveConfig } from '../src/train/objective-step.js';
-import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain.js';
-import { addCaptionTokens, encodeCaptions, existingCaptionTokens, type CaptionTokens } from '../src/tasks/caption-tokens.js';
-import { growVocab } from '../src/tasks/caption-vocab.js';
-import { beamDecode, captionImageTokens, forwardStream, greedyDecode, type DecodeTokens, type Generation } from '../src/tasks/caption-decode.js';
-import { CAPTION_DEFAULTS, captionModelConfig, captionStep, finetuneCaption, initCaptionModel, type CaptionFinetuneResult } from '../src/tasks/caption.js';
-import { loadRunModel } from '../src/tasks/inference-model.js';
-import { scoreCaptions } from '../src/tasks/caption-eval.js';
+import { objectiveConfig } from '../src/tasks/pretrain/objective-step.js';
+import { PRETRAIN_DEFAULTS, pretrain } from '../src/tasks/pretrain/recipe.js';
+import { addCaptionTokens, encodeCaptions, existingCaptionTokens, type CaptionTokens } from '../src/tasks/caption/tokens.js';
+import { growVocab } from '../src/tasks/caption/vocab.js';
+import { beamDecode, captionImageTokens, forwardStream, greedyDecode, type DecodeTokens, type Generation } from '../src/tasks/caption/decode.js';
+import { CAPTION_DEFAULTS, captionModelConfig, captionStep, finetuneCaption, initCaptionModel, type CaptionFinetuneResult } from '../src/tasks/caption/recipe.js';
+import { loadRunModel } from '../src/tasks/common/inference-model.js';
+import { scoreCaptions } from '../src/tasks/caption/eval.js';
 import { cli } from './cli-helpers.js';
 
 const S = 32; // tiny preset image size
@@ -243,8 +243,8 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
     manualSeed(7);
     await pretrain({ ...PRETRAIN_DEFAULTS, objective: 'flm', preset: 'tiny', data, out: pre, steps: 2, batchSize: 4, microBatch: 4, workers: 0, vocabSize: 420, logEvery: 1, saveEvery: 10 }, { quiet: true });
     result = await finetuneCaption({
-      ...CAPTION_DEFAULTS, init: pre, data, out: cap, steps: 6, batchSize: 6, lr: 1e-3, workers: 0, logEvery: 2, saveEvery: 3,
-      evalData: 'shapes:val?n=6&seed=3&size=32', beam: 2,
+      ...CAPTION_DEFAULTS, from: pre, data, out: cap, steps: 6, batchSize: 6, lr: 1e-3, workers: 0, logEvery: 2, saveEvery: 3, evalEvery: 3,
+      valData: 'shapes:val?n=6&seed=3&size=32', beam: 2,
     }, { quiet: true });
     mkdirSync(imgDir);
     await sharp(Buffer.from(world.image(0)), { raw: { width: S, height: S, channels: 3 } }).png().toFile(png);
@@ -270,7 +270,7 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
     const ar = join(root, 'ar');
     await pretrain({ ...PRETRAIN_DEFAULTS, objective: 'ar', preset: 'tiny', data, out: ar, steps: 2, batchSize: 4, microBatch: 4, workers: 0, vocabSize: 420, logEvery: 1, saveEvery: 10 }, { quiet: true });
     const src = await loadRunModel(ar);
-    const init = await initCaptionModel({ ...CAPTION_DEFAULTS, init: ar, data, out: join(root, 'ar-caption') });
+    const init = await initCaptionModel({ ...CAPTION_DEFAULTS, from: ar, data, out: join(root, 'ar-caption') });
     assert.equal(init.modelConfig.vocab_size, src.config.vocab_size + 2);
     assert.ok(init.modelConfig.flm_backbone);
     init.model.eval();

@@ -16,7 +16,7 @@ import { summarize, timeToReach } from '../src/compare/report.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { cli } from './cli-helpers.js';
 import { modelPairScorer } from '../src/compare/probes.js';
-import { createObjectiveModel, objectiveConfig, objectiveStep } from '../src/train/objective-step.js';
+import { createObjectiveModel, objectiveConfig, objectiveStep } from '../src/tasks/pretrain/objective-step.js';
 import { trainTokenizer } from '../src/data/tokenizer-train.js';
 import { TextTokenizer } from '../src/data/tokenizer.js';
 import { manualSeed, tensor, tidy } from '../src/tensor/index.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig, TrainConfigError, type PretrainConfig } from '../src/train/pretrain.js';
+import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig, TrainConfigError, type PretrainConfig } from '../src/tasks/pretrain/recipe.js';
 
 const base = (out: string): PretrainConfig => ({
   ...PRETRAIN_DEFAULTS, objective: 'flm', preset: 'tiny', data: 'shapes:train?n=48&seed=3', out,
@@ -32,7 +32,7 @@ test('a crashed run resumes exactly: same losses as an uninterrupted run', async
 
 test('bad pretraining configs give clear errors', () => {
   const out = '/tmp/x';
-  assert.throws(() => validatePretrainConfig({ ...base(out), steps: 0 }), (e: Error) => e instanceof TrainConfigError && /steps must be an integer >= 1/.test(e.message));
+  assert.throws(() => validatePretrainConfig({ ...base(out), steps: 0 }), (e: Error) => e instanceof TrainConfigError && /steps must be an integer in \[1, inf\]/.test(e.message));
   assert.throws(() => validatePretrainConfig({ ...base(out), batchSize: 5, microBatch: 2 }), /multiple of microBatch/);
   assert.throws(() => validatePretrainConfig({ ...base(out), objective: 'xyz' as 'flm' }), /objective must be one of/);
   assert.throws(() => validatePretrainConfig({ ...base(out), lr: Number.NaN }), /lr must be a number/);

@@ -15,15 +15,19 @@ import { DataLoader, type Batch } from '../src/data/loader.js';
 import { TextTokenizer } from '../src/data/tokenizer.js';
 import { loadSafetensors } from '../src/io/safetensors.js';
 import { retrievalRecall } from '../src/eval/metrics/retrieval.js';
-import { PRETRAIN_DEFAULTS, TrainConfigError, pretrain } from '../src/train/pretrain.js';
-import { FINETUNE_DEFAULTS, finetuneDefaults, validateFinetuneConfig, type FinetuneConfig } from '../src/tasks/finetune-config.js';
-import { finetune, type FinetuneResult } from '../src/tasks/finetune.js';
-import { initFinetuneModel } from '../src/tasks/finetune-init.js';
-import { createTask } from '../src/tasks/registry.js';
-import { evaluateCheckpoint } from '../src/tasks/eval.js';
-import { evaluateRetrieval, type PairScorer } from '../src/tasks/retrieval-eval.js';
-import type { RetrievalSet } from '../src/tasks/retrieval-data.js';
-import { TASK_NAMES, type TaskName } from '../src/tasks/task.js';
+import { PRETRAIN_DEFAULTS, TrainConfigError, pretrain } from '../src/tasks/pretrain/recipe.js';
+import { finetune, finetuneDefaults, type FinetuneConfig, type FinetuneResult } from '../src/tasks/finetune.js';
+import { validateSettings } from '../src/config/resolve.js';
+import { VQA } from '../src/tasks/vqa/spec.js';
+import { createRetrievalTask } from '../src/tasks/retrieval/task.js';
+import { createVqaTask } from '../src/tasks/vqa/task.js';
+import { createNlvr2Task } from '../src/tasks/nlvr2/task.js';
+import type { DatasetSource } from '../src/data/types.js';
+import { initFinetuneModel } from '../src/tasks/common/finetune-init.js';
+import { evaluateCheckpoint } from '../src/tasks/common/eval.js';
+import { evaluateRetrieval, type PairScorer } from '../src/tasks/retrieval/eval.js';
+import type { RetrievalSet } from '../src/tasks/retrieval/data.js';
+import { TASK_NAMES, type FinetuneTask, type TaskName } from '../src/tasks/common/task.js';
 import { cli } from './cli-helpers.js';
 
 const SEED = 'seed=3&size=32';
@@ -39,6 +43,13 @@ function config(task: TaskName, from: string | null, out: string, over: Partial<
     ...finetuneDefaults(task), from, preset: 'tiny', data: DATA[task].train, valData: DATA[task].val, out, steps: 3, batchSize: 4, microBatch: 4,
     negatives: 3, lr: 1e-3, workers: 0, logEvery: 1, evalEvery: 100, saveEvery: 100, evalBatch: 8, ...over,
   };
+}
+
+/** The task object of `name` (what the recipes build), for the unit tests below. */
+async function createTask(name: TaskName, train: { spec: string; source: DatasetSource }): Promise<{ task: FinetuneTask }> {
+  if (name === 'retrieval') return { task: await createRetrievalTask(train.source, { negatives: 3, itmWeight: 0.5 }) };
+  if (name === 'vqa') return createVqaTask(train, { minAnswerCount: 1 });
+  return { task: createNlvr2Task() };
 }
 
 const inUnit = (v: number | undefined, what: string): void => assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${what} = ${v}`);
@@ -138,7 +149,7 @@ describe('overfit a fixed batch', () => {
     const tok = await TextTokenizer.fromFile(join(pre, 'tokenizer.json'), { maxLength: 12 });
     for (const name of TASK_NAMES) {
       const train = { spec: DATA[name].train, source: await openDataset(DATA[name].train) };
-      const { task } = await createTask(name, { train, negatives: 3, itmWeight: 0.5, minAnswerCount: 1 });
+      const { task } = await createTask(name, train);
       const cfg = withOverrides(flmConfig('tiny'), { ...task.modelOverrides(), vocab_size: tok.vocabSize, text_encoder_arch: { vocab_size: tok.vocabSize } });
       manualSeed(0);
       const model = createModel(cfg) as FLMModel;
@@ -205,16 +216,16 @@ describe('retrieval evaluation path', () => {
 });
 
 describe('exact resume', () => {
-  it('a run resumed from a crash checkpoint logs the same losses and ends with the same weights', async () => {
+  for (const task of TASK_NAMES) it(`${task}: a run resumed from a crash checkpoint logs the same losses and ends with the same weights`, async () => {
     const over = { steps: 6, saveEvery: 2, evalEvery: 3, logEvery: 1, keepLast: 5 };
-    const a = join(root, 'resume-a');
-    const b = join(root, 'resume-b');
-    await finetune(config('retrieval', pre, a, over), { quiet: true });
+    const a = join(root, `resume-${task}-a`);
+    const b = join(root, `resume-${task}-b`);
+    await finetune(config(task, pre, a, over), { quiet: true });
     // run b "crashes" at the log of step 3: its latest checkpoint is step 2
-    await assert.rejects(finetune(config('retrieval', pre, b, over), {
+    await assert.rejects(finetune(config(task, pre, b, over), {
       quiet: true, hooks: { onLog: (r) => { if (r.step === 3) throw new Error('crash'); } },
     }), /crash/);
-    const rb = await finetune(config('retrieval', pre, b, over), { quiet: true, resume: true });
+    const rb = await finetune(config(task, pre, b, over), { quiet: true, resume: true });
     assert.equal(rb.steps, 6);
     const losses = (dir: string): number[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
       .map((l) => JSON.parse(l) as { split?: string; loss?: number }).filter((r) => r.split !== 'val').map((r) => r.loss!);
@@ -234,7 +245,7 @@ describe('a single-stream pretraining run', () => {
       tokenizer: join(pre, 'tokenizer.json'), logEvery: 1, saveEvery: 10,
     }, { quiet: true });
     const c = config('vqa', mlm, join(root, 'vqa-from-mlm'));
-    const { task } = await createTask('vqa', { train: { spec: c.data, source: await openDataset(c.data) }, negatives: 1, itmWeight: 0, minAnswerCount: 1 });
+    const { task } = await createTask('vqa', { spec: c.data, source: await openDataset(c.data) });
     const init = await initFinetuneModel(c, await openDataset(c.data), task.modelOverrides());
     try {
       assert.ok(init.model instanceof FLMModel && init.config.flm_backbone);
@@ -251,12 +262,13 @@ describe('a single-stream pretraining run', () => {
 
 describe('bad settings', () => {
   it('validation lists every problem', () => {
-    const c = { ...config('vqa', null, join(root, 'bad')), steps: 0, batchSize: 6, microBatch: 4, lr: -1, negatives: 0, task: 'captioning' as TaskName };
-    assert.throws(() => validateFinetuneConfig(c), (e: Error) => e instanceof TrainConfigError
-      && /steps must be an integer >= 1/.test(e.message) && /batchSize \(6\) must be a multiple of microBatch \(4\)/.test(e.message)
-      && /lr must be a number/.test(e.message) && /negatives must be an integer >= 1/.test(e.message) && /task must be one of retrieval, vqa, nlvr2/.test(e.message));
-    assert.throws(() => validateFinetuneConfig({ ...config('vqa', null, join(root, 'bad')), warmup: 5, steps: 5 }), /warmup \(5 steps\) must be shorter than steps/);
-    assert.equal(FINETUNE_DEFAULTS.negatives, 15);
+    const { task: _t, negatives: _n, itmWeight: _i, ...vqa } = config('vqa', null, join(root, 'bad'));
+    const c = { ...vqa, steps: 0, batchSize: 6, microBatch: 4, lr: -1, minAnswerCount: 0, shots: 3 };
+    assert.throws(() => validateSettings(VQA, c), (e: Error) => e instanceof TrainConfigError
+      && /steps must be an integer in \[1, inf\]/.test(e.message) && /batchSize \(6\) must be a multiple of microBatch \(4\)/.test(e.message)
+      && /lr must be a number/.test(e.message) && /minAnswerCount must be an integer in \[1, inf\]/.test(e.message) && /unknown setting 'shots'/.test(e.message));
+    assert.throws(() => validateSettings(VQA, { ...vqa, warmup: 5, steps: 5 }), /warmup \(5 steps\) must be shorter than steps/);
+    assert.equal(finetuneDefaults('retrieval').negatives, 3);
   });
 
   it('the CLI names the flag, the missing checkpoint and the wrong data', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { manualSeed, randn, randint, setNumThreads, tensor, tidy, keep, getNumThreads, type Tensor } from '../tensor/index.js';
 import { PRESETS, type PresetName } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
-import { createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch } from '../train/objective-step.js';
+import { createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch } from '../tasks/pretrain/objective-step.js';
 
 export interface StepBenchOptions {
   preset: PresetName;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
-import { TASK_DATA } from '../tasks/task-data.js';
+import { taskEntry } from '../tasks/registry.js';
 
 type Task = 'retrieval' | 'vqa' | 'nlvr2';
 
@@ -21,7 +21,7 @@ function addTask(group: Command, task: Task): void {
       ? 'image-text retrieval: TR / IR recall@1/5/10 from the full score matrix of the split (spec F)'
       : task === 'vqa' ? 'VQA score: argmax answer scored by its soft target (spec F)' : 'NLVR2 accuracy (spec F)')
     .requiredOption('--checkpoint <dir>', `fine-tuned run (its best checkpoint, else the latest) or checkpoint folder${task === 'retrieval' ? '; with --zero-shot a pretraining run' : ''}`)
-    .option('--data <spec>', `evaluation data (default ${TASK_DATA[task].testData})`)
+    .option('--data <spec>', `evaluation data (default ${taskEntry(task).spec.testData ?? ''})`)
     .option('--which <name>', 'checkpoint of a run folder: best | latest | a step folder name (step-00000100)')
     .option('--batch-size <n>', task === 'retrieval' ? 'texts per image pass (official 64)' : 'examples per pass')
     .option('--limit <n>', task === 'retrieval' ? 'the first n images (with their captions) only' : 'stop after n examples (whole batches)')
@@ -32,14 +32,14 @@ function addTask(group: Command, task: Task): void {
   if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
   if (task === 'vqa') cmd.option('--predictions <file>', 'write [{question_id, answer}] (the EvalAI submission format)');
   cmd.action(async (f: EvalFlags, c: Command) => {
-    const { evaluateCheckpoint } = await import('../tasks/eval.js');
+    const { evaluateCheckpoint } = await import('../tasks/common/eval.js');
     const threads = num('threads', f.threads, { int: true, min: 0 });
     const batchSize = num('batch-size', f.batchSize, { int: true, min: 1 });
     const limit = num('limit', f.limit, { int: true, min: 1 });
     const workers = num('workers', f.workers, { int: true, min: 0 });
     if (threads) (await import('../tensor/index.js')).setNumThreads(threads);
     const r = await evaluateCheckpoint({
-      task, checkpoint: f.checkpoint, data: f.data ?? TASK_DATA[task].testData, zeroShot: f.zeroShot ?? false,
+      task, checkpoint: f.checkpoint, data: f.data ?? taskEntry(task).spec.testData ?? '', zeroShot: f.zeroShot ?? false,
       ...(f.which !== undefined ? { which: f.which } : {}), ...(batchSize !== undefined ? { batchSize } : {}),
       ...(limit !== undefined ? { limit } : {}), ...(workers !== undefined ? { workers } : {}),
       ...(f.quiet ? {} : { progress: (m: string) => console.error(`flm eval ${task}: ${m}`) }),

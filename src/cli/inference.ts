@@ -1,20 +1,19 @@
-// One-command inference on a checkpoint: `flm caption`, `flm vqa`, `flm retrieve`, `flm embed`; and the
-// caption task's `flm finetune caption` / `flm eval caption` (cli/caption.ts), attached to the
-// `finetune` / `eval` command groups whoever registers them first.
+// One-command inference on a checkpoint: `flm caption`, `flm vqa`, `flm retrieve`, `flm embed`; and
+// `flm eval caption` (cli/caption.ts), attached to the `eval` command group whoever registers it first.
 import type { Command } from 'commander';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
-import { registerCaptionEval, registerCaptionFinetune } from './caption.js';
+import { registerCaptionEval } from './caption.js';
 
 /** The subcommand group `name` of p, created when no one has registered it yet. */
 export function commandGroup(p: Command, name: string, description: string): Command {
   return p.commands.find((c) => c.name() === name) ?? p.command(name).description(description);
 }
 
-type RunModel = import('../tasks/inference-model.js').RunModel;
+type RunModel = import('../tasks/common/inference-model.js').RunModel;
 
 async function withRun<T>(checkpoint: string, fn: (run: RunModel) => Promise<T>, threads?: string): Promise<T> {
-  const { loadRunModel } = await import('../tasks/inference-model.js');
+  const { loadRunModel } = await import('../tasks/common/inference-model.js');
   const n = num('threads', threads, { int: true, min: 0 });
   if (n) (await import('../tensor/index.js')).setNumThreads(n);
   const run = await loadRunModel(checkpoint, { which: 'auto' });
@@ -26,7 +25,6 @@ async function withRun<T>(checkpoint: string, fn: (run: RunModel) => Promise<T>,
 }
 
 export function registerInference(p: Command): void {
-  registerCaptionFinetune(commandGroup(p, 'finetune', 'fine-tune a checkpoint on a downstream task'));
   registerCaptionEval(commandGroup(p, 'eval', 'evaluate a fine-tuned checkpoint'));
 
   p.command('caption')
@@ -39,7 +37,7 @@ export function registerInference(p: Command): void {
     .option('--threads <n>', 'intra-op threads (0: all cores)')
     .option('--json', 'print JSON lines {path, caption}')
     .action(async (images: string[], f: { checkpoint: string; beam: string; lengthPenalty: string; maxSteps: string; threads?: string; json?: boolean }, cmd: Command) => {
-      const { captionFiles } = await import('../tasks/infer-caption.js');
+      const { captionFiles } = await import('../tasks/caption/infer.js');
       const o = {
         beam: num('beam', f.beam, { int: true, min: 1 }), lengthPenalty: num('length-penalty', f.lengthPenalty),
         maxSteps: num('max-steps', f.maxSteps, { int: true, min: 1 }),
@@ -58,7 +56,7 @@ export function registerInference(p: Command): void {
     .option('--threads <n>', 'intra-op threads (0: all cores)')
     .option('--json', 'print JSON')
     .action(async (image: string, question: string, f: { checkpoint: string; top: string; threads?: string; json?: boolean }, cmd: Command) => {
-      const { answerQuestion } = await import('../tasks/infer-vqa.js');
+      const { answerQuestion } = await import('../tasks/vqa/infer.js');
       const top = num('top', f.top, { int: true, min: 1 })!;
       const answers = await withRun(f.checkpoint, (run) => answerQuestion(run, image, question, { top }), f.threads);
       if (f.json) console.log(JSON.stringify({ image, question, answer: answers[0]?.answer, answers }));
@@ -76,8 +74,8 @@ export function registerInference(p: Command): void {
     .option('--threads <n>', 'intra-op threads (0: all cores)')
     .option('--json', 'print JSON')
     .action(async (f: { images: string; text: string; checkpoint: string; top: string; threads?: string; json?: boolean }, cmd: Command) => {
-      const { retrieveImages } = await import('../tasks/infer-retrieve.js');
-      const { listImages } = await import('../tasks/inference-inputs.js');
+      const { retrieveImages } = await import('../tasks/retrieval/infer.js');
+      const { listImages } = await import('../tasks/common/inference-inputs.js');
       const top = num('top', f.top, { int: true, min: 1 })!;
       const files = listImages(f.images);
       const r = await withRun(f.checkpoint, (run) => retrieveImages(run, files, f.text), f.threads);
@@ -99,8 +97,8 @@ export function registerInference(p: Command): void {
     .option('--threads <n>', 'intra-op threads (0: all cores)')
     .action(async (f: { checkpoint: string; images?: string; texts?: string; out: string; threads?: string }, cmd: Command) => {
       if ((f.images === undefined) === (f.texts === undefined)) throw new Error('give exactly one of --images DIR or --texts FILE');
-      const { embed } = await import('../tasks/infer-embed.js');
-      const { listImages, InputError } = await import('../tasks/inference-inputs.js');
+      const { embed } = await import('../tasks/common/embed.js');
+      const { listImages, InputError } = await import('../tasks/common/inference-inputs.js');
       let input: { images: string[] } | { texts: string[] };
       if (f.images !== undefined) input = { images: listImages(f.images) };
       else {

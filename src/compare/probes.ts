@@ -38,10 +38,10 @@ import { preprocessText } from '../data/text.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import { checkCaption, COLOURS, DEFAULT_HELD_OUT, SHAPES, SIZE_RADIUS, isHeldOut, renderScene, type Scene } from '../data/shapes/index.js';
 import { normalizeClip } from '../data/image.js';
-import { loadRetrievalSet } from '../tasks/retrieval-data.js';
-import { zeroShotScorer } from '../tasks/zero-shot.js';
-import type { TextSlice } from '../tasks/retrieval-eval.js';
-import type { PretrainObjective } from '../train/objective-step.js';
+import { loadRetrievalSet } from '../tasks/retrieval/data.js';
+import { zeroShotScorer } from '../tasks/retrieval/zero-shot.js';
+import type { TextSlice } from '../tasks/retrieval/eval.js';
+import type { PretrainObjective } from '../tasks/pretrain/objective-step.js';
 
 // ------------------------------------------------------------------------------------------ data
 

@@ -10,14 +10,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PRESETS, type PresetName } from '../models/index.js';
-import { PRETRAIN_DEFAULTS, pretrain } from '../train/pretrain.js';
-import { finetune } from '../tasks/finetune.js';
-import { finetuneDefaults } from '../tasks/finetune-config.js';
-import { CAPTION_DEFAULTS, finetuneCaption } from '../tasks/caption.js';
-import { loadRunModel } from '../tasks/inference-model.js';
-import { loadRetrievalSet, type RetrievalSet } from '../tasks/retrieval-data.js';
-import { rankScorer, scoreMatrix, type PairScorer } from '../tasks/retrieval-eval.js';
-import { zeroShotObjective, zeroShotScorer } from '../tasks/zero-shot.js';
+import { PRETRAIN_DEFAULTS, pretrain } from '../tasks/pretrain/recipe.js';
+import { finetune, finetuneDefaults } from '../tasks/finetune.js';
+import { CAPTION_DEFAULTS, finetuneCaption } from '../tasks/caption/recipe.js';
+import { loadRunModel } from '../tasks/common/inference-model.js';
+import { loadRetrievalSet, type RetrievalSet } from '../tasks/retrieval/data.js';
+import { rankScorer, scoreMatrix, type PairScorer } from '../tasks/retrieval/eval.js';
+import { zeroShotObjective, zeroShotScorer } from '../tasks/retrieval/zero-shot.js';
 import { retrievalRecall, type RetrievalRecall } from '../eval/metrics/retrieval.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { FLMModel } from '../models/index.js';
@@ -143,8 +142,8 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
 
   say(`3/3 caption fine-tuning (${c.captionSteps} steps, AR loss with <bos>/<eos>), then greedy decoding of ${c.captionImages} test images`);
   const cap = await finetuneCaption({
-    ...CAPTION_DEFAULTS, init: pretrainDir, data: data.train, out: join(out, 'caption'), steps: c.captionSteps, lr: 3e-4,
-    saveEvery: c.captionSteps, keepLast: 1, evalData: data.test, evalLimit: c.captionImages, beam: 1, ...common,
+    ...CAPTION_DEFAULTS, from: pretrainDir, data: data.train, out: join(out, 'caption'), steps: c.captionSteps, lr: 3e-4,
+    saveEvery: c.captionSteps, keepLast: 1, valData: data.test, evalLimit: c.captionImages, evalEvery: c.captionSteps, beam: 1, ...common,
   }, { quiet: c.quiet });
   const ev = cap.eval;
   if (!ev) throw new Error('the caption fine-tune returned no evaluation');

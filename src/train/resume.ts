@@ -10,7 +10,8 @@ import type { Module } from '../nn/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { DataLoader, LoaderState } from '../data/loader.js';
 import { loadCheckpoint, resolveCheckpoint } from './checkpoint.js';
-import { TrainConfigError } from './errors.js';
+import { TrainConfigError, upgradeSavedSettings, validateSettings } from '../config/resolve.js';
+import type { TaskSpec, TrainSettings } from '../config/settings.js';
 
 /** One rank's data position and libtorch generator state (base64), as a checkpoint stores them. */
 export interface RankState {
@@ -43,27 +44,17 @@ export function restoreTrainingState(
   setRngState(unb64(mine.rng));
 }
 
-/** What every trainer's settings have that a resume may change. */
-interface RunSettings {
-  out: string;
-  steps: number;
-  timeBudgetS: number;
-  threads: number;
-  seed: number;
-}
-
 /**
  * Opens the run folder `c.out`. With `resume`, rank 0 finds the latest checkpoint (every rank learns
  * which) and every rank reads its state: the saved run defines the model, data and schedule, so its
- * config replaces `c` except for the length, time budget and threads (`fromSaved` adapts an older saved
- * config; `validate` checks the result). Rank 0 writes config.json; the intra-op threads (all cores
+ * settings replace `c` except for the length, time budget and threads (older saved settings are
+ * upgraded to today's names and checked). Rank 0 writes config.json; the intra-op threads (all cores
  * shared by the ranks when 0) and the seed are set.
  */
-export function openRun<C extends RunSettings, S extends { config: C }>(c: C, o: {
+export function openRun<C extends TrainSettings, S extends { config: unknown; task?: unknown }>(c: C, o: {
+  spec: TaskSpec;
   resume: boolean;
   pg: ProcessGroup | null;
-  validate(c: C): C;
-  fromSaved?(saved: S, dir: string): C;
   say(message: string): void;
 }): { c: C; saved: S | null; ckptDir: string | null } {
   const main = (o.pg?.rank ?? 0) === 0;
@@ -72,8 +63,10 @@ export function openRun<C extends RunSettings, S extends { config: C }>(c: C, o:
   let saved: S | null = null;
   if (ckptDir) {
     saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as S;
-    const base = o.fromSaved ? o.fromSaved(saved, ckptDir) : saved.config;
-    c = o.validate({ ...base, steps: c.steps, timeBudgetS: c.timeBudgetS, threads: c.threads, out: c.out });
+    const task = typeof saved.task === 'string' ? saved.task : 'pretrain';
+    if (task !== o.spec.name) throw new TrainConfigError(`${ckptDir} is a ${task} checkpoint; it cannot resume as ${o.spec.name}`);
+    const old = upgradeSavedSettings(o.spec, (saved.config ?? {}) as Record<string, unknown>);
+    c = validateSettings(o.spec, { ...old, steps: c.steps, timeBudgetS: c.timeBudgetS, threads: c.threads, out: c.out }) as unknown as C;
   } else if (o.resume && main) o.say(`no checkpoint in ${c.out}; starting a new run`);
   if (main) {
     mkdirSync(c.out, { recursive: true });

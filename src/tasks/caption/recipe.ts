@@ -1,0 +1,139 @@
+// Caption fine-tuning (spec D.11, `ft_cap_coco` + `causal_flm`): AR loss on `<s> <bos> caption <eos> </s>`.
+//
+//   run dir (--out)/
+//     config.json       the resolved settings
+//     tokenizer.json    the run's tokenizer with <bos>/<eos> added (caption-tokens.ts)
+//     metrics.jsonl     per logged step: loss, captionAccuracy, lr, ...; val records: bleu4, cider, ...
+//     checkpoints/      step-N folders; state.json holds task 'caption', modelConfig and captionTokens,
+//                       which is all `flm caption` / `flm eval caption` need
+//
+// Loss source: by default the AR loss is on the forward stream (text_feats1), the stream decoding reads;
+// `compat: 'official'` puts it on the reconstructor output as released (H.12: a trivial target that
+// leaves the decoding stream without a direct loss). In the default mode the reverse stream and the
+// reconstructor get no gradient, so only the forward stream is computed (caption-decode.ts forwardStream).
+//
+// The model: the three-stream model with loss_names {ar: 0.5} (so `lm_score` is the AR head and the
+// pretraining aliases lm_score_r/_f go), loaded from --from with the vocabulary grown by <bos>/<eos>
+// (B.11), and the official loss weight 0.5 on the backpropagated loss. A one-stream AR (or MLM)
+// pretraining run loads by name: its causal text path is exactly the forward stream, so the AR baseline
+// captions through the same decoder. Without --from the model starts from the preset's init.
+import { join } from 'node:path';
+import { tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { FLMModel, validateConfig } from '../../models/index.js';
+import { openDataset } from '../../data/spec.js';
+import type { Batch } from '../../data/loader.js';
+import { TextTokenizer } from '../../data/tokenizer.js';
+import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../../objectives/index.js';
+import { defaultsOf, type ConfigOf } from '../../config/settings.js';
+import { validateSettings } from '../../config/resolve.js';
+import { TrainConfigError } from '../../train/errors.js';
+import { train, type TrainHooks, type TrainResult } from '../../train/trainer.js';
+import type { Recipe } from '../../train/recipe.js';
+import { encodeCaptions, type CaptionTokens } from './tokens.js';
+import { captionImageTokens, forwardStream } from './decode.js';
+import { evaluateCaptions, type CaptionEvalResult } from './eval.js';
+import { initCaptionModel } from './init.js';
+import { CAPTION } from './spec.js';
+
+export { captionModelConfig, initCaptionModel, type CaptionModelInit } from './init.js';
+
+export type CaptionFinetuneConfig = ConfigOf<typeof CAPTION>;
+export const CAPTION_DEFAULTS: CaptionFinetuneConfig = defaultsOf(CAPTION);
+
+export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetuneConfig {
+  return validateSettings(CAPTION, c);
+}
+
+export interface CaptionBatch {
+  image: Tensor; // [B, 3, S, S]
+  textIds: Tensor; // [B, L] int64: <s> <bos> w.. <eos> </s> <pad>..
+  textMasks: Tensor; // [B, L] int64
+}
+
+export function captionBatch(b: Batch, tok: TextTokenizer, ct: CaptionTokens, L: number): CaptionBatch & { tokens: number } {
+  const e = encodeCaptions(tok, ct, b.texts, L);
+  return {
+    tokens: e.mask.reduce((a, v) => a + v, 0),
+    image: tensor(b.images[0]!, { shape: b.imageShape }),
+    textIds: tensor(e.ids, { shape: e.shape, dtype: 'int64' }),
+    textMasks: tensor(e.mask, { shape: e.shape, dtype: 'int64' }),
+  };
+}
+
+/** Caption loss of one batch (terms.caption, metrics.captionAccuracy); the caller frees the tensors. */
+export function captionStep(model: FLMModel, b: CaptionBatch, o: { compat: 'official' | null; maskId: number; padId: number }): ObjectiveResult {
+  return tidy(() => {
+    const head = model.lm_score;
+    if (!head) throw new Error('the caption model has no lm_score head (loss_names.ar = 0)');
+    const L = b.textIds.shape[1]!;
+    const labelsLm = lmLabels(b.textIds); // [B, L-1]
+    if (o.compat === 'official') {
+      const out = model.forward({
+        image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, o.maskId), masks: flmMasks(b.textMasks),
+      }, { lmLogits: false });
+      const rec = head.forward(out.top.rec.narrow(1, 1, L - 2)); // [B, L-2, V]
+      return captionLoss({ recLogits: rec, labelsLm }, { ignoreIndex: o.padId, compat: 'official' });
+    }
+    const f = forwardStream(model, captionImageTokens(model, b.image), b.textIds, toAdditive(forwardMask(b.textMasks))); // [B, L, H]
+    return captionLoss({ fwdLogits: head.forward(f.narrow(1, 1, L - 2)), labelsLm }, { ignoreIndex: o.padId }); // logits [B, L-2, V]
+  });
+}
+
+export const recipe: Recipe<typeof CAPTION> = {
+  spec: CAPTION,
+  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
+  async prepare({ c, saved }) {
+    const src = await openDataset(c.data);
+    if (src.textKind !== 'caption') {
+      await src.close?.();
+      throw new TrainConfigError(`${c.data}: caption fine-tuning needs a caption dataset (this one has ${src.textKind}s)`);
+    }
+    let model: FLMModel;
+    let tokenizer: TextTokenizer;
+    let tokens: CaptionTokens;
+    let modelConfig: FLMModel['config'];
+    let init: { lines: string[]; report: unknown } | undefined;
+    if (saved) {
+      if (saved.modelConfig === undefined || saved.captionTokens === undefined) throw new TrainConfigError(`${saved.dir} is not a caption fine-tuning checkpoint`);
+      modelConfig = validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`);
+      tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
+      tokens = saved.captionTokens as CaptionTokens;
+      model = tidy(() => new FLMModel(modelConfig));
+    } else {
+      const p = await initCaptionModel(c);
+      ({ model, tokenizer, tokens, modelConfig } = p);
+      init = { lines: [`caption fine-tuning from ${p.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`], report: { source: p.origin } };
+    }
+    const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };
+    return {
+      model, modelConfig, tokenizer, source: src, tokenizeInLoader: false, ...(init ? { init } : {}),
+      loss: (b) => {
+        const batch = captionBatch(b, tokenizer, tokens, modelConfig.max_text_len);
+        const r = captionStep(model, batch, stepOpts);
+        // the official loss weight (0.5) scales the backpropagated loss only
+        return { loss: r.loss, metrics: r.metrics, backwardScale: modelConfig.loss_names.ar, tokens: batch.tokens, images: b.size };
+      },
+      evaluate: async (r) => {
+        const e = await evaluateCaptions(model, tokenizer, tokens, r.spec, { beam: c.beam, batchSize: r.batchSize, ...(r.limit > 0 ? { limit: r.limit } : {}) });
+        return { metrics: captionMetrics(e), selection: e.cider, details: e };
+      },
+      stateExtras: () => ({ captionTokens: tokens, compat: c.compat }),
+    };
+  },
+};
+
+/** The numbers of a caption evaluation as metrics. */
+export function captionMetrics(e: CaptionEvalResult): Record<string, number> {
+  return {
+    ...Object.fromEntries(e.bleu.map((b, i) => [`bleu${i + 1}`, b])), cider: e.cider, images: e.images,
+    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed } : {}),
+  };
+}
+
+export type CaptionFinetuneResult = TrainResult & { eval: CaptionEvalResult | null };
+
+/** Runs (or resumes) a caption fine-tuning run; `eval` is the last evaluation with its predictions. */
+export async function finetuneCaption(c: CaptionFinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: TrainHooks } = {}): Promise<CaptionFinetuneResult> {
+  const r = await train(recipe, c, o);
+  return { ...r, eval: (r.lastEval?.details as CaptionEvalResult | undefined) ?? null };
+}

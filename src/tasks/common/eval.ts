@@ -1,0 +1,81 @@
+// `flm eval retrieval|vqa|nlvr2`: a fine-tuned checkpoint's metrics on a dataset (spec F), or zero-shot
+// retrieval from a pretraining run (zero-shot.ts).
+import { CheckpointError } from '../../train/checkpoint.js';
+import { findCheckpoint, loadRunModel, type RunModel } from './inference-model.js';
+import { loadRetrievalSet } from '../retrieval/data.js';
+import { evaluateRetrieval } from '../retrieval/eval.js';
+import { zeroShotObjective, zeroShotScorer } from '../retrieval/zero-shot.js';
+import { taskEntry } from '../registry.js';
+import type { EvalOptions, TaskMetrics, TaskName } from './task.js';
+
+export interface EvalRequest extends EvalOptions {
+  task: TaskName;
+  /** run folder (its best checkpoint, else the latest) or checkpoint folder */
+  checkpoint: string;
+  data: string;
+  /** retrieval only: score pairs by the pretraining loss (no fine-tuning) */
+  zeroShot?: boolean;
+  /** 'best', 'latest' or a step folder name (default: best when the run has one, else latest) */
+  which?: string;
+}
+
+export interface EvalReport {
+  task: TaskName;
+  checkpoint: string;
+  step: number;
+  data: string;
+  /** zero-shot: the pretraining objective whose loss scored the pairs */
+  zeroShotObjective?: string;
+  metrics: TaskMetrics;
+  selection: number;
+  predictions?: { question_id: number; answer: string }[];
+}
+
+async function openRun(path: string, which: string | undefined): Promise<RunModel> {
+  if (which !== undefined) return loadRunModel(path, { which });
+  try {
+    findCheckpoint(path, 'best');
+    return await loadRunModel(path, { which: 'best' });
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    return loadRunModel(path, { which: 'latest' });
+  }
+}
+
+export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
+  if (r.zeroShot && r.task !== 'retrieval') throw new Error(`--zero-shot is for retrieval only (got ${r.task})`);
+  const run = await openRun(r.checkpoint, r.which);
+  const base = { task: r.task, checkpoint: run.dir, step: run.state.step, data: r.data };
+  const opts: EvalOptions = {
+    ...(r.batchSize !== undefined ? { batchSize: r.batchSize } : {}), ...(r.limit !== undefined ? { limit: r.limit } : {}),
+    ...(r.workers !== undefined ? { workers: r.workers } : {}), ...(r.progress ? { progress: r.progress } : {}),
+  };
+  try {
+    run.model.eval();
+    if (r.zeroShot) {
+      const cfg = run.state.config as { objective?: unknown } | undefined;
+      const objective = zeroShotObjective(run.model, cfg?.objective);
+      const set = await loadRetrievalSet(r.data, run.config.image_size, { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+      const scorer = zeroShotScorer(run.model, objective);
+      try {
+        const m = evaluateRetrieval(set, scorer, run.tokenizer, { ...(opts.batchSize ? { textBatch: opts.batchSize } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
+        return { ...base, zeroShotObjective: objective, metrics: { ...m }, selection: m.r1_sum };
+      } finally {
+        scorer.restore();
+      }
+    }
+    if (run.task !== r.task) {
+      const hint = r.task === 'retrieval' && run.task === 'pretrain' ? ' (for a pretrained model use --zero-shot)' : ` (fine-tune it with \`flm finetune ${r.task}\`)`;
+      throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint, not a ${r.task} one${hint}`);
+    }
+    const { recipe } = await taskEntry(r.task).load();
+    if (!recipe.evaluateSaved) throw new Error(`flm eval has no evaluation for ${r.task}`);
+    const e = await recipe.evaluateSaved(run, {
+      spec: r.data, batchSize: opts.batchSize ?? 64, limit: opts.limit ?? 0, workers: opts.workers ?? 1, pg: null, ...(opts.progress ? { progress: opts.progress } : {}),
+    });
+    const predictions = e.details as EvalReport['predictions'] | undefined;
+    return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions } : {}) };
+  } finally {
+    run.model.dispose();
+  }
+}

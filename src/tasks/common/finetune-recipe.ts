@@ -1,0 +1,87 @@
+// The recipe of a classification-style fine-tuning task (retrieval, VQA, NLVR2): the task model built
+// from --from (or a preset) with the task's heads, the task's loss and evaluation (task.ts), and the
+// task's extra checkpoint state. Each task folder makes its recipe with `finetuneRecipe`.
+//
+// Recipe (spec E.1-E.3): AdamW (0.9, 0.98), eps 1e-8, weight decay 0.01 without biases / LayerNorm
+// weights, lr multipliers for the heads and the cross-modal layers, linear warmup then linear decay —
+// all the trainer's. Retrieval negatives are a pure function of (seed, step), so resume stays exact.
+import { join } from 'node:path';
+import { tidy } from '../../tensor/index.js';
+import { FLMModel, createModel, validateConfig } from '../../models/index.js';
+import { openDataset } from '../../data/spec.js';
+import { TextTokenizer } from '../../data/tokenizer.js';
+import type { DatasetSource } from '../../data/types.js';
+import type { Batch } from '../../data/loader.js';
+import { defaultsOf, type ConfigOf, type TaskSpec } from '../../config/settings.js';
+import { TrainConfigError } from '../../train/errors.js';
+import type { Evaluation, EvalRequest, PreparedRun, Recipe, SavedRun } from '../../train/recipe.js';
+import { formatInitReport, initFinetuneModel } from './finetune-init.js';
+import type { FinetuneTask } from './task.js';
+
+export interface TaskFactoryInput<C> {
+  c: C;
+  /** the training data as opened (null: evaluation of a saved model) */
+  train: { spec: string; source: DatasetSource } | null;
+  /** the checkpoint being resumed (its extras: VQA answers) */
+  saved: SavedRun | null;
+}
+
+/** Text and image counts of a loader batch (throughput figures). */
+export function batchCounts(b: Batch): { tokens: number; images: number } {
+  return { tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size * b.images.length };
+}
+
+/** The model and tokenizer of a resumed fine-tuning run: its saved model config and the run folder's tokenizer. */
+export async function resumedModel(saved: SavedRun, out: string): Promise<{ model: FLMModel; modelConfig: ReturnType<typeof validateConfig>; tokenizer: TextTokenizer }> {
+  if (saved.modelConfig === undefined) throw new TrainConfigError(`${saved.dir}: state.json has no modelConfig`);
+  const modelConfig = validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`);
+  const tokenizer = await TextTokenizer.fromFile(join(out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
+  return { model: tidy(() => createModel(modelConfig)) as FLMModel, modelConfig, tokenizer };
+}
+
+/**
+ * A fine-tuning recipe from a task factory: `makeTask` builds the task (and the source to train on:
+ * VQA drops unanswerable questions) for a new or resumed run.
+ */
+export function finetuneRecipe<S extends TaskSpec>(
+  spec: S, curves: Recipe['curves'],
+  makeTask: (i: TaskFactoryInput<ConfigOf<S>>) => Promise<{ task: FinetuneTask; source: DatasetSource | null }>,
+): Recipe<S> {
+  return {
+    spec, curves,
+    async prepare({ c, saved, main, barrier }): Promise<PreparedRun> {
+      const raw = await openDataset(c.data);
+      const { task, source } = await makeTask({ c, train: { spec: c.data, source: raw }, saved });
+      let built: { model: FLMModel; modelConfig: ReturnType<typeof validateConfig>; tokenizer: TextTokenizer };
+      let init: PreparedRun['init'];
+      if (saved) built = await resumedModel(saved, c.out);
+      else {
+        // rank 0 writes the run's tokenizer (copied, or trained on the data); the other ranks then read it
+        if (!main) barrier();
+        const r = await initFinetuneModel(c, raw, task.modelOverrides());
+        if (main) barrier();
+        built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
+        init = { lines: formatInitReport(r.report), report: r.report };
+      }
+      const { model, tokenizer } = built;
+      return {
+        ...built, source: source ?? raw, tokenizeInLoader: true, ...(init ? { init } : {}),
+        loss: (b, at) => ({ ...task.loss(model, b, tokenizer, at), ...batchCounts(b) }),
+        evaluate: (r) => evaluateTask(task, model, tokenizer, r),
+        stateExtras: () => task.stateExtras,
+      };
+    },
+    async evaluateSaved(run, r) {
+      if (!(run.model instanceof FLMModel)) throw new TrainConfigError(`${run.dir}: fine-tuned models are three-stream FLM models`);
+      const { task } = await makeTask({ c: defaultsOf(spec), train: null, saved: { ...run.state, dir: run.dir, step: Number(run.state.step) } });
+      return evaluateTask(task, run.model, run.tokenizer, r);
+    },
+  };
+}
+
+async function evaluateTask(task: FinetuneTask, model: FLMModel, tokenizer: TextTokenizer, r: EvalRequest): Promise<Evaluation> {
+  const e = await task.evaluate(model, tokenizer, r.spec, {
+    batchSize: r.batchSize, workers: r.workers, pg: r.pg, ...(r.limit > 0 ? { limit: r.limit } : {}), ...(r.progress ? { progress: r.progress } : {}),
+  });
+  return { metrics: e.metrics, selection: e.selection, ...(e.predictions ? { details: e.predictions } : {}) };
+}

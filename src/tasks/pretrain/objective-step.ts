@@ -1,0 +1,85 @@
+// One pretraining objective on one batch: masks/masking, forward, loss. Shared by the trainer,
+// the step benchmark and the race, so all three time exactly the same work.
+import { Tensor, tidy } from '../../tensor/index.js';
+import {
+  FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
+  type AnyFLMModel, type FLMConfig, type PresetName, type PresetSpec,
+} from '../../models/index.js';
+import {
+  arLoss, flmLoss, flmMasks, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
+} from '../../objectives/index.js';
+
+import type { PretrainObjective } from './spec.js';
+export { PRETRAIN_OBJECTIVES, type PretrainObjective } from './spec.js';
+
+export interface TextImageBatch {
+  image: Tensor; // [B, 3, S, S] float32, CLIP-normalised
+  textIds: Tensor; // [B, L] int64: <s> w .. </s> <pad> ..
+  textMasks: Tensor; // [B, L] int64, 1 on real tokens
+  wordIds?: Tensor; // [B, L] int64, -1 on specials (whole-word masking)
+}
+
+export interface ObjectiveOptions {
+  /** FLM span corruption rate r (0: only the target is hidden, the released recipe) */
+  spanCorruptionRate?: number;
+  /** MLM masking rate */
+  mlmRate?: number;
+  /** FLM: keep at least one key visible in every reconstructor row (not official; see spec H.7) */
+  keepOneVisible?: boolean;
+}
+
+/** The model config of a pretraining objective: only that objective's head is built (as the official presets). */
+export function objectiveConfig(objective: PretrainObjective, preset: PresetName | PresetSpec, vocabSize?: number): FLMConfig {
+  const base = objective === 'flm' ? flmConfig(preset) : singleConfig(preset);
+  const raw = JSON.parse(JSON.stringify(base)) as Record<string, unknown> & { text_encoder_arch: Record<string, unknown> };
+  if (vocabSize !== undefined) {
+    raw.vocab_size = vocabSize;
+    raw.text_encoder_arch.vocab_size = vocabSize;
+  }
+  if (objective !== 'flm') {
+    raw.loss_names = { itm: 0, mlm: objective === 'mlm' ? 1 : 0, ar: objective === 'mlm' ? 0 : 1, flm: 0, vqa: 0, nlvr2: 0, irtr: 0 };
+    // `ar causal_lm`: the one-stream model with the causal post-CLS mask (spec E.7)
+    raw.is_causal_mask = objective === 'ar';
+    raw.causal_mask_w_post_cls = objective === 'ar';
+  }
+  return validateConfig(raw);
+}
+
+export function createObjectiveModel(objective: PretrainObjective, config: FLMConfig): AnyFLMModel {
+  return objective === 'flm' ? new FLMModel(config) : new SingleStreamModel(config);
+}
+
+/** Runs masks + forward + loss; returns the objective's loss dict (tensors are the caller's to free). */
+export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, b: TextImageBatch, o: ObjectiveOptions = {}): ObjectiveResult {
+  const c = model.config;
+  const ids = specialIds(c);
+  return tidy(() => {
+    if (objective === 'flm') {
+      if (!(model instanceof FLMModel)) throw new Error('objective flm needs an FLMModel');
+      const masks = flmMasks(b.textMasks, { rate: o.spanCorruptionRate ?? c.span_corruption_rate, keepOneVisible: o.keepOneVisible });
+      const out = model.forward({ image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, ids.mask), masks });
+      if (!out.logits) throw new Error('the FLM model has no LM head');
+      return flmLoss(
+        { recLogits: out.logits.rec, fwdLogits: out.logits.l2r, revLogits: out.logits.r2l, labelsLm: lmLabels(b.textIds) },
+        { ignoreIndex: ids.pad, l2rWeight: c.flm_aux_lm_loss_l2r_weight, r2lWeight: c.flm_aux_lm_loss_r2l_weight, aux: c.enable_flm_aux_lm_loss },
+      );
+    }
+    if (!(model instanceof SingleStreamModel)) throw new Error(`objective ${objective} needs a SingleStreamModel`);
+    if (objective === 'mlm') {
+      const m = mlmMask(b.textIds, b.textMasks, {
+        rate: o.mlmRate ?? 0.15, maskId: ids.mask, vocabSize: c.vocab_size, padId: ids.pad,
+        specialIds: [ids.bos, ids.pad, ids.eos, ids.unk, ids.mask], wordIds: b.wordIds,
+      });
+      const out = model.forward({ image: b.image, textIds: m.inputIds, textMask: oneStreamMask(b.textMasks, { causal: false }) });
+      return mlmLoss({ logits: model.mlmLogits(out.textFeats), labels: m.labels });
+    }
+    if (objective === 'ar') {
+      const out = model.forward({ image: b.image, textIds: b.textIds, textMask: oneStreamMask(b.textMasks, { causal: true }) });
+      return arLoss({ logits: model.lmLogits(out.textFeats), labelsLm: lmLabels(b.textIds) }, { ignoreIndex: ids.pad });
+    }
+    const prefix = samplePrefixLengths(b.textMasks);
+    const out = model.forward({ image: b.image, textIds: b.textIds, textMask: toAdditive(prefixLmMask(b.textMasks, prefix)) });
+    return prefixLmLoss({ logits: model.lmLogits(out.textFeats), labels: prefixLmLabels(b.textIds, b.textMasks, prefix) });
+  });
+}

@@ -1,0 +1,21 @@
+// `flm pretrain`: its own settings and its defaults (pure data, read by the CLI without the engine).
+import { setting, DEFAULT_PRETRAIN_DATA, type TaskSpec } from '../../config/settings.js';
+
+export const PRETRAIN_OBJECTIVES = ['flm', 'mlm', 'ar', 'prefixlm'] as const;
+export type PretrainObjective = (typeof PRETRAIN_OBJECTIVES)[number];
+
+export const PRETRAIN = {
+  name: 'pretrain',
+  description: 'pretrain a vision-language model with FLM (or the MLM / AR / PrefixLM baselines)',
+  settings: {
+    objective: setting.choice('pretraining objective', PRETRAIN_OBJECTIVES, 'flm'),
+    spanCorruptionRate: setting.optNum('FLM corruption rate r', 0, 1, 'the preset\'s', { arg: 'r' }),
+    mlmRate: setting.num('MLM masking rate', 0, 1, 0.15, { arg: 'r' }),
+  },
+  defaults: { data: DEFAULT_PRETRAIN_DATA },
+  help: {
+    valData: 'held-out data whose pretraining loss is evaluated every --eval-every steps and at the end (best checkpoint: lowest loss)',
+    from: 'start from these weights, loaded by name: a .safetensors file, a converted model (flm convert), a run or checkpoint folder (its tokenizer too)',
+  },
+  defaultOut: (c) => `runs/${String(c.objective)}`,
+} as const satisfies TaskSpec;

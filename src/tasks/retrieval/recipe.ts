@@ -1,0 +1,8 @@
+// `flm finetune retrieval`: the recipe (the task is task.ts; evaluation eval.ts; inference infer.ts).
+import { finetuneRecipe } from '../common/finetune-recipe.js';
+import { RETRIEVAL } from './spec.js';
+import { createRetrievalTask } from './task.js';
+
+export const recipe = finetuneRecipe(RETRIEVAL, { loss: ['irtr', 'itm'], val: ['tr_r1', 'ir_r1'] }, async ({ c, train }) => ({
+  task: await createRetrievalTask(train?.source ?? null, { negatives: c.negatives, itmWeight: c.itmWeight }), source: train?.source ?? null,
+}));

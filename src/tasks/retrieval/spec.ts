@@ -1,0 +1,21 @@
+// `flm finetune retrieval`: ITM + rank loss over the true caption and random negatives (spec D.10).
+import { setting, type TaskSpec } from '../../config/settings.js';
+
+/**
+ * Official recipe (E.7): lr 5e-6, head x5, cross-modal x5, batch 512, 15 negatives (a 16-way softmax).
+ * Scaled to the shapes world on a CPU: lr 5e-5 (3e-4 collapsed to a constant score from a short
+ * small-preset FLM pretrain, 1e-4 learned least), batch 8, 3 negatives (--negatives 15: the official).
+ */
+export const RETRIEVAL = {
+  name: 'retrieval',
+  description: 'image-text retrieval: rank_output over the true caption and random negatives, plus ITM (spec D.10)',
+  settings: {
+    negatives: setting.int('random captions per image besides the true one (official 15)', 1, 3),
+    itmWeight: setting.num('weight of the ITM term (official 0.5; 0: off)', 0, 1e3, 0.5),
+  },
+  defaults: {
+    data: 'shapes:train?n=2000&seed=1', valData: 'shapes:val?n=20&seed=1', steps: 100, evalEvery: 50, batchSize: 8, lr: 5e-5, lrMultHead: 5, lrMultCrossModal: 5,
+  },
+  testData: 'shapes:test?n=40&seed=1',
+  help: { batchSize: 'images per step (each with 1 + negatives captions)', evalBatch: 'texts per image pass in evaluation' },
+} as const satisfies TaskSpec;

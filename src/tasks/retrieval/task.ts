@@ -1,0 +1,87 @@
+// Image-text retrieval fine-tuning (official `ft_irtr_*` = loss {itm: 0.5, irtr: 1}, spec D.10, E.7):
+//   irtr  each image against its true caption (candidate 0) and `negatives` (draw_false_text = 15)
+//         captions drawn uniformly from the training data; one backbone pass over B·K pairs;
+//         K-way softmax over rank_output(cls_feats) [B, K], target 0.
+//   itm   weight 0.5: half of the true captions get another image of the batch (D.6); CE of
+//         itm_score(cls_feats). The official single-stream ITM path cannot run (H.11), so ITM reads the
+//         FLM backbone's cls_feats, as rank_output does. itm_score is frozen and rank_output shares
+//         storage with its row 1 (B.8): both reproduced by the model (heads.ts RankOutput).
+// Each negative caption gets its own attention masks and reconstructor queries (the official code
+// reuses the true caption's, D.10 [bug?]; only the </s> query column differs).
+import type { FLMModel, LossName } from '../../models/index.js';
+import { irtrLoss, itmLoss, sampleItmBatch, type ObjectiveResult } from '../../objectives/index.js';
+import type { Batch } from '../../data/loader.js';
+import type { DatasetSource } from '../../data/types.js';
+import type { TextTokenizer } from '../../data/tokenizer.js';
+import { captionPool, drawNegatives, loadRetrievalSet, type RetrievalSet } from './data.js';
+import { evaluateRetrieval, rankScorer } from './eval.js';
+import { batchImage, clsFeatures, fullLosses, textTensors, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
+
+export interface RetrievalTaskOptions {
+  /** captions per image besides the true one (official draw_false_text = 15) */
+  negatives: number;
+  /** weight of the ITM term (official 0.5; 0 turns it off) */
+  itmWeight: number;
+}
+
+export const RETRIEVAL_LOSSES: Partial<Record<LossName, number>> = { itm: 0.5, irtr: 1 };
+
+/** The irtr (+ itm) loss of one micro-batch. pool: preprocessed captions negatives are drawn from. */
+export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, pool: readonly string[], ctx: StepContext, o: RetrievalTaskOptions): ObjectiveResult {
+  if (!model.rank_output) throw new Error('the retrieval model has no rank_output head (loss_names.irtr = 0)');
+  const B = b.size;
+  const K = 1 + o.negatives;
+  const L = model.config.max_text_len;
+  const negatives = drawNegatives(pool, B, o.negatives, { seed: ctx.seed, step: ctx.step, micro: ctx.micro });
+  const texts = b.texts.flatMap((t, i) => [t, ...negatives[i]!]); // image-major, true caption first
+  const text = textTensors(tok, texts, L); // [B·K, L]
+  const image = batchImage(b); // [B, 3, S, S]
+  const pairs = image.repeatInterleave(K, 0); // [B·K, 3, S, S]
+  const scores = model.rank_output.forward(clsFeatures(model, pairs, text.ids, text.masks)); // [B·K, 1]
+  const irtr = irtrLoss({ scores, numCandidates: K });
+  if (o.itmWeight <= 0) return irtr;
+  const { labels, imageIndex } = sampleItmBatch(B); // [B], [B]
+  const trueRows = text.ids.reshape(B, K, L).select(1, 0); // [B, L]
+  const trueMasks = text.masks.reshape(B, K, L).select(1, 0); // [B, L]
+  const itmLogits = model.itm(clsFeatures(model, image.indexSelect(0, imageIndex), trueRows, trueMasks)); // [B, 2]
+  const itm = itmLoss({ logits: itmLogits, labels });
+  return {
+    loss: irtr.loss.add(itm.loss.mul(o.itmWeight)),
+    terms: { irtr: irtr.loss, itm: itm.loss },
+    metrics: { ...irtr.metrics, ...itm.metrics },
+  };
+}
+
+class RetrievalTask implements FinetuneTask {
+  readonly name = 'retrieval' as const;
+  readonly stateExtras = {};
+  readonly #sets = new Map<string, RetrievalSet>();
+
+  constructor(readonly pool: readonly string[], readonly opts: RetrievalTaskOptions) {}
+
+  modelOverrides() {
+    return { loss_names: fullLosses(RETRIEVAL_LOSSES) };
+  }
+
+  loss(model: FLMModel, b: Batch, tok: TextTokenizer, ctx: StepContext): ObjectiveResult {
+    if (this.pool.length === 0) throw new Error('retrieval training needs a caption pool (createRetrievalTask with the training data)');
+    return retrievalLoss(model, b, tok, this.pool, ctx, this.opts);
+  }
+
+  async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
+    const key = `${spec}|${model.config.image_size}|${o.limit ?? ''}`;
+    let set = this.#sets.get(key);
+    if (!set) {
+      set = await loadRetrievalSet(spec, model.config.image_size, { limit: o.limit, workers: o.workers });
+      this.#sets.set(key, set); // kept for the next evaluation of the run
+    }
+    const r = evaluateRetrieval(set, rankScorer(model), tok, { textBatch: o.batchSize, progress: o.progress, pg: o.pg ?? null });
+    return { metrics: { ...r }, selection: r.r1_sum };
+  }
+}
+
+/** The retrieval task; with training data, its captions become the negative pool. */
+export async function createRetrievalTask(train: DatasetSource | null, opts: RetrievalTaskOptions): Promise<FinetuneTask> {
+  if (!Number.isInteger(opts.negatives) || opts.negatives < 1) throw new RangeError(`negatives must be an integer >= 1, got ${opts.negatives}`);
+  return new RetrievalTask(train ? await captionPool(train) : [], opts);
+}

@@ -1,0 +1,46 @@
+// `flm vqa`: answer a question about an image with a VQA fine-tuned checkpoint (`flm finetune vqa`): the
+// answer is the argmax of vqa_classifier(cls_feats) over the answer vocabulary saved in the checkpoint's
+// state.json (`answers`, vqa.ts) (spec D.8, F). Questions are tokenized as they are (E.4).
+import { noGrad, tidy } from '../../tensor/index.js';
+import { FLMModel } from '../../models/index.js';
+import { CheckpointError } from '../../train/checkpoint.js';
+import { loadImageBatch, textBatch } from '../common/inference-inputs.js';
+import { clsFeatures } from '../common/task.js';
+import type { RunModel } from '../common/inference-model.js';
+
+export interface VqaAnswerScore {
+  answer: string;
+  /** sigmoid of the answer's logit (the model is trained with BCE on soft scores) */
+  score: number;
+}
+
+/** The answer vocabulary (class index -> answer) of a VQA checkpoint. */
+export function answerVocabOf(run: RunModel): string[] {
+  const a = run.state.answers;
+  if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a;
+  throw new CheckpointError(`${run.dir}: state.json has no answer vocabulary ("answers")`);
+}
+
+/** The `top` best answers, best first. */
+export async function answerQuestion(run: RunModel, imagePath: string, question: string, o: { top?: number } = {}): Promise<VqaAnswerScore[]> {
+  const { model } = run;
+  const head = model.vqa_classifier;
+  if (!head || !(model instanceof FLMModel)) throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint without a VQA head: fine-tune it with \`flm finetune vqa\` first`);
+  if (question.trim() === '') throw new RangeError('the question is empty');
+  const answers = answerVocabOf(run);
+  const classes = run.config.vqa_label_size ?? 3129;
+  if (answers.length !== classes) throw new CheckpointError(`${run.dir}: the VQA head has ${classes} classes but the answer vocabulary has ${answers.length}`);
+  const image = await loadImageBatch([imagePath], run.config.image_size); // [1, 3, S, S]
+  try {
+    const probs = noGrad(() => tidy(() => {
+      const t = textBatch(run.tokenizer, [question]);
+      return head.forward(clsFeatures(model, image, t.textIds, t.textMasks)).sigmoid().select(0, 0).toFlatArray(); // [C]
+    }));
+    return probs
+      .map((score, i) => ({ answer: answers[i]!, score }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, o.top ?? 5);
+  } finally {
+    image.dispose();
+  }
+}

@@ -1,0 +1,135 @@
+// VQA fine-tuning (official `ft_vqa`, spec D.8, E.7): vqa_classifier(cls_feats) over a fixed answer
+// vocabulary, BCE-with-logits against the annotators' soft scores (1 -> 0.3, 2 -> 0.6, 3 -> 0.9,
+// >= 4 -> 1), mean over B·C times C. Evaluation: the VQA score, the argmax answer scored by its soft
+// target (spec F).
+//
+// The answer vocabulary: the shapes world's fixed VQA_ANSWERS, or for other data the normalised
+// `multiple_choice_answer` values seen at least `minAnswerCount` times in the training data (official:
+// 9, over train+val). Training questions without an in-vocabulary answer are dropped, as the official
+// code does. The vocabulary is saved in every checkpoint (`answers`), where `flm vqa` reads it.
+import { noGrad, tidy } from '../../tensor/index.js';
+import { batchTensors } from '../pretrain/recipe.js';
+import type { FLMModel } from '../../models/index.js';
+import { vqaAnswerScore, vqaLoss, vqaTargets, type ObjectiveResult } from '../../objectives/index.js';
+import { VqaScore, argmaxRows, normalizeVqaWord, type VqaTarget } from '../../eval/metrics/vqa.js';
+import { VQA_ANSWERS } from '../../data/shapes/index.js';
+import { MemorySource } from '../../data/formats/common.js';
+import { parseDatasetSpec } from '../../data/spec.js';
+import { DataError, type DataItem, type DatasetSource, type ItemMeta, type VqaMeta } from '../../data/types.js';
+import type { Batch } from '../../data/loader.js';
+import type { TextTokenizer } from '../../data/tokenizer.js';
+import { evalBatches } from '../common/eval-batches.js';
+import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
+
+const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
+
+/** Annotator answers of a question, normalised (VQA eval rules) and counted. */
+function answerCounts(meta: VqaMeta): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const a of meta.answers) {
+    const n = normalizeVqaWord(a.answer);
+    counts.set(n, (counts.get(n) ?? 0) + a.count);
+  }
+  return counts;
+}
+
+/** Soft target of a question over the vocabulary (answers outside it are dropped). */
+export function vqaTargetOf(meta: ItemMeta | undefined, index: ReadonlyMap<string, number>): VqaTarget {
+  if (!isVqaMeta(meta)) throw new DataError('a VQA example has no answers (its meta is not VQA meta): use a VQA dataset (shapes:...&task=vqa, vqa:...)');
+  const labels: number[] = [];
+  const scores: number[] = [];
+  for (const [answer, count] of answerCounts(meta)) {
+    const c = index.get(answer);
+    if (c === undefined) continue;
+    labels.push(c);
+    scores.push(vqaAnswerScore(count));
+  }
+  return { labels, scores };
+}
+
+async function allItems(src: DatasetSource): Promise<DataItem[]> {
+  const out: DataItem[] = [];
+  for await (const e of src) if (e.ok) out.push(e.item);
+  return out;
+}
+
+/** The answer vocabulary of a training set (see the header). */
+export function answerVocabulary(items: readonly DataItem[], o: { shapes: boolean; minAnswerCount: number }): string[] {
+  if (o.shapes) return VQA_ANSWERS.map(normalizeVqaWord);
+  const freq = new Map<string, number>();
+  for (const it of items) {
+    const m = it.meta;
+    if (!isVqaMeta(m)) continue;
+    const mc = m.multipleChoiceAnswer ?? [...answerCounts(m)].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (mc !== undefined) {
+      const n = normalizeVqaWord(mc);
+      freq.set(n, (freq.get(n) ?? 0) + 1);
+    }
+  }
+  const vocab = [...freq].filter(([, n]) => n >= o.minAnswerCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([a]) => a);
+  if (vocab.length === 0) throw new DataError(`no answer occurs ${o.minAnswerCount} times or more in the training data: lower --min-answer-count`);
+  return vocab;
+}
+
+class VqaTask implements FinetuneTask {
+  readonly name = 'vqa' as const;
+  readonly index: ReadonlyMap<string, number>;
+
+  constructor(readonly answers: readonly string[]) {
+    this.index = new Map(answers.map((a, i) => [a, i]));
+  }
+
+  get stateExtras(): Record<string, unknown> {
+    return { answers: this.answers };
+  }
+
+  modelOverrides() {
+    return { loss_names: fullLosses({ vqa: 1 }), vqa_label_size: this.answers.length };
+  }
+
+  logits(model: FLMModel, b: Batch) {
+    if (!model.vqa_classifier) throw new Error('the model has no vqa_classifier head (loss_names.vqa = 0)');
+    const x = batchTensors(b);
+    return model.vqa_classifier.forward(clsFeatures(model, x.image, x.textIds, x.textMasks)); // [B, C]
+  }
+
+  loss(model: FLMModel, b: Batch, _tok: TextTokenizer, _ctx: StepContext): ObjectiveResult {
+    const t = b.meta.map((m) => vqaTargetOf(m, this.index));
+    const targets = vqaTargets(t.map((x) => x.labels), t.map((x) => x.scores), this.answers.length); // [B, C]
+    return vqaLoss({ logits: this.logits(model, b), targets });
+  }
+
+  async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
+    const score = new VqaScore();
+    const C = this.answers.length;
+    const predictions: { question_id: number; answer: string }[] = [];
+    let n = 0;
+    for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
+      const logits = noGrad(() => tidy(() => this.logits(model, b).toTypedArray() as Float32Array)); // [B·C]
+      score.update(logits, C, b.meta.map((m) => vqaTargetOf(m, this.index)));
+      argmaxRows(logits, C).forEach((c, i) => predictions.push({ question_id: (b.meta[i] as VqaMeta).questionId, answer: this.answers[c]! }));
+      n += b.size;
+    }
+    const vqaScore = score.compute();
+    return { metrics: { vqa_score: vqaScore, n }, selection: vqaScore, predictions };
+  }
+}
+
+/**
+ * The VQA task. With training data: its vocabulary (unless `answers` is given) and a source without
+ * the unanswerable questions; without: evaluation only, `answers` required.
+ */
+export async function createVqaTask(train: { spec: string; source: DatasetSource } | null, o: { answers?: readonly string[]; minAnswerCount: number }): Promise<{ task: FinetuneTask; source: DatasetSource | null }> {
+  if (!train) {
+    if (!o.answers || o.answers.length === 0) throw new Error('VQA evaluation needs the answer vocabulary of the fine-tuned run (state.json `answers`)');
+    return { task: new VqaTask(o.answers), source: null };
+  }
+  const items = await allItems(train.source);
+  if (!items.some((it) => isVqaMeta(it.meta))) throw new DataError(`${train.spec}: no VQA questions (use shapes:...&task=vqa or a vqa: spec)`);
+  const answers = o.answers ?? answerVocabulary(items, { shapes: parseDatasetSpec(train.spec).scheme === 'shapes', minAnswerCount: o.minAnswerCount });
+  const task = new VqaTask(answers);
+  const kept = items.filter((it) => vqaTargetOf(it.meta, task.index).labels.length > 0);
+  if (kept.length === 0) throw new DataError(`${train.spec}: no question has an answer in the vocabulary`);
+  const s = train.source;
+  return { task, source: new MemorySource(s.name, kept, s.textKind, s.openFailures, s.imagesPerItem) };
+}
