@@ -30,7 +30,7 @@ import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { DistributedDataParallel } from '../dist/ddp.js';
-import { formatInitWeightsReport, loadInitWeights } from '../io/init-weights.js';
+import { formatInitWeightsReport, loadInitWeights } from '../convert/init-weights.js';
 import { anyRank as anyRankOf, dataParallelLoopHooks } from '../dist/agree.js';
 import {
   PRETRAIN_OBJECTIVES, createObjectiveModel, objectiveConfig, objectiveStep, type PretrainObjective, type TextImageBatch,
