@@ -2,10 +2,11 @@
 export * from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';
-export * as objectives from './objectives/index.js';
+export * as objectives from './objectives-api.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as metrics from './eval/metrics/index.js';
+export * as verify from './verify/index.js';
 export { loadSafetensors, saveSafetensors } from './io/safetensors.js';
 export { pretrain, type PretrainConfig, PRETRAIN_DEFAULTS } from './tasks/pretrain/recipe.js';
 export { saveCheckpoint, loadCheckpoint, resolveCheckpoint } from './train/checkpoint.js';

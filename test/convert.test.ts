@@ -1,4 +1,4 @@
-// `flm convert` (io/convert.ts, convert-hf.ts, convert-config.ts, weights-file.ts, init-weights.ts):
+// `flm convert` (convert/convert.ts, hf.ts, official-config.ts, init-weights.ts; io/weights-file.ts):
 // small Hugging Face CLIP-vision and RoBERTa / BERT files written here with the real names, the tiny
 // fixture's official weights as the "official checkpoint" (safetensors, and a torch.save .pt through
 // the guarded pickle import), the converted layout, and errors that name the file and key.
@@ -12,8 +12,8 @@ import { Command } from 'commander';
 import { F, Tensor, keep, manualSeed, memory, randn, tidy } from '../src/tensor/index.js';
 import { loadSafetensors, saveSafetensors } from '../src/io/safetensors.js';
 import { saveTorchFile } from '../src/io/torch-pickle.js';
-import { ConvertError, convertHfClipVision, convertHfText, convertOfficial } from '../src/io/convert.js';
-import { loadInitWeights } from '../src/io/init-weights.js';
+import { ConvertError, convertHfClipVision, convertHfText, convertOfficial } from '../src/convert/convert.js';
+import { loadInitWeights } from '../src/convert/init-weights.js';
 import { FLMModel, SingleStreamModel, createModel, flmConfig, resizePositionalEmbedding, singleConfig, validateConfig, withOverrides } from '../src/models/index.js';
 import { registerConvert } from '../src/cli/convert.js';
 import { exitCodeOf } from '../src/cli/exit-code.js';

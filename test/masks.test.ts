@@ -8,9 +8,10 @@ import { type Tensor, manualSeed, memory, tensor, tidy } from '../src/tensor/ind
 import { loadSafetensors } from '../src/io/safetensors.js';
 import {
   MASK_NEG, applySpans, biMask, corruptedBiMask, corruptionParams, corruptionStats, flmMasks, forwardMask,
-  fullyBlockedRows, fusionIds, lmLabels, maskParityRows, nonPadArea, oneStreamMask, paddingMask, prefixLmMask,
+  fullyBlockedRows, fusionIds, lmLabels, nonPadArea, oneStreamMask, paddingMask, prefixLmMask,
   reverseMask, sampleSpanDraws, toAdditive,
 } from '../src/objectives/index.js';
+import { maskParityRows } from '../src/verify/mask-parity.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/flm-tiny', import.meta.url));
 

@@ -13,7 +13,7 @@ import {
   ConfigError, FLMModel, PRESETS, SingleStreamModel, createModel, flmConfig, loadOfficialWeights, resizePositionalEmbedding,
   singleConfig, validateConfig, withOverrides, type FLMConfig,
 } from '../src/models/index.js';
-import { runParity, type ParityResult } from '../src/models/parity.js';
+import { runParity, type ParityResult } from '../src/verify/model-parity.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/flm-tiny', import.meta.url));
 const fixture = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8')) as {

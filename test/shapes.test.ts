@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import {
   BACKGROUND_RGB, checkCaption, COLOUR_RGB, COLOURS, DEFAULT_HELD_OUT, evalStatement, generateCaptions, isHeldOut,
-  parseCaption, parseStatement, renderScene, Rng, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
+  parseCaption, parseStatement, renderScene, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
   VQA_ANSWERS, vqaScore, writeShapesDataset,
   type Scene, type SceneObject, type VqaProgram,
 } from '../src/data/shapes/index.js';
+import { Prng } from '../src/data/rng.js';
 
 const obj = (shape: SceneObject['shape'], colour: SceneObject['colour'], size: SceneObject['size'], x: number, y: number): SceneObject =>
   ({ shape, colour, size, x, y, r: size === 'large' ? 0.22 : 0.13 });
@@ -18,18 +19,18 @@ const obj = (shape: SceneObject['shape'], colour: SceneObject['colour'], size: S
 // ------------------------------------------------------------------ determinism
 
 test('rng: same keys give the same stream, different keys differ', () => {
-  const a = new Rng(1, 'x');
-  const b = new Rng(1, 'x');
-  const c = new Rng(2, 'x');
+  const a = Prng.fromKeys(1, 'x');
+  const b = Prng.fromKeys(1, 'x');
+  const c = Prng.fromKeys(2, 'x');
   const sa = Array.from({ length: 5 }, () => a.nextU32());
   assert.deepEqual(sa, Array.from({ length: 5 }, () => b.nextU32()));
   assert.notDeepEqual(sa, Array.from({ length: 5 }, () => c.nextU32()));
-  const r = new Rng(3);
+  const r = Prng.fromKeys(3);
   for (let i = 0; i < 1000; i++) {
-    const k = r.int(2, 5);
+    const k = r.intBetween(2, 5);
     assert.ok(k >= 2 && k <= 5 && Number.isInteger(k));
   }
-  assert.deepEqual(new Rng(4).shuffle([1, 2, 3, 4, 5]).sort(), [1, 2, 3, 4, 5]);
+  assert.deepEqual(Prng.fromKeys(4).shuffled([1, 2, 3, 4, 5]).sort(), [1, 2, 3, 4, 5]);
 });
 
 test('dataset: same seed gives the same bytes, another seed differs', () => {
@@ -326,7 +327,7 @@ test('retrieval and captioning helpers', () => {
   assert.ok(shifted.accuracy < 0.3, `captions of other images are mostly false, got ${shifted.accuracy}`);
   assert.equal(semanticAccuracy([{ caption: 'hello world', scene: w.scene(0) }]).parsed, 0);
   assert.ok(parseCaption('a red circle').chunks.length === 1);
-  assert.equal(generateCaptions(w.scene(0), 2, new Rng(0)).length, 2);
+  assert.equal(generateCaptions(w.scene(0), 2, Prng.fromKeys(0)).length, 2);
 });
 
 // ------------------------------------------------------------------ on disk

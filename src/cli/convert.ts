@@ -1,5 +1,5 @@
 // `flm convert`: official FLM checkpoints, or Hugging Face CLIP + RoBERTa / BERT weights, into a flm
-// model folder (io/convert.ts).
+// model folder (convert/convert.ts).
 import type { Command } from 'commander';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
@@ -51,7 +51,7 @@ is a checkpoint folder for \`flm finetune --from OUT\`.`)
     .action(async (f: ConvertFlags, cmd: Command) => {
       const { preset, out } = checkFlags(f);
       const seed = num('seed', f.seed, { int: true, min: 0 }) ?? 0;
-      const { convertOfficial, convertHf, groupByModule } = await import('../io/convert.js');
+      const { convertOfficial, convertHf, groupByModule } = await import('../convert/convert.js');
       const common = { out, seed, ...(f.tokenizer !== undefined ? { tokenizer: f.tokenizer } : {}), allowPickle: f.allowPickle ?? false };
       const r = f.official !== undefined
         ? convertOfficial(f.official, { ...common, strict: f.strict ?? false, ...(preset ? { preset } : {}), ...(f.modelConfig !== undefined ? { configJson: f.modelConfig } : {}) })

@@ -13,10 +13,12 @@ import { registerEval } from './eval.js';
 import { registerCompare } from './compare.js';
 import { registerConvert } from './convert.js';
 import { exitCodeOf } from './exit-code.js';
+import { flmVersion } from './version.js';
 
 export function program(): Command {
   const p = new Command('flm')
     .description('Free Language Modeling (FLM) vision-language pretraining on libtorch')
+    .version(flmVersion(), '-V, --version', 'print the flm version')
     .showHelpAfterError()
     .exitOverride();
   registerInfo(p);

@@ -8,7 +8,7 @@ export function registerParity(p: Command): void {
     .option('--json', 'one JSON object')
     .option('--no-stats', 'skip the sampled span-corruption statistics')
     .action(async (o: { fixtures: string; json?: boolean; stats: boolean }, cmd: Command) => {
-      const { runParity } = await import('../models/parity.js');
+      const { runParity } = await import('../verify/model-parity.js');
       const { setNumThreads } = await import('../tensor/index.js');
       setNumThreads(1);
       const r = runParity(o.fixtures, { stats: o.stats });

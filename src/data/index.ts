@@ -19,4 +19,4 @@ export { buildPairs, epochOrder, shardOrder, type PairMode, type ShardMode } fro
 export { createDecoder, defaultWorkers, type Decoder } from './decode.js';
 export { formatInspectReport, inspectDataset, type InspectFailure, type InspectOptions, type InspectReport, type SplitCounts } from './inspect.js';
 export { dataInspectCommand, tokenizerTrainCommand, type TokenizerTrainOptions } from './commands.js';
-export { hashSeed, permutation, Prng } from './rng.js';
+export { hashSeed, mixSeed, permutation, Prng, type SeedKey } from './rng.js';

@@ -1,7 +1,6 @@
 // Attention masks and training objectives of FLM and its baselines (spec §C, §D).
 export * from './masks.js';
 export { corruptionStats, type CorruptionStats } from './corruption-stats.js';
-export { maskParityRows, type MaskParityRow } from './mask-parity.js';
 export { mlmMask, roundHalfEven, type MlmMaskingOptions, type MlmMasked } from './mlm-masking.js';
 export { type ObjectiveResult, type Accuracy, accuracy, tokenCrossEntropy } from './common.js';
 export { flmLoss, type FlmLossInputs, type FlmLossOptions } from './flm.js';

@@ -4,7 +4,7 @@
  */
 import { generateCaptions } from './grammar.js';
 import { renderScene } from './render.js';
-import { Rng } from './rng.js';
+import { Prng } from '../rng.js';
 import { DEFAULT_HELD_OUT, sampleScene, type Combo, type Scene } from './scene.js';
 import {
   buildRetrievalSet, makeNlvr2Statement, makeVqaQuestions, relevantImages,
@@ -94,15 +94,15 @@ export class ShapesWorld implements Iterable<ShapesItem> {
     return this.config.split;
   }
 
-  private rng(...keys: Array<string | number>): Rng {
-    return new Rng('shapes-world', this.config.seed, this.config.split, ...keys);
+  private rng(...keys: Array<string | number>): Prng {
+    return Prng.fromKeys('shapes-world', this.config.seed, this.config.split, ...keys);
   }
 
   private checkIndex(i: number, n: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`ShapesWorld(${this.config.split}): index ${i} out of range [0, ${n})`);
   }
 
-  private sample(rng: Rng): Scene {
+  private sample(rng: Prng): Scene {
     return sampleScene(rng, { heldOut: this.config.heldOut, heldOutMode: this.config.split === 'test_compositional' ? 'require' : 'exclude' });
   }
 

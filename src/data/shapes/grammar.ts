@@ -6,7 +6,7 @@ import {
   article, COLOUR_WORDS, GENERIC_NOUNS, IMAGE_SUBJECTS, LOCATION_WORDS, NUMBER_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS,
 } from './lexicon.js';
 import { ParseError, parseCaption } from './parse.js';
-import { Rng } from './rng.js';
+import { Prng } from '../rng.js';
 import { clearLocations, relationClear, type Relation, type Scene, type SceneObject } from './scene.js';
 import { captionNPs, evalCaption, evalChunk, matchSet, type CaptionAst, type Chunk, type NP, type Pred, type Statement } from './semantics.js';
 
@@ -29,7 +29,7 @@ export interface RealiseOptions {
 }
 
 /** Realise a noun phrase with randomly chosen synonyms and word order. */
-export function realiseNP(np: NP, rng: Rng, opts: RealiseOptions = {}): string {
+export function realiseNP(np: NP, rng: Prng, opts: RealiseOptions = {}): string {
   const plural = isPlural(np);
   const p = np.pred;
   const noun = p.shape ? rng.pick(plural ? SHAPE_WORDS[p.shape].pl : SHAPE_WORDS[p.shape].sg) : rng.pick(plural ? GENERIC_NOUNS.pl : GENERIC_NOUNS.sg);
@@ -44,7 +44,7 @@ export function realiseNP(np: NP, rng: Rng, opts: RealiseOptions = {}): string {
       pre.push(size);
       post.push(rng.chance(0.5) ? `in ${colour}` : `${which} ${plural ? 'are' : 'is'} ${colour}`);
     } else {
-      post.push(`${which} ${plural ? 'are' : 'is'} ${rng.shuffle(adjs).join(' and ')}`);
+      post.push(`${which} ${plural ? 'are' : 'is'} ${rng.shuffled(adjs).join(' and ')}`);
     }
   } else {
     pre.push(...adjs);
@@ -61,11 +61,11 @@ export function realiseNP(np: NP, rng: Rng, opts: RealiseOptions = {}): string {
   return [det, head, ...post, ...loc].join(' ');
 }
 
-function copula(plural: boolean, rng: Rng): string {
+function copula(plural: boolean, rng: Prng): string {
   return rng.pick(plural ? ['are', 'are', '', 'sit', 'are located'] : ['is', 'is', '', 'sits', 'lies', 'is located']);
 }
 
-export function realiseChunk(c: Chunk, rng: Rng, opts: RealiseOptions = {}): string {
+export function realiseChunk(c: Chunk, rng: Prng, opts: RealiseOptions = {}): string {
   if (c.kind === 'np') return realiseNP(c.np, rng, opts);
   const subj = realiseNP(c.subj, rng, opts);
   const obj = realiseNP(c.obj, rng, opts);
@@ -81,7 +81,7 @@ export function realiseChunk(c: Chunk, rng: Rng, opts: RealiseOptions = {}): str
 }
 
 /** Join phrases as an English list: "a, b and c". */
-function joinList(parts: readonly string[], rng: Rng): string {
+function joinList(parts: readonly string[], rng: Prng): string {
   if (parts.length <= 1) return parts[0] ?? '';
   if (parts.length === 2) return `${parts[0]} ${rng.pick(['and', 'and', 'as well as', 'along with'])} ${parts[1]}`;
   const last = rng.chance(0.5) ? ', and' : ' and';
@@ -93,7 +93,7 @@ function tidy(s: string): string {
 }
 
 /** Adjectives and a plural noun without determiner: "large red circles", "shapes". */
-export function realiseBarePlural(p: Pred, rng: Rng): string {
+export function realiseBarePlural(p: Pred, rng: Prng): string {
   const words: string[] = [];
   if (p.size) words.push(rng.pick(SIZE_WORDS[p.size]));
   if (p.colour) words.push(rng.pick(COLOUR_WORDS[p.colour]));
@@ -102,7 +102,7 @@ export function realiseBarePlural(p: Pred, rng: Rng): string {
 }
 
 /** Realise an NLVR2-style statement about a left and a right image. */
-export function realiseStatement(s: Statement, rng: Rng): string {
+export function realiseStatement(s: Statement, rng: Prng): string {
   const opts: RealiseOptions = { explicitExactly: 0.4 };
   const contain = (plural: boolean): string => rng.pick(plural ? ['contain', 'have', 'show'] : ['contains', 'has', 'shows', 'includes']);
   if (s.kind === 'total') {
@@ -136,7 +136,7 @@ function sameSet(a: readonly SceneObject[], b: readonly SceneObject[]): boolean 
 }
 
 /** Objects grouped by the attributes the caption will mention; each group's pred matches exactly it. */
-function groupObjects(scene: Scene, withSize: boolean, rng: Rng): Group[] {
+function groupObjects(scene: Scene, withSize: boolean, rng: Prng): Group[] {
   const groups: Group[] = [];
   for (const o of scene.objects) {
     const g = groups.find((x) => x.pred.colour === o.colour && x.pred.shape === o.shape && (!withSize || x.pred.size === o.size));
@@ -147,10 +147,10 @@ function groupObjects(scene: Scene, withSize: boolean, rng: Rng): Group[] {
     const first = g.objs[0] as SceneObject;
     if (!withSize && g.objs.every((o) => o.size === first.size) && rng.chance(0.3)) g.pred.size = first.size;
   }
-  return rng.shuffle(groups);
+  return rng.shuffled(groups);
 }
 
-function groupNP(g: Group, scene: Scene, rng: Rng, locChance: number): NP {
+function groupNP(g: Group, scene: Scene, rng: Prng, locChance: number): NP {
   const pred: Pred = { ...g.pred };
   const only = g.objs[0] as SceneObject;
   if (g.objs.length === 1 && rng.chance(locChance)) {
@@ -176,7 +176,7 @@ function withoutSize(np: NP, g: Group, scene: Scene): NP {
   return sameSet(matchSet(rest, scene.objects), g.objs) ? { ...np, pred: rest } : np;
 }
 
-function relationChunk(a: Group, b: Group, scene: Scene, rng: Rng): Chunk | undefined {
+function relationChunk(a: Group, b: Group, scene: Scene, rng: Prng): Chunk | undefined {
   const rels = clearRelations(a, b);
   if (rels.length === 0) return undefined;
   const rel = rng.weighted(rels, rels.map((r) => (SIZE_REL.includes(r) ? 0.5 : 1)));
@@ -191,7 +191,7 @@ function relationChunk(a: Group, b: Group, scene: Scene, rng: Rng): Chunk | unde
 
 const LIST_PREFIXES = ['we see', 'the image shows', 'the picture shows', 'this image shows', 'an image of', 'a picture of', 'a scene with', 'the image contains'];
 
-function buildCaption(scene: Scene, rng: Rng): { ast: CaptionAst; text: string } {
+function buildCaption(scene: Scene, rng: Prng): { ast: CaptionAst; text: string } {
   // Few objects means little to tell images apart: always state their sizes then.
   const groups = groupObjects(scene, scene.objects.length <= 2 || rng.chance(0.7), rng);
   const single = scene.objects.length === 1;
@@ -244,12 +244,12 @@ function buildCaption(scene: Scene, rng: Rng): { ast: CaptionAst; text: string }
 
 /** Plain fallback that is always true: every group listed with full attributes. */
 function basicCaption(scene: Scene): string {
-  const parts = groupObjects(scene, true, new Rng(0)).map((g) => realiseNP({ quant: g.objs.length === 1 ? { kind: 'exists' } : { kind: 'exactly', n: g.objs.length }, pred: g.pred }, new Rng(1)));
+  const parts = groupObjects(scene, true, Prng.fromKeys(0)).map((g) => realiseNP({ quant: g.objs.length === 1 ? { kind: 'exists' } : { kind: 'exactly', n: g.objs.length }, pred: g.pred }, Prng.fromKeys(1)));
   return parts.join(' and ');
 }
 
 /** One caption covering every object of the scene, true of it. */
-export function generateCaption(scene: Scene, rng: Rng): string {
+export function generateCaption(scene: Scene, rng: Prng): string {
   for (let t = 0; t < 8; t++) {
     const { ast, text } = buildCaption(scene, rng);
     // Guard against realisation slips: the text must parse back to a true meaning.
@@ -259,7 +259,7 @@ export function generateCaption(scene: Scene, rng: Rng): string {
 }
 
 /** `count` captions, distinct when the grammar allows. */
-export function generateCaptions(scene: Scene, count: number, rng: Rng): string[] {
+export function generateCaptions(scene: Scene, count: number, rng: Prng): string[] {
   const out: string[] = [];
   for (let k = 0; k < count; k++) {
     let c = generateCaption(scene, rng);

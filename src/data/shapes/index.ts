@@ -1,4 +1,3 @@
-export { Rng, hashSeed, type SeedKey } from './rng.js';
 export {
   SHAPES, COLOURS, SIZES, COLOUR_RGB, BACKGROUND_RGB, SIZE_RADIUS, DEFAULT_HELD_OUT, INVERSE_RELATION, LOCATIONS,
   isHeldOut, sampleScene, relationHolds, relationClear, locationHolds, clearLocations,

@@ -4,7 +4,7 @@
  * Coordinates are in image units: x to the right, y downwards, both in [0, 1]. `r` is the radius of
  * the circle that bounds the drawn shape; objects never overlap (their bounding circles keep a gap).
  */
-import { Rng } from './rng.js';
+import { Prng } from '../rng.js';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross', 'diamond'] as const;
 export type Shape = (typeof SHAPES)[number];
@@ -80,7 +80,7 @@ function allowedCombos(heldOut: readonly Combo[]): Combo[] {
   return out;
 }
 
-function sampleAttrs(rng: Rng, count: number, opts: SampleOptions): Attrs[] {
+function sampleAttrs(rng: Prng, count: number, opts: SampleOptions): Attrs[] {
   const allowed = allowedCombos(opts.heldOut);
   const attrs: Attrs[] = [];
   for (let k = 0; k < count; k++) {
@@ -98,10 +98,10 @@ function sampleAttrs(rng: Rng, count: number, opts: SampleOptions): Attrs[] {
     }
     attrs.push({ colour: combo[0], shape: combo[1], size: rng.pick(SIZES) });
   }
-  return rng.shuffle(attrs);
+  return rng.shuffled(attrs);
 }
 
-function place(rng: Rng, attrs: readonly Attrs[]): SceneObject[] | null {
+function place(rng: Prng, attrs: readonly Attrs[]): SceneObject[] | null {
   const placed: SceneObject[] = [];
   // Large objects first: they are the hard ones to fit.
   const order = attrs.slice().sort((a, b) => SIZE_RADIUS[b.size] - SIZE_RADIUS[a.size]);
@@ -120,7 +120,7 @@ function place(rng: Rng, attrs: readonly Attrs[]): SceneObject[] | null {
 }
 
 /** Sample one scene. Deterministic in the rng state. */
-export function sampleScene(rng: Rng, opts: SampleOptions): Scene {
+export function sampleScene(rng: Prng, opts: SampleOptions): Scene {
   const lo = opts.minObjects ?? 1;
   const hi = opts.maxObjects ?? 4;
   const counts = [1, 2, 3, 4].filter((c) => c >= lo && c <= hi);
@@ -129,7 +129,7 @@ export function sampleScene(rng: Rng, opts: SampleOptions): Scene {
   for (let attempt = 0; ; attempt++) {
     const attrs = sampleAttrs(rng, count, opts);
     const objects = place(rng, attrs);
-    if (objects) return { objects: rng.shuffle(objects) };
+    if (objects) return { objects: rng.shuffled(objects) };
     if (attempt > 1000) throw new Error('sampleScene: could not place objects');
   }
 }

@@ -5,7 +5,7 @@
 import { captionCoverage, checkCaption, realiseBarePlural, realiseStatement } from './grammar.js';
 import { COLOUR_WORDS, LOCATION_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, type ImageQuant } from './lexicon.js';
 import { parseCaption } from './parse.js';
-import type { Rng } from './rng.js';
+import type { Prng } from '../rng.js';
 import {
   clearLocations, COLOURS, INVERSE_RELATION, relationClear, relationHolds, SHAPES, SIZES,
   type Relation, type Scene, type SceneObject,
@@ -96,7 +96,7 @@ function referent(o: SceneObject, scene: Scene, omit: 'colour' | 'shape' | 'size
   return undefined;
 }
 
-function theNoun(p: Pred, rng: Rng): string {
+function theNoun(p: Pred, rng: Prng): string {
   const words = ['the'];
   if (p.size) words.push(rng.pick(SIZE_WORDS[p.size]));
   if (p.colour) words.push(rng.pick(COLOUR_WORDS[p.colour]));
@@ -105,7 +105,7 @@ function theNoun(p: Pred, rng: Rng): string {
   return words.join(' ');
 }
 
-function aNoun(p: Pred, rng: Rng): string {
+function aNoun(p: Pred, rng: Prng): string {
   const words: string[] = [];
   if (p.size) words.push(rng.pick(SIZE_WORDS[p.size]));
   if (p.colour) words.push(rng.pick(COLOUR_WORDS[p.colour]));
@@ -114,7 +114,7 @@ function aNoun(p: Pred, rng: Rng): string {
 }
 
 /** Random attribute filter, drawn from an existing object with probability `fromScene`. */
-function randomFilter(scene: Scene, rng: Rng, fromScene: number, allowEmpty: boolean): Pred {
+function randomFilter(scene: Scene, rng: Prng, fromScene: number, allowEmpty: boolean): Pred {
   const src: Pick<SceneObject, 'colour' | 'shape' | 'size'> = rng.chance(fromScene)
     ? rng.pick(scene.objects)
     : { colour: rng.pick(COLOURS), shape: rng.pick(SHAPES), size: rng.pick(SIZES) };
@@ -123,7 +123,7 @@ function randomFilter(scene: Scene, rng: Rng, fromScene: number, allowEmpty: boo
   return rng.pick(kinds);
 }
 
-function buildQuestion(kind: VqaKind, scene: Scene, rng: Rng): { question: string; program: VqaProgram } | undefined {
+function buildQuestion(kind: VqaKind, scene: Scene, rng: Prng): { question: string; program: VqaProgram } | undefined {
   switch (kind) {
     case 'colour':
     case 'shape':
@@ -153,7 +153,7 @@ function buildQuestion(kind: VqaKind, scene: Scene, rng: Rng): { question: strin
     }
     case 'relation': {
       if (scene.objects.length < 2) return undefined;
-      const [oa, ob] = rng.shuffle(scene.objects) as [SceneObject, SceneObject];
+      const [oa, ob] = rng.shuffled(scene.objects) as [SceneObject, SceneObject];
       const a = referent(oa, scene, 'none');
       const b = referent(ob, scene, 'none');
       const rels = (['left', 'right', 'above', 'below', 'bigger', 'smaller'] as const).filter((r) => relationClear(r, oa, ob));
@@ -167,7 +167,7 @@ function buildQuestion(kind: VqaKind, scene: Scene, rng: Rng): { question: strin
 }
 
 /** Plausible wrong answers a careless annotator might give. */
-function confusion(answer: string, kind: VqaKind, rng: Rng): string {
+function confusion(answer: string, kind: VqaKind, rng: Prng): string {
   switch (kind) {
     case 'exist':
     case 'relation': return answer === 'yes' ? 'no' : 'yes';
@@ -185,7 +185,7 @@ const VQA_KINDS: readonly VqaKind[] = ['colour', 'shape', 'size', 'count', 'exis
 const VQA_KIND_WEIGHTS: readonly number[] = [1, 1, 0.6, 1.2, 1, 1.2];
 
 /** `count` distinct questions about one scene, with simulated annotators. */
-export function makeVqaQuestions(scene: Scene, count: number, rng: Rng): VqaQuestion[] {
+export function makeVqaQuestions(scene: Scene, count: number, rng: Prng): VqaQuestion[] {
   const out: VqaQuestion[] = [];
   for (let t = 0; out.length < count && t < count * 20; t++) {
     const kind = rng.weighted(VQA_KINDS, VQA_KIND_WEIGHTS);
@@ -197,7 +197,7 @@ export function makeVqaQuestions(scene: Scene, count: number, rng: Rng): VqaQues
     for (let k = 0; k < 10; k++) {
       annotators.push(k < nRight ? { answer, confidence: rng.chance(0.9) ? 'yes' : 'maybe' } : { answer: confusion(answer, kind, rng), confidence: rng.pick(['maybe', 'no'] as const) });
     }
-    const shuffled = rng.shuffle(annotators);
+    const shuffled = rng.shuffled(annotators);
     out.push({ ...q, kind, answer, annotators: shuffled, scores: vqaSoftScores(shuffled.map((a) => a.answer)) });
   }
   return out;
@@ -224,16 +224,16 @@ function relationVisible(rel: Relation, a: Pred, b: Pred, scene: Scene): boolean
   return true;
 }
 
-function randomQuant(rng: Rng, n: number): Quant {
+function randomQuant(rng: Prng, n: number): Quant {
   return rng.weighted<Quant>([{ kind: 'exists' }, { kind: 'exactly', n }, { kind: 'atLeast', n: Math.max(1, n) }, { kind: 'exactly', n: 0 }], [3, 3, 1, 1]);
 }
 
-function randomStatement(left: Scene, right: Scene, rng: Rng): Statement {
+function randomStatement(left: Scene, right: Scene, rng: Prng): Statement {
   const both = left.objects.concat(right.objects);
   const form = rng.weighted(['np', 'rel', 'compare', 'total'], [4, 2, 1.5, 1]);
   const scene = rng.pick([left, right]);
   if (form === 'rel' && scene.objects.length >= 2) {
-    const [x, y] = rng.shuffle(scene.objects) as [SceneObject, SceneObject];
+    const [x, y] = rng.shuffled(scene.objects) as [SceneObject, SceneObject];
     const a: Pred = rng.chance(0.8) ? { colour: x.colour, shape: x.shape } : { shape: x.shape };
     const b: Pred = rng.chance(0.8) ? { colour: y.colour, shape: y.shape } : { colour: y.colour };
     const rel = rng.pick<Relation>(['left', 'right', 'above', 'below', 'bigger', 'smaller']);
@@ -257,7 +257,7 @@ function visible(s: Statement, left: Scene, right: Scene): boolean {
 }
 
 /** A statement about the pair whose truth is `label`. */
-export function makeNlvr2Statement(left: Scene, right: Scene, label: boolean, rng: Rng): Nlvr2Statement {
+export function makeNlvr2Statement(left: Scene, right: Scene, label: boolean, rng: Prng): Nlvr2Statement {
   for (let t = 0; t < 200; t++) {
     const statement = randomStatement(left, right, rng);
     if (evalStatement(statement, left, right) === label && visible(statement, left, right)) {

@@ -12,7 +12,7 @@ import { TextTokenizer } from '../../data/tokenizer.js';
 import { trainTokenizer } from '../../data/tokenizer-train.js';
 import { iterateIndexed, type DatasetSource, type SourceEntry } from '../../data/types.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { formatInitWeightsReport, loadInitWeights } from '../../io/init-weights.js';
+import { formatInitWeightsReport, loadInitWeights } from '../../convert/init-weights.js';
 import { defaultsOf, type ConfigOf } from '../../config/settings.js';
 import { validateSettings } from '../../config/resolve.js';
 import { resolveCheckpoint } from '../../train/checkpoint.js';

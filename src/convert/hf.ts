@@ -19,7 +19,7 @@
 import { F, Tensor, noGrad, tidy } from '../tensor/index.js';
 import { resizePositionalEmbedding } from '../models/clip-vit.js';
 import type { TextEncoderArch, VitArch } from '../models/config.js';
-import { ConvertError } from './weights-file.js';
+import { ConvertError } from '../io/weights-file.js';
 
 export interface HfMapped {
   /** official names -> new float32 tensors (the caller frees them) */

@@ -17,7 +17,7 @@ import {
   ConfigError, LOSS_NAMES, PRESETS, flmConfig, singleConfig, validateConfig,
   type FLMConfig, type LossName, type PresetName,
 } from '../models/config.js';
-import { ConvertError, type WeightsFile } from './weights-file.js';
+import { ConvertError, type WeightsFile } from '../io/weights-file.js';
 
 export interface ResolvedConfig {
   config: FLMConfig;

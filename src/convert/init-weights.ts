@@ -9,7 +9,7 @@
 import { F, Tensor, empty, noGrad, tidy } from '../tensor/index.js';
 import { normal_ } from '../nn/init.js';
 import { loadOfficialWeights, type AnyFLMModel } from '../models/index.js';
-import { disposeAll, readWeightsFile } from './weights-file.js';
+import { disposeAll, readWeightsFile } from '../io/weights-file.js';
 
 export interface WeightsLoadReport {
   /** distinct model tensors that took a value from the file (an alias group counts once) */

@@ -8,17 +8,18 @@
 //             (rows flm.<v>.*), the LM losses of the README label map and d loss_combined / d param;
 //   single.*  the single-stream model: MLM (bidirectional, text_ids_mlm), AR (causal), ITM (itm_image);
 //   masks     flm.mask.*, single.mask.*, mask.*, stats.* with src/objectives/masks.ts.
+// Verification only: it reads fixture files, so it lives in src/verify (above models, objectives, io).
 // The losses here are the plain token-mean cross-entropies the README defines; they only serve the
 // comparison (the training objectives live in src/objectives).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { F, Tensor, getRngState, manualSeed, noGrad, setRngState, tidy } from '../tensor/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
-import { validateConfig, type FLMConfig } from './config.js';
-import { FLMModel, type FLMOutput } from './flm.js';
-import { SingleStreamModel } from './single-stream.js';
-import { loadOfficialWeights } from './index.js';
-import { robertaPositionIds } from './roberta.js';
+import { validateConfig, type FLMConfig } from '../models/config.js';
+import { FLMModel, type FLMOutput } from '../models/flm.js';
+import { SingleStreamModel } from '../models/single-stream.js';
+import { loadOfficialWeights } from '../models/index.js';
+import { robertaPositionIds } from '../models/roberta.js';
 import {
   applySpans, biMask, corruptionParams, forwardMask, fusionIds, lmLabels, nonPadArea, oneStreamMask,
   reverseMask, sampleSpanDraws, toAdditive,

@@ -11,10 +11,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Tensor, getRngState, manualSeed, scalar, setRngState, tidy } from '../tensor/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
-import { biMask, forwardMask, nonPadArea, oneStreamMask, reverseMask, toAdditive } from './stream-masks.js';
-import { applySpans, corruptedBiMask, corruptionParams, sampleSpanDraws } from './span-corruption.js';
-import { corruptionStats, type CorruptionStats } from './corruption-stats.js';
-import { fusionIds, lmLabels } from './flm-batch.js';
+import { biMask, forwardMask, nonPadArea, oneStreamMask, reverseMask, toAdditive } from '../objectives/stream-masks.js';
+import { applySpans, corruptedBiMask, corruptionParams, sampleSpanDraws } from '../objectives/span-corruption.js';
+import { corruptionStats, type CorruptionStats } from '../objectives/corruption-stats.js';
+import { fusionIds, lmLabels } from '../objectives/flm-batch.js';
 
 export interface MaskParityRow {
   name: string;

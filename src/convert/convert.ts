@@ -1,11 +1,12 @@
 // `flm convert`: outside weights into a flm model folder.
+// (Model-aware, so it sits above models/; io/ keeps the file formats: safetensors, torch pickle, weights files.)
 //
 //   convertOfficial  an official FLM state dict (safetensors, or a .ckpt / .pt through the guarded
 //                    pickle import) -> the model its config describes, aliases verified (spec B.11)
 //   convertHf        Hugging Face CLIP ViT-B/32 vision weights and RoBERTa / BERT weights -> a fresh
 //                    FLM (or single-stream) model's vit_model.* / text_transformer.*, the rest at the
 //                    official init (N(0, 0.02); reconstructor layers PyTorch's default, spec H.3)
-//   convertHfClipVision / convertHfText   the two name mappings alone (convert-hf.ts)
+//   convertHfClipVision / convertHfText   the two name mappings alone (hf.ts)
 //
 // Every conversion writes OUT/
 //   model.safetensors    the model's state dict, official names, aliases included (fixture layout)
@@ -20,13 +21,13 @@ import {
   createModel, flmConfig, singleConfig, withOverrides, ConfigError,
   type AnyFLMModel, type ConfigOverrides, type FLMConfig, type PresetName, type TextEncoderArch, type VitArch, PRESETS,
 } from '../models/index.js';
-import { writeFileAtomic } from './atomic.js';
-import { ConvertError, disposeAll, readWeightsFile, writeModelWeights } from './weights-file.js';
-import { resolveOfficialConfig } from './convert-config.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { ConvertError, disposeAll, readWeightsFile, writeModelWeights } from '../io/weights-file.js';
+import { resolveOfficialConfig } from './official-config.js';
 import { firstNames, loadWeightsByName } from './init-weights.js';
-import { inspectClipVision, inspectText, mapClipVision, mapText, type ClipInfo, type HfMapped, type TextInfo } from './convert-hf.js';
+import { inspectClipVision, inspectText, mapClipVision, mapText, type ClipInfo, type HfMapped, type TextInfo } from './hf.js';
 
-export { ConvertError } from './weights-file.js';
+export { ConvertError } from '../io/weights-file.js';
 
 export interface ConvertReport {
   kind: 'official' | 'hf';
@@ -55,7 +56,7 @@ export interface ConvertReport {
 export interface OfficialOptions {
   out: string;
   preset?: PresetName;
-  /** a model config file (see convert-config.ts readModelConfigFile) */
+  /** a model config file (see official-config.ts readModelConfigFile) */
   configJson?: string;
   /** read .ckpt / .pt torch.save files (pickle); refused otherwise */
   allowPickle?: boolean;
