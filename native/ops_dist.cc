@@ -355,7 +355,7 @@ static std::vector<Flat> Coalesce(const std::vector<at::Tensor>& ts) {
   return out;
 }
 
-static void Scatter(const std::vector<at::Tensor>& ts, const std::vector<Flat>& flats) {
+static void ScatterBack(const std::vector<at::Tensor>& ts, const std::vector<Flat>& flats) {
   at::NoGradGuard ng;
   for (const auto& f : flats) {
     if (f.direct) continue;
@@ -402,7 +402,7 @@ FLM_FN(DistAllReduce) {
     at::NoGradGuard ng;
     for (auto& f : flats) f.flat.div_(g->size);
   }
-  Scatter(ts, flats);
+  ScatterBack(ts, flats);
   return info.Env().Undefined();
   FLM_END
 }
@@ -427,7 +427,7 @@ FLM_FN(DistBroadcast) {
     works.push_back(Launch(*g, "broadcast", [&] { return g->pg->broadcast(v, o); }));
   }
   for (auto& w : works) WaitWork(*g, w, t, "broadcast");
-  if (g->rank != root) Scatter(ts, flats);
+  if (g->rank != root) ScatterBack(ts, flats);
   return info.Env().Undefined();
   FLM_END
 }
@@ -850,25 +850,6 @@ FLM_FN(DistReducerRelease) {
   }
   return info.Env().Undefined();
   FLM_END
-}
-
-void RegisterDist(Napi::Env env, Napi::Object exports) {
-  Def(env, exports, "distAvailable", DistAvailable);
-  Def(env, exports, "distInitGroup", DistInitGroup);
-  Def(env, exports, "distGroupInfo", DistGroupInfo);
-  Def(env, exports, "distDestroy", DistDestroy);
-  Def(env, exports, "distAllReduce", DistAllReduce);
-  Def(env, exports, "distBroadcast", DistBroadcast);
-  Def(env, exports, "distAllGather", DistAllGather);
-  Def(env, exports, "distBarrier", DistBarrier);
-  Def(env, exports, "distStoreSet", DistStoreSet);
-  Def(env, exports, "distStoreGet", DistStoreGet);
-  Def(env, exports, "distStoreAdd", DistStoreAdd);
-  Def(env, exports, "distReducerNew", DistReducerNew);
-  Def(env, exports, "distReducerPrepare", DistReducerPrepare);
-  Def(env, exports, "distReducerFinalize", DistReducerFinalize);
-  Def(env, exports, "distReducerBuckets", DistReducerBuckets);
-  Def(env, exports, "distReducerRelease", DistReducerRelease);
 }
 
 }  // namespace flm
