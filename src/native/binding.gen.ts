@@ -219,18 +219,24 @@ export interface NativeBinding {
   pickleLoad(buf: Uint8Array): [string, H][];
   pickleSave(names: string[], ts: H[]): Uint8Array;
 
-  // ops_dist.cc: distributed (distAvailable is optional: FLM_ADDON may name an addon built before them)
+  // ops_dist_group.cc: process groups (distAvailable is optional: FLM_ADDON may name an addon built before them)
   distAvailable?(): { gloo: boolean; nccl: boolean };
   distInitGroup(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, ifnames: string[], hostname: string, threads: number): DistGroupHandle;
   distGroupInfo(g: DistGroupHandle): { rank?: number; size?: number; backend?: string; timeoutMs?: number; broken?: boolean; why?: string; destroyed: boolean };
   distDestroy(g: DistGroupHandle): void;
+
+  // ops_dist_collectives.cc: collectives
   distAllReduce(g: DistGroupHandle, ts: H[], op: string, timeoutMs: Opt<number>): void;
   distBroadcast(g: DistGroupHandle, ts: H[], root: number, timeoutMs: Opt<number>): void;
   distAllGather(g: DistGroupHandle, t: H, timeoutMs: Opt<number>): H[];
   distBarrier(g: DistGroupHandle, timeoutMs: Opt<number>, monitored: boolean): void;
+
+  // ops_dist_store.cc: the rendezvous store
   distStoreSet(g: DistGroupHandle, key: string, value: string): void;
   distStoreGet(g: DistGroupHandle, key: string): string;
   distStoreAdd(g: DistGroupHandle, key: string, n: number): number;
+
+  // ops_dist_reducer.cc: the gradient reducer
   distReducerNew(g: DistGroupHandle, params: H[], firstBucketBytes: number, bucketBytes: number, findUnused: boolean, timeoutMs: Opt<number>): DistReducerHandle;
   distReducerPrepare(r: DistReducerHandle, loss: Opt<H>): void;
   distReducerFinalize(r: DistReducerHandle): { buckets: number; launchedInBackward: number; waitMs: number };

@@ -2,7 +2,7 @@
 
 /** An opaque handle owning one reference to a libtorch tensor. */
 export type NativeTensor = { readonly __nativeTensor: unique symbol };
-/** Opaque handles of native/ops_dist.cc (a c10d process group, a gradient reducer). */
+/** Opaque handles of native/ops_dist_*.cc (a c10d process group, a gradient reducer). */
 export type DistGroupHandle = { readonly __distGroup: unique symbol };
 export type DistReducerHandle = { readonly __distReducer: unique symbol };
 
