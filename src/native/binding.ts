@@ -1,6 +1,10 @@
 // Loads the native addon (build/Release/flm_native.node). Its functions are typed in binding.gen.ts,
 // generated from native/ops.def (node scripts/gen-binding.mjs).
-// Only src/tensor/ talks to this module; everything above it uses the Tensor API.
+//
+// The rule: src/tensor/ wraps these raw handles in the Tensor API, and the layers above use that API.
+// The exceptions need native calls the Tensor API does not carry: src/optim/ (fused optimizer steps on
+// raw gradients, gradient clipping), src/dist/ (process groups, collectives, the gradient reducer) and
+// src/io/torch-pickle.ts (libtorch's pickler).
 import type { NativeBinding } from './binding.gen.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
