@@ -9,7 +9,10 @@
         "native/ops_shape.cc",
         "native/ops_nn.cc",
         "native/ops_io.cc",
-        "native/ops_dist.cc",
+        "native/ops_dist_store.cc",
+        "native/ops_dist_group.cc",
+        "native/ops_dist_collectives.cc",
+        "native/ops_dist_reducer.cc",
         "native/addon.cc"
       ],
       "include_dirs": [

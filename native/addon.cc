@@ -1,21 +1,11 @@
+// The module entry point: exports every op of ops.def under its JavaScript name.
 #include "core.h"
 
-namespace flm {
-void RegisterTensor(Napi::Env, Napi::Object);
-void RegisterMath(Napi::Env, Napi::Object);
-void RegisterShape(Napi::Env, Napi::Object);
-void RegisterNn(Napi::Env, Napi::Object);
-void RegisterIo(Napi::Env, Napi::Object);
-void RegisterDist(Napi::Env, Napi::Object);
-}  // namespace flm
-
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  flm::RegisterTensor(env, exports);
-  flm::RegisterMath(env, exports);
-  flm::RegisterShape(env, exports);
-  flm::RegisterNn(env, exports);
-  flm::RegisterIo(env, exports);
-  flm::RegisterDist(env, exports);
+#define FLM_OP_DEF(JS_NAME, CPP_FN, TS_SIGNATURE) \
+  exports.Set(#JS_NAME, Napi::Function::New(env, flm::op::CPP_FN, #JS_NAME));
+#include "ops.def"
+#undef FLM_OP_DEF
   return exports;
 }
 

@@ -228,8 +228,4 @@ at::Generator& DefaultGen() {
   return g;
 }
 
-void Def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback cb) {
-  exports.Set(name, Napi::Function::New(env, cb, name));
-}
-
 }  // namespace flm

@@ -4,9 +4,9 @@
 // (one refcount on the TensorImpl). JS frees it deterministically through `dispose` (tidy scopes),
 // and the external's finalizer frees it if JS forgets; both report the bytes to V8.
 //
-// Every exported function runs its body inside FLM_OP(name) { ... } FLM_END, which converts any
-// c10::Error / std::exception into a JS Error "<op>: <libtorch message>". No C++ exception ever
-// reaches V8, and nothing here calls abort().
+// Every exported function is listed once in ops.def, is defined with FLM_FN, and runs its body inside
+// FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS Error
+// "<op>: <libtorch message>". No C++ exception ever reaches V8, and nothing here calls abort().
 #pragma once
 
 #include <ATen/ATen.h>
@@ -16,6 +16,8 @@
 #include <c10/util/Optional.h>
 #include <string>
 #include <vector>
+
+#include "ops.h"
 
 namespace flm {
 
@@ -61,9 +63,6 @@ int64_t CodeFromDtype(at::ScalarType st);
 // The default generator (manualSeed and state save/restore live in core.cc).
 at::Generator& DefaultGen();
 
-using Registrar = void (*)(Napi::Env, Napi::Object);
-void Def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback cb);
-
 }  // namespace flm
 
 #define FLM_OP(NAME)              \
@@ -80,5 +79,6 @@ void Def(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::
     }                                                                  \
   }
 
-// Shorthand for the common "(tensor args...) -> tensor" binding.
-#define FLM_FN(FNAME) static Napi::Value FNAME(const Napi::CallbackInfo& info)
+// Defines the op flm::op::FNAME (used inside namespace flm). The qualified name only compiles when
+// ops.def declares the op, so an op cannot be defined without being exported.
+#define FLM_FN(FNAME) Napi::Value op::FNAME(const Napi::CallbackInfo& info)

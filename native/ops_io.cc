@@ -7,7 +7,7 @@
 
 namespace flm {
 
-static void Flatten(Napi::Env env, const c10::IValue& v, const std::string& prefix, Napi::Array& out, uint32_t& n) {
+static void FlattenInto(Napi::Env env, const c10::IValue& v, const std::string& prefix, Napi::Array& out, uint32_t& n) {
   if (v.isTensor()) {
     auto pair = Napi::Array::New(env, 2);
     pair.Set(0u, Napi::String::New(env, prefix));
@@ -19,14 +19,14 @@ static void Flatten(Napi::Env env, const c10::IValue& v, const std::string& pref
     for (const auto& kv : v.toGenericDict()) {
       if (!kv.key().isString()) continue;
       std::string k = kv.key().toStringRef();
-      Flatten(env, kv.value(), prefix.empty() ? k : prefix + "." + k, out, n);
+      FlattenInto(env, kv.value(), prefix.empty() ? k : prefix + "." + k, out, n);
     }
     return;
   }
   if (v.isList() || v.isTuple()) {
     auto elems = v.isList() ? v.toListRef().vec() : v.toTupleRef().elements().vec();
     for (size_t i = 0; i < elems.size(); i++)
-      Flatten(env, elems[i], prefix.empty() ? std::to_string(i) : prefix + "." + std::to_string(i), out, n);
+      FlattenInto(env, elems[i], prefix.empty() ? std::to_string(i) : prefix + "." + std::to_string(i), out, n);
   }
   // other leaves (numbers, strings, None) are not tensors: ignored
 }
@@ -41,7 +41,7 @@ FLM_FN(PickleLoad) {
   c10::IValue v = torch::jit::pickle_load(data);
   auto out = Napi::Array::New(info.Env());
   uint32_t n = 0;
-  Flatten(info.Env(), v, "", out, n);
+  FlattenInto(info.Env(), v, "", out, n);
   return out;
   FLM_END
 }
@@ -62,11 +62,6 @@ FLM_FN(PickleSave) {
   std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(d));
   return Napi::Buffer<char>::Copy(info.Env(), bytes.data(), bytes.size());
   FLM_END
-}
-
-void RegisterIo(Napi::Env env, Napi::Object e) {
-  Def(env, e, "pickleLoad", PickleLoad);
-  Def(env, e, "pickleSave", PickleSave);
 }
 
 }  // namespace flm

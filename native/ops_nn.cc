@@ -247,25 +247,4 @@ FLM_FN(ZeroGrads) {
   FLM_END
 }
 
-void RegisterNn(Napi::Env env, Napi::Object e) {
-  Def(env, e, "softmax", Softmax);
-  Def(env, e, "logSoftmax", LogSoftmax);
-  Def(env, e, "layerNorm", LayerNorm);
-  Def(env, e, "dropout", Dropout);
-  Def(env, e, "embedding", Embedding);
-  Def(env, e, "conv2d", Conv2d);
-  Def(env, e, "crossEntropy", CrossEntropy);
-  Def(env, e, "nllLoss", NllLoss);
-  Def(env, e, "bceWithLogits", BceWithLogits);
-  Def(env, e, "mseLoss", MseLoss);
-  Def(env, e, "normalize", Normalize);
-  Def(env, e, "interpolate", Interpolate);
-  Def(env, e, "oneHot", OneHot);
-  Def(env, e, "attention", Attention);
-  Def(env, e, "adamwStep", AdamwStep);
-  Def(env, e, "sgdStep", SgdStep);
-  Def(env, e, "clipGradNorm", ClipGradNorm);
-  Def(env, e, "zeroGrads", ZeroGrads);
-}
-
 }  // namespace flm

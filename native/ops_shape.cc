@@ -141,43 +141,4 @@ FLM_FN(Sort) {
   FLM_END
 }
 
-void RegisterShape(Napi::Env env, Napi::Object e) {
-  Def(env, e, "reshape", Reshape);
-  Def(env, e, "view", View);
-  Def(env, e, "permute", Permute);
-  Def(env, e, "transpose", Transpose);
-  Def(env, e, "expand", Expand);
-  Def(env, e, "repeat", Repeat);
-  Def(env, e, "squeezeAll", SqueezeAll);
-  Def(env, e, "squeeze", Squeeze);
-  Def(env, e, "unsqueeze", Unsqueeze);
-  Def(env, e, "flatten", Flatten);
-  Def(env, e, "narrow", Narrow);
-  Def(env, e, "select", Select);
-  Def(env, e, "tril", Tril);
-  Def(env, e, "triu", Triu);
-  Def(env, e, "flip", Flip);
-  Def(env, e, "roll", Roll);
-  Def(env, e, "indexSelect", IndexSelect);
-  Def(env, e, "gather", Gather);
-  Def(env, e, "maskedFill", MaskedFill);
-  Def(env, e, "maskedSelect", MaskedSelect);
-  Def(env, e, "nonzero", Nonzero);
-  Def(env, e, "diagonal", Diagonal);
-  Def(env, e, "expandAs", ExpandAs);
-  Def(env, e, "repeatInterleave", RepeatInterleave);
-  Def(env, e, "slice", Slice);
-  Def(env, e, "scatter", Scatter);
-  Def(env, e, "scatterAdd", ScatterAdd);
-  Def(env, e, "indexPut", IndexPut);
-  Def(env, e, "index", Index);
-  Def(env, e, "cat", Cat);
-  Def(env, e, "stack", Stack);
-  Def(env, e, "split", Split);
-  Def(env, e, "chunk", Chunk);
-  Def(env, e, "unbind", Unbind);
-  Def(env, e, "topk", Topk);
-  Def(env, e, "sort", Sort);
-}
-
 }  // namespace flm

@@ -22,10 +22,10 @@ const worker = join(here, 'fixtures-dist', 'worker.js');
 const launcherFixture = join(here, 'fixtures-dist', 'launch-node.js');
 const K = 6;
 const B = 4;
-// Before the shared addon is rebuilt with native/ops_dist.cc the distributed tests skip; an addon that
+// Before the shared addon is rebuilt with native/ops_dist_*.cc the distributed tests skip; an addon that
 // has it but no Gloo (built without libgloo-dev's headers) fails the first test instead of skipping.
 const hasDistOps = typeof native.distInitGroup === 'function';
-const skipNoDist: string | false = hasDistOps ? false : 'the addon was built without native/ops_dist.cc (rebuild it with npm run build:native)';
+const skipNoDist: string | false = hasDistOps ? false : 'the addon was built without native/ops_dist_*.cc (rebuild it with npm run build:native)';
 
 interface Report {
   rank: number;

@@ -2,7 +2,7 @@
 // torch.nn.parallel.DistributedDataParallel does it:
 //   - at construction, every rank checks that it holds the same model and takes rank 0's parameters
 //     and buffers (broadcast);
-//   - each step, a native Reducer (native/ops_dist.cc) has autograd hooks on the parameters' gradient
+//   - each step, a native Reducer (native/ops_dist_reducer.cc) has autograd hooks on the parameters' gradient
 //     accumulators copy every gradient into a flat bucket (25 MB, the first one 1 MB, parameters in
 //     reverse order) and all-reduce a bucket asynchronously as soon as it is full, overlapping the
 //     communication with the rest of backward; finalize() waits and writes the averaged gradients back.

@@ -1,4 +1,4 @@
-// Process groups on libtorch's c10d (native/ops_dist.cc): rendezvous through a TCPStore hosted by
+// Process groups on libtorch's c10d (native/ops_dist_*.cc): rendezvous through a TCPStore hosted by
 // rank 0, Gloo on CPU, NCCL for CUDA tensors, with the environment variables torchrun sets
 // (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
 //
@@ -69,7 +69,7 @@ export function distAvailable(): { gloo: boolean; nccl: boolean } {
 function requireNative(): void {
   if (typeof native.distInitGroup !== 'function') {
     throw new DistError(
-      'this build of the flm addon has no distributed support (native/ops_dist.cc is not compiled in): ' +
+      'this build of the flm addon has no distributed support (native/ops_dist_*.cc are not compiled in): ' +
         'rebuild it with `npm run build:native`',
       'init',
       null,

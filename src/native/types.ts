@@ -1,0 +1,10 @@
+// The handle types that cross the native boundary (used by the generated binding.gen.ts).
+
+/** An opaque handle owning one reference to a libtorch tensor. */
+export type NativeTensor = { readonly __nativeTensor: unique symbol };
+/** Opaque handles of native/ops_dist_*.cc (a c10d process group, a gradient reducer). */
+export type DistGroupHandle = { readonly __distGroup: unique symbol };
+export type DistReducerHandle = { readonly __distReducer: unique symbol };
+
+export type Scalar = number | boolean;
+export type Opt<T> = T | null | undefined;
