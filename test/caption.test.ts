@@ -304,7 +304,9 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
   it('flm eval caption: BLEU and CIDEr-D in range, semantic accuracy on shapes', async () => {
     const r = await cli('eval', 'caption', '--checkpoint', cap, '--data', 'shapes:test?n=5&seed=3&size=32', '--json');
     assert.equal(r.code, 0, r.err);
-    const s = JSON.parse(r.out) as { images: number; bleu: number[]; bleu4: number; cider: number; semantic: { accuracy: number; parsed: number } };
+    const s = JSON.parse(r.out) as { command: string; metrics: Record<string, number>; images: number; bleu: number[]; bleu4: number; cider: number; semantic: { accuracy: number; parsed: number } };
+    assert.equal(s.command, 'eval caption');
+    assert.equal(s.metrics.cider, s.cider);
     assert.equal(s.images, 5);
     assert.equal(s.bleu.length, 4);
     for (const b of s.bleu) assert.ok(b >= 0 && b <= 1);
@@ -321,7 +323,7 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
     }
     const two = await cli('caption', png, join(imgDir, 'other.jpg'), '--checkpoint', cap, '--json');
     assert.equal(two.code, 0, two.err);
-    const lines = two.out.split('\n').map((l) => JSON.parse(l) as { path: string; caption: string });
+    const lines = (JSON.parse(two.out) as { command: string; captions: { path: string; caption: string }[] }).captions;
     assert.deepEqual(lines.map((l) => l.path), [png, join(imgDir, 'other.jpg')]);
   });
 

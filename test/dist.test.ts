@@ -256,9 +256,10 @@ test('flm finetune retrieval --nproc 2: rank-sharded training; the all-gathered 
     assert.equal(ft.status, 0, ft.stderr);
     const line = ft.stdout.split('\n').find((l) => l.includes('{'));
     assert.ok(line, ft.stdout);
-    const r = JSON.parse(line.slice(line.indexOf('{'))) as { steps: number; lastEval: { step: number; metrics: Record<string, number> } };
-    assert.equal(r.steps, 4);
-    assert.equal(r.lastEval.step, 4);
+    const r = JSON.parse(line.slice(line.indexOf('{'))) as { command: string; metrics: { steps: number }; last_eval: { step: number; metrics: Record<string, number> } };
+    assert.equal(r.command, 'finetune retrieval');
+    assert.equal(r.metrics.steps, 4);
+    assert.equal(r.last_eval.step, 4);
     const state = JSON.parse(readFileSync(join(resolveCheckpoint(dir, 'latest')!, 'state.json'), 'utf8')) as { ranks: unknown[] };
     assert.equal(state.ranks.length, 2);
     // 7 images over 2 ranks (4 + 3 rows, the short block padded): the same recall as one process scoring everything
@@ -266,8 +267,8 @@ test('flm finetune retrieval --nproc 2: rank-sharded training; the all-gathered 
       { encoding: 'utf8', timeout: 120_000 });
     assert.equal(ev.status, 0, ev.stderr);
     const single = JSON.parse(ev.stdout.trim().split('\n').pop()!) as { metrics: Record<string, number> };
-    for (const k of ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10']) assert.equal(r.lastEval.metrics[k], single.metrics[k], k);
-    assert.equal(r.lastEval.metrics.n_images, 7);
+    for (const k of ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10']) assert.equal(r.last_eval.metrics[k], single.metrics[k], k);
+    assert.equal(r.last_eval.metrics.n_images, 7);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

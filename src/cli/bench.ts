@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { availableParallelism } from 'node:os';
 
 function threadList(v: string | undefined): number[] {
@@ -18,17 +19,21 @@ export function registerBench(p: Command): void {
     .option('--threads <n>', 'intra-op threads (default: 1 and all cores, each a separate run)')
     .option('--quick', 'fewer repetitions')
     .option('--no-peer', 'skip the PyTorch peer')
-    .option('--json', 'one JSON line per case')
+    .option('--json', 'one JSON object: {command, metrics: {<case>.ratio ...}, rows}')
     .action(async (o: { threads?: string; quick?: boolean; peer: boolean; json?: boolean }) => {
       const { benchEngine } = await import('../bench/engine.js');
+      const rows: Array<Record<string, unknown>> = [];
+      const metrics: Record<string, number | null> = {};
       for (const t of threadList(o.threads)) {
         const r = benchEngine({ threads: t, quick: o.quick ?? false, peer: o.peer });
         if (r.peerError) console.error(`flm bench: ${r.peerError}; printing flm's figures alone`);
         for (const row of r.rows) {
-          if (o.json) console.log(JSON.stringify(row));
-          else console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}`);
+          rows.push({ ...row, threads: t });
+          metrics[`${row.case}@${t}.ratio`] = row.ratio ?? null;
+          if (!o.json) console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}`);
         }
       }
+      if (o.json) printJson('bench engine', metrics, { rows });
     });
   bench
     .command('step')
@@ -56,7 +61,7 @@ export function registerBench(p: Command): void {
         steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: num('threads', o.threads, 1) ?? availableParallelism(), peer: o.peer,
       });
       if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
-      if (o.json) console.log(JSON.stringify(r));
+      if (o.json) printJson('bench step', { ms_per_step_median: r.ms_per_step_median, pytorch_ms_per_step_median: r.pytorch_ms_per_step_median ?? null, ratio: r.ratio ?? null }, { ...r });
       else {
         console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params)`);
         console.log(`  flm      ${r.ms_per_step_median} ms/step (min ${r.ms_per_step_min}, max ${r.ms_per_step_max}), peak RSS ${r.peak_rss_mb} MB`);

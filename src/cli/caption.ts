@@ -1,5 +1,6 @@
 // `flm eval caption` (spec D.11, F); `flm finetune caption` is built from the task registry (train-command.ts).
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { CAPTION } from '../tasks/caption/spec.js';
@@ -23,7 +24,7 @@ export function registerCaptionEval(evalCmd: Command): void {
     .option('--batch-size <n>', 'images per decoding batch', '32')
     .option('--threads <n>', 'intra-op threads (0: all cores)')
     .option('--predictions <file>', 'write the captions and references as JSON')
-    .option('--json', 'print the scores as JSON')
+    .option('--json', 'print the scores as one JSON object ({command, metrics, ...}; docs/json.md)')
     .action(async (f: EvalFlags, cmd: Command) => {
       const { loadRunModel } = await import('../tasks/common/inference-model.js');
       const { captionModelOf } = await import('../tasks/caption/infer.js');
@@ -43,7 +44,10 @@ export function registerCaptionEval(evalCmd: Command): void {
         const r = await evaluateCaptions(model, run.tokenizer, tokens, f.data ?? DEFAULT_CAPTION_EVAL_DATA, opts);
         if (f.predictions) writeFileAtomic(f.predictions, JSON.stringify(r.predictions, null, 1));
         const { predictions: _p, ...summary } = r;
-        if (f.json) console.log(JSON.stringify({ checkpoint: run.dir, ...summary }));
+        if (f.json) {
+          const { captionMetrics } = await import('../tasks/caption/recipe.js');
+          printJson('eval caption', captionMetrics(r), { checkpoint: run.dir, ...summary });
+        }
         else {
           console.log(`images      ${r.images}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
           r.bleu.forEach((b, i) => console.log(`BLEU-${i + 1}      ${b.toFixed(4)}`));

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
+import { PROBE_DEFAULTS as P, RACE_DEFAULTS as R, defaultRaceData } from '../compare/defaults.js';
+import { printJson } from './json.js';
+
+const D = defaultRaceData(R.preset);
 
 interface CompareFlags {
   data?: string; testData?: string; probeTrainData?: string; objectives?: string; seeds?: string; budget?: string; evals?: string;
@@ -12,32 +16,32 @@ interface CompareFlags {
 export function registerCompare(p: Command): void {
   p.command('compare')
     .description('race the pretraining objectives for the same wall-clock budget on the same data and report downstream probes vs time')
-    .option('--data <spec>', 'training data spec (default: shapes:train?n=20000&seed=1&size=<preset image size>)')
-    .option('--test-data <spec>', 'held-out images + captions for the probes (default: shapes:test?n=500&seed=1&size=<px>)')
+    .option('--data <spec>', `training data spec (default: ${D.data.replace(/size=\d+/, 'size=<preset image size>')})`)
+    .option('--test-data <spec>', `held-out images + captions for the probes (default: ${D.testData.replace(/size=\d+/, 'size=<preset image size>')})`)
     .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes test spec)')
-    .option('--objectives <list>', 'comma-separated: flm, mlm, ar, prefixlm (default flm,mlm,ar)')
-    .option('--seeds <n>', 'seeds per objective (default 3)')
-    .option('--budget <s>', 'training seconds per run, wall-clock; probes are not counted (default 100)')
-    .option('--evals <n>', 'probe checkpoints per run, every budget/n seconds (default 4)')
+    .option('--objectives <list>', `comma-separated: flm, mlm, ar, prefixlm (default ${R.objectives.join(',')})`)
+    .option('--seeds <n>', `seeds per objective (default ${R.seeds})`)
+    .option('--budget <s>', `training seconds per run, wall-clock; probes are not counted (default ${R.budgetS})`)
+    .option('--evals <n>', `probe checkpoints per run, every budget/n seconds (default ${R.evals})`)
     .option('--no-eval-init', 'do not probe the initialisation')
-    .option('--preset <name>', 'model size: mini (the race size for a 2-core CPU; default) | tiny | small | base')
+    .option('--preset <name>', `model size: tiny | mini | small | base (default ${R.preset}, the race size for a 2-core CPU)`)
     .option('--out <dir>', 'report folder (default runs/compare)')
-    .option('--batch-size <n>', 'batch size (default 32)')
-    .option('--lr <x>', 'base learning rate, constant after warmup (default 3e-4)')
-    .option('--warmup <n>', 'warmup steps (default 20)')
-    .option('--threads <n>', 'intra-op threads (default 0: all cores)')
-    .option('--workers <n>', 'image decode worker threads (default 1)')
+    .option('--batch-size <n>', `batch size (default ${R.batchSize})`)
+    .option('--lr <x>', `base learning rate, constant after warmup (default ${R.lr})`)
+    .option('--warmup <n>', `warmup steps (default ${R.warmupSteps})`)
+    .option('--threads <n>', `intra-op threads (default ${R.threads}: all cores)`)
+    .option('--workers <n>', `image decode worker threads (default ${R.workers})`)
     .option('--span-corruption-rate <r>', 'FLM corruption rate (default: the preset\'s)')
-    .option('--mlm-rate <r>', 'MLM masking rate (default 0.15)')
-    .option('--zs-images <n>', 'test images of the zero-shot K-way retrieval (default 50)')
-    .option('--way <k>', 'K of the K-way retrieval (default 10)')
-    .option('--mp-images <n>', 'test images the minimal image pairs are built from; shapes world, 0: none (default 40)')
-    .option('--mp-refs <n>', 'reference captions per minimal pair, the image-prior correction (default 2)')
-    .option('--lp-steps <n>', 'linear-probe optimiser steps; 0: no linear probe (default 200)')
-    .option('--lp-train <n>', 'linear-probe training images (default 600)')
-    .option('--lp-test <n>', 'linear-probe test images (default 300)')
-    .option('--mlm-passes <n>', 'disjoint maskings of the MLM pseudo-log-likelihood (default 4)')
-    .option('--metric <name>', 'headline metric of the report (default mp_mean, else the first one measured)')
+    .option('--mlm-rate <r>', `MLM masking rate (default ${R.mlmRate})`)
+    .option('--zs-images <n>', `test images of the zero-shot K-way retrieval (default ${P.zsImages})`)
+    .option('--way <k>', `K of the K-way retrieval (default ${P.way})`)
+    .option('--mp-images <n>', `test images the minimal image pairs are built from; shapes world, 0: none (default ${P.mpImages})`)
+    .option('--mp-refs <n>', `reference captions per minimal pair, the image-prior correction (default ${P.mpRefs})`)
+    .option('--lp-steps <n>', `linear-probe optimiser steps; 0: no linear probe (default ${P.lpSteps})`)
+    .option('--lp-train <n>', `linear-probe training images (default ${P.lpTrain})`)
+    .option('--lp-test <n>', `linear-probe test images (default ${P.lpTest})`)
+    .option('--mlm-passes <n>', `disjoint maskings of the MLM pseudo-log-likelihood (default ${P.mlmPasses})`)
+    .option('--metric <name>', `headline metric of the report (default ${R.metric}, else the first one measured)`)
     .option('--overwrite', 'replace an earlier race in --out')
     .option('--quiet', 'no progress lines')
     .option('--json', 'print the summary as JSON')
@@ -80,7 +84,12 @@ export function registerCompare(p: Command): void {
         },
         metric: f.metric ?? RACE_DEFAULTS.metric,
       }, { overwrite: f.overwrite ?? false, ...(f.quiet ? { log: () => {} } : {}) });
-      if (f.json) console.log(JSON.stringify({ out: res.setup.config.out, summary: res.summary }));
+      if (f.json) {
+        // metrics: each objective's final mean minus MLM's, per probe (the full curves are in `summary`)
+        const metrics: Record<string, number> = {};
+        for (const [m, s] of Object.entries(res.summary?.per_metric ?? {})) for (const [o, d] of Object.entries(s.final_vs_mlm)) metrics[`${m}.${o}_minus_mlm`] = d.diff;
+        printJson('compare', metrics, { out: res.setup.config.out, summary: res.summary });
+      }
       else console.error(`flm compare: ${res.summary?.headline.text ?? ''}\nflm compare: report in ${res.setup.config.out}/report.md`);
       setExitCode(cmd, 0);
     });

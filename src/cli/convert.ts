@@ -1,6 +1,7 @@
 // `flm convert`: official FLM checkpoints, or Hugging Face CLIP + RoBERTa / BERT weights, into a flm
 // model folder (convert/convert.ts).
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 
@@ -56,7 +57,7 @@ is a checkpoint folder for \`flm finetune --from OUT\`.`)
       const r = f.official !== undefined
         ? convertOfficial(f.official, { ...common, strict: f.strict ?? false, ...(preset ? { preset } : {}), ...(f.modelConfig !== undefined ? { configJson: f.modelConfig } : {}) })
         : convertHf({ ...common, single: f.single ?? false, ...(preset ? { preset } : {}), ...(f.clip !== undefined ? { clip: f.clip } : {}), ...(f.text !== undefined ? { text: f.text } : {}) });
-      if (f.json) console.log(JSON.stringify(r, null, 1));
+      if (f.json) printJson('convert', { loaded: r.loaded, missing: r.missing.length, unexpected: r.unexpected.length }, { ...r });
       else {
         const lines = [
           `flm convert: ${r.model} (${r.task}) from ${Object.values(r.inputs).join(' + ')}: ${r.loaded} tensors loaded, ${r.written} names written to ${out}/model.safetensors`,

@@ -14,7 +14,7 @@ export function registerData(p: Command): void {
   data
     .command('inspect <spec>')
     .description('read a whole dataset once and report images, captions, failures and splits')
-    .option('--json', 'one JSON object: {images, captions, failed, failures, splits}')
+    .option('--json', 'one JSON object: {command, metrics: {items, images, captions, failed, seconds}, failures, splits, ...}')
     .option('--no-decode', 'check that image files exist without decoding them')
     .action(async (spec: string, o: { json?: boolean; decode: boolean }, cmd: Command) => {
       const { dataInspectCommand } = await import('../data/commands.js');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { num } from './config-file.js';
 
 interface DemoFlags {
@@ -20,18 +21,25 @@ export function registerDemo(p: Command): void {
     .action(async (f: DemoFlags) => {
       const { runDemo, formatDemo, DEMO_DEFAULTS } = await import('../demo/demo.js');
       const { PRESETS } = await import('../models/index.js');
-      const { buildInfo, getNumThreads } = await import('../tensor/index.js');
+      const { buildInfo } = await import('../tensor/index.js');
+      const { availableParallelism } = await import('node:os');
       const preset = f.preset ?? DEMO_DEFAULTS.preset;
       if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${preset}'`);
       const threads = num('threads', f.threads, { int: true, min: 0 }) ?? DEMO_DEFAULTS.threads;
-      if (!f.quiet) console.error(`flm demo: libtorch ${buildInfo().torchVersion}, ${threads || getNumThreads()} threads`);
+      if (!f.quiet) console.error(`flm demo: libtorch ${buildInfo().torchVersion}, ${threads || availableParallelism()} thread(s)${threads ? '' : ' (all cores)'}`);
       const r = await runDemo({
         ...DEMO_DEFAULTS, out: f.out, preset: preset as typeof DEMO_DEFAULTS.preset, threads, quiet: f.quiet ?? false,
         pretrainSteps: num('steps', f.steps, { int: true, min: 2 }) ?? DEMO_DEFAULTS.pretrainSteps,
         retrievalSteps: num('retrieval-steps', f.retrievalSteps, { int: true, min: 0 }) ?? DEMO_DEFAULTS.retrievalSteps,
         captionSteps: num('caption-steps', f.captionSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.captionSteps,
       });
-      if (f.json) console.log(JSON.stringify(r));
+      if (f.json) {
+        printJson('demo', {
+          pretrain_final_loss: r.pretrain.finalLoss, zero_shot_tr_r1: r.zeroShot.tr_r1, zero_shot_ir_r1: r.zeroShot.ir_r1,
+          retrieval_tr_r1: r.retrieval?.tr_r1 ?? null, retrieval_ir_r1: r.retrieval?.ir_r1 ?? null,
+          caption_bleu4: r.caption.bleu4, caption_cider: r.caption.cider, caption_semantic_accuracy: r.caption.semanticAccuracy, seconds: r.seconds,
+        }, r as unknown as Record<string, unknown>);
+      }
       else console.log(formatDemo(r, f.out).join('\n'));
     });
 }

@@ -1,6 +1,7 @@
 // `flm eval retrieval|vqa|nlvr2`: metrics of a fine-tuned checkpoint (spec F); `--zero-shot` retrieval
 // from a pretraining run, scored by its own pretraining loss (tasks/zero-shot.ts).
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
@@ -49,7 +50,7 @@ function addTask(group: Command, task: Task): void {
       writeFileAtomic(f.predictions, JSON.stringify(r.predictions));
     }
     const { predictions: _p, ...summary } = r;
-    if (f.json) console.log(JSON.stringify(summary));
+    if (f.json) printJson(`eval ${task}`, summary.metrics, summary);
     else {
       console.log(`checkpoint  ${r.checkpoint} (step ${r.step})${r.zeroShotObjective ? `, zero-shot by the ${r.zeroShotObjective} loss` : ''}`);
       console.log(`data        ${r.data}`);

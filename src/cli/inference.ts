@@ -1,6 +1,7 @@
 // One-command inference on a checkpoint: `flm caption`, `flm vqa`, `flm retrieve`, `flm embed`; and
 // `flm eval caption` (cli/caption.ts), attached to the `eval` command group whoever registers it first.
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { registerCaptionEval } from './caption.js';
@@ -35,7 +36,7 @@ export function registerInference(p: Command): void {
     .option('--length-penalty <x>', 'beam score = sum log p / length^x', '1')
     .option('--max-steps <n>', 'generated tokens at most', '30')
     .option('--threads <n>', 'intra-op threads (0: all cores)')
-    .option('--json', 'print JSON lines {path, caption}')
+    .option('--json', 'print one JSON object {command, metrics, captions: [{path, caption, stopped}]}')
     .action(async (images: string[], f: { checkpoint: string; beam: string; lengthPenalty: string; maxSteps: string; threads?: string; json?: boolean }, cmd: Command) => {
       const { captionFiles } = await import('../tasks/caption/infer.js');
       const o = {
@@ -43,7 +44,8 @@ export function registerInference(p: Command): void {
         maxSteps: num('max-steps', f.maxSteps, { int: true, min: 1 }),
       };
       const out = await withRun(f.checkpoint, (run) => captionFiles(run, images, o), f.threads);
-      for (const c of out) console.log(f.json ? JSON.stringify(c) : images.length === 1 ? c.caption : `${c.path}\t${c.caption}`);
+      if (f.json) printJson('caption', { images: out.length }, { captions: out });
+      else for (const c of out) console.log(images.length === 1 ? c.caption : `${c.path}\t${c.caption}`);
       setExitCode(cmd, 0);
     });
 
@@ -59,7 +61,7 @@ export function registerInference(p: Command): void {
       const { answerQuestion } = await import('../tasks/vqa/infer.js');
       const top = num('top', f.top, { int: true, min: 1 })!;
       const answers = await withRun(f.checkpoint, (run) => answerQuestion(run, image, question, { top }), f.threads);
-      if (f.json) console.log(JSON.stringify({ image, question, answer: answers[0]?.answer, answers }));
+      if (f.json) printJson('vqa', { score: answers[0]?.score ?? null }, { image, question, answer: answers[0]?.answer, answers });
       else if (top === 1) console.log(answers[0]?.answer ?? '');
       else for (const a of answers) console.log(`${a.score.toFixed(4)}\t${a.answer}`);
       setExitCode(cmd, 0);
@@ -80,7 +82,7 @@ export function registerInference(p: Command): void {
       const files = listImages(f.images);
       const r = await withRun(f.checkpoint, (run) => retrieveImages(run, files, f.text), f.threads);
       const best = r.ranked.slice(0, top);
-      if (f.json) console.log(JSON.stringify({ text: f.text, score: r.score, ranked: best }));
+      if (f.json) printJson('retrieve', { images: files.length, top_score: best[0]?.score ?? null }, { text: f.text, score: r.score, ranked: best });
       else {
         console.error(`flm retrieve: ${files.length} images scored by ${r.score}`);
         for (const x of best) console.log(`${x.score.toFixed(4)}\t${x.path}`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +46,7 @@ export function registerInfo(p: Command): void {
         buildConfig: b.config.trim(),
       };
       if (o.json) {
-        console.log(JSON.stringify(info));
+        printJson('info', { threads: info.threads, cuda_available: info.cuda.available ? 1 : 0 }, info);
         return;
       }
       console.log(`libtorch   ${info.libtorch.version}  ${info.libtorch.path ?? '(path unknown)'}  [${info.libtorch.source ?? '?'}]`);

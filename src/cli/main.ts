@@ -12,6 +12,7 @@ import { registerFinetune } from './finetune.js';
 import { registerEval } from './eval.js';
 import { registerCompare } from './compare.js';
 import { registerConvert } from './convert.js';
+import { registerSettings } from './settings.js';
 import { exitCodeOf } from './exit-code.js';
 import { flmVersion } from './version.js';
 
@@ -33,6 +34,7 @@ export function program(): Command {
   registerEval(p);
   registerCompare(p);
   registerConvert(p);
+  registerSettings(p);
   return p;
 }
 

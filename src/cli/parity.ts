@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printJson } from './json.js';
 import { setExitCode } from './exit-code.js';
 
 export function registerParity(p: Command): void {
@@ -13,7 +14,8 @@ export function registerParity(p: Command): void {
       setNumThreads(1);
       const r = runParity(o.fixtures, { stats: o.stats });
       if (o.json) {
-        console.log(JSON.stringify({ ok: r.ok, passed: r.rows.filter((x) => x.ok).length, failed: r.rows.filter((x) => !x.ok).length, rows: r.rows, skipped: r.skipped }));
+        const passed = r.rows.filter((x) => x.ok).length;
+        printJson('parity', { passed, failed: r.rows.length - passed }, { ok: r.ok, passed, failed: r.rows.length - passed, rows: r.rows, skipped: r.skipped });
       } else {
         const w = Math.max(...r.rows.map((x) => x.name.length));
         for (const x of r.rows) {

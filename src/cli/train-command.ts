@@ -15,7 +15,8 @@ function settingOption(spec: TaskSpec, key: string, s: Setting<unknown>): Option
   const flag = flagOf(key, s);
   const help = `${helpOf(spec, key, s)} (default: ${defaultText(spec, key, s)})`;
   if (s.kind === 'bool') return s.default === true ? new Option(`--no-${flag}`, help.replace(/ \(default: on\)$/, ' (default: on; this turns it off)')) : new Option(`--${flag}`, help);
-  const values = s.choices ? ` ${s.choices.join(' | ')}${s.nullable ? ' | none' : ''}:` : '';
+  const listed = s.choices?.every((c) => help.includes(c)) ?? true;
+  const values = listed ? '' : ` ${s.choices!.join(' | ')}${s.nullable ? ' | none' : ''}:`;
   return new Option(`--${flag} <${s.arg ?? 'value'}>`, values ? `${values.trim()} ${help}` : help);
 }
 

@@ -584,7 +584,7 @@ export interface ProbeSettings {
   batch: number;
 }
 
-export const PROBE_DEFAULTS: ProbeSettings = { zsImages: 50, way: 10, mpImages: 40, mpRefs: 2, lpSteps: 200, lpTrain: 600, lpTest: 300, mlmPasses: 4, batch: 96 };
+export { PROBE_DEFAULTS } from './defaults.js';
 
 /** The fixed evaluation material of a race: test images, minimal pairs, linear-probe training images. */
 export interface ProbeContext {

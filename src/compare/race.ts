@@ -26,7 +26,7 @@ import { PRETRAIN_DEFAULTS, pretrain, runTokenizer, type PretrainConfig } from '
 import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
 import { PRETRAIN_OBJECTIVES, type PretrainObjective } from '../tasks/pretrain/objective-step.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { PROBE_DEFAULTS, prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
+import { prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
 import { summarize, writeReport, type RaceSummary } from './report.js';
 
 
@@ -61,16 +61,8 @@ export interface RaceConfig {
   metric: string;
 }
 
-export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
-  objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 4, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
-  warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS }, metric: 'mp_mean',
-};
-
-/** Default specs at the preset's image size: shapes world train / test (seed 1), linear probe on val. */
-export function defaultRaceData(preset: string): { data: string; testData: string } {
-  const size = (PRESETS as Record<string, PresetSpec>)[preset]?.image_size ?? 48;
-  return { data: `shapes:train?n=20000&seed=1&size=${size}`, testData: `shapes:test?n=1000&seed=1&size=${size}` };
-}
+import { PROBE_DEFAULTS } from './defaults.js';
+export { RACE_DEFAULTS, defaultRaceData } from './defaults.js';
 
 /** The linear probe's training images: the val split of a shapes test spec (same world seed and size). */
 export function probeTrainSpec(testSpec: string, images = PROBE_DEFAULTS.lpTrain): string | null {

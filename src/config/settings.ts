@@ -53,7 +53,7 @@ export const COMMON_SETTINGS = {
   valData: optStr('held-out data evaluated every --eval-every steps and at the end; the best checkpoint is kept by its metric', 'no evaluation', {
     aliases: ['evalData'], arg: 'spec',
   }),
-  out: optStr('run folder: config.json, metrics.jsonl, curves, checkpoints/', 'runs/<objective> (pretrain) or runs/<task>', { arg: 'dir' }),
+  out: optStr('run folder: config.json, metrics.jsonl, curves, checkpoints/', 'runs/<objective>', { arg: 'dir' }),
   steps: int('optimiser steps', 1, 300),
   batchSize: int('effective batch: micro-batch x accumulation x processes', 1, 32),
   microBatch: { kind: 'int', help: 'examples per forward pass (gradient accumulation when smaller than the batch)', min: 1, default: null, nullable: true, nullHelp: 'the batch size', arg: 'n' } as Setting<number | null>,

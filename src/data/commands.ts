@@ -25,7 +25,9 @@ export async function dataInspectCommand(spec: string, o: { json: boolean; decod
     });
     if (!o.json && r.items + r.failed >= 10000) process.stderr.write('\n');
     if (o.json) {
-      console.log(JSON.stringify({ images: r.images, captions: r.captions, failed: r.failed, failures: r.failures, splits: r.splits, items: r.items, kind: r.kind, textKind: r.textKind, seconds: r.seconds }));
+      // the CLI's one --json shape (docs/json.md): {command, metrics, ...}
+      const metrics = { items: r.items, images: r.images, captions: r.captions, failed: r.failed, seconds: r.seconds };
+      console.log(JSON.stringify({ command: 'data inspect', metrics, ...metrics, failures: r.failures, splits: r.splits, kind: r.kind, textKind: r.textKind }));
     } else {
       console.log(formatInspectReport(r));
     }

@@ -94,7 +94,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const say = (m: string): void => { if (!c.quiet) console.error(`flm demo: ${m}`); };
   const size = PRESETS[c.preset].image_size;
   const data = specs(size);
-  const common = { threads: c.threads, workers: 1, quiet: c.quiet };
+  const common = { threads: c.threads, workers: 1 };
 
   say(`1/3 FLM pretraining (${c.preset} preset, ${c.pretrainSteps} steps) on ${data.train}`);
   const pretrainDir = join(out, 'pretrain');

@@ -2,7 +2,7 @@
 //
 //   run dir (--out)/
 //     config.json       the resolved settings
-//     tokenizer.json    the run's tokenizer with <bos>/<eos> added (caption-tokens.ts)
+//     tokenizer.json    the run's tokenizer with <bos>/<eos> added (tokens.ts)
 //     metrics.jsonl     per logged step: loss, captionAccuracy, lr, ...; val records: bleu4, cider, ...
 //     checkpoints/      step-N folders; state.json holds task 'caption', modelConfig and captionTokens,
 //                       which is all `flm caption` / `flm eval caption` need
@@ -10,7 +10,7 @@
 // Loss source: by default the AR loss is on the forward stream (text_feats1), the stream decoding reads;
 // `compat: 'official'` puts it on the reconstructor output as released (H.12: a trivial target that
 // leaves the decoding stream without a direct loss). In the default mode the reverse stream and the
-// reconstructor get no gradient, so only the forward stream is computed (caption-decode.ts forwardStream).
+// reconstructor get no gradient, so only the forward stream is computed (decode.ts forwardStream; the step is step.ts).
 //
 // The model: the three-stream model with loss_names {ar: 0.5} (so `lm_score` is the AR head and the
 // pretraining aliases lm_score_r/_f go), loaded from --from with the vocabulary grown by <bos>/<eos>
@@ -18,65 +18,29 @@
 // pretraining run loads by name: its causal text path is exactly the forward stream, so the AR baseline
 // captions through the same decoder. Without --from the model starts from the preset's init.
 import { join } from 'node:path';
-import { tensor, tidy, type Tensor } from '../../tensor/index.js';
+import { tidy } from '../../tensor/index.js';
 import { FLMModel, validateConfig } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';
-import type { Batch } from '../../data/loader.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
-import { captionLoss, flmMasks, forwardMask, fusionIds, lmLabels, toAdditive, type ObjectiveResult } from '../../objectives/index.js';
 import { defaultsOf, type ConfigOf } from '../../config/settings.js';
 import { validateSettings } from '../../config/resolve.js';
 import { TrainConfigError } from '../../train/errors.js';
 import { train, type TrainHooks, type TrainResult } from '../../train/trainer.js';
 import type { Recipe } from '../../train/recipe.js';
-import { encodeCaptions, type CaptionTokens } from './tokens.js';
-import { captionImageTokens, forwardStream } from './decode.js';
+import type { CaptionTokens } from './tokens.js';
+import { captionBatch, captionStep } from './step.js';
 import { evaluateCaptions, type CaptionEvalResult } from './eval.js';
 import { initCaptionModel } from './init.js';
 import { CAPTION } from './spec.js';
 
 export { captionModelConfig, initCaptionModel, type CaptionModelInit } from './init.js';
+export { captionBatch, captionStep, type CaptionBatch } from './step.js';
 
 export type CaptionFinetuneConfig = ConfigOf<typeof CAPTION>;
 export const CAPTION_DEFAULTS: CaptionFinetuneConfig = defaultsOf(CAPTION);
 
 export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetuneConfig {
   return validateSettings(CAPTION, c);
-}
-
-export interface CaptionBatch {
-  image: Tensor; // [B, 3, S, S]
-  textIds: Tensor; // [B, L] int64: <s> <bos> w.. <eos> </s> <pad>..
-  textMasks: Tensor; // [B, L] int64
-}
-
-export function captionBatch(b: Batch, tok: TextTokenizer, ct: CaptionTokens, L: number): CaptionBatch & { tokens: number } {
-  const e = encodeCaptions(tok, ct, b.texts, L);
-  return {
-    tokens: e.mask.reduce((a, v) => a + v, 0),
-    image: tensor(b.images[0]!, { shape: b.imageShape }),
-    textIds: tensor(e.ids, { shape: e.shape, dtype: 'int64' }),
-    textMasks: tensor(e.mask, { shape: e.shape, dtype: 'int64' }),
-  };
-}
-
-/** Caption loss of one batch (terms.caption, metrics.captionAccuracy); the caller frees the tensors. */
-export function captionStep(model: FLMModel, b: CaptionBatch, o: { compat: 'official' | null; maskId: number; padId: number }): ObjectiveResult {
-  return tidy(() => {
-    const head = model.lm_score;
-    if (!head) throw new Error('the caption model has no lm_score head (loss_names.ar = 0)');
-    const L = b.textIds.shape[1]!;
-    const labelsLm = lmLabels(b.textIds); // [B, L-1]
-    if (o.compat === 'official') {
-      const out = model.forward({
-        image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, o.maskId), masks: flmMasks(b.textMasks),
-      }, { lmLogits: false });
-      const rec = head.forward(out.top.rec.narrow(1, 1, L - 2)); // [B, L-2, V]
-      return captionLoss({ recLogits: rec, labelsLm }, { ignoreIndex: o.padId, compat: 'official' });
-    }
-    const f = forwardStream(model, captionImageTokens(model, b.image), b.textIds, toAdditive(forwardMask(b.textMasks))); // [B, L, H]
-    return captionLoss({ fwdLogits: head.forward(f.narrow(1, 1, L - 2)), labelsLm }, { ignoreIndex: o.padId }); // logits [B, L-2, V]
-  });
 }
 
 export const recipe: Recipe<typeof CAPTION> = {

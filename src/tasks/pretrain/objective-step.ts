@@ -1,6 +1,7 @@
 // One pretraining objective on one batch: masks/masking, forward, loss. Shared by the trainer,
 // the step benchmark and the race, so all three time exactly the same work.
-import { Tensor, tidy } from '../../tensor/index.js';
+import { Tensor, tensor, tidy } from '../../tensor/index.js';
+import type { Batch } from '../../data/loader.js';
 import {
   FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
   type AnyFLMModel, type FLMConfig, type PresetName, type PresetSpec,
@@ -82,4 +83,15 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
     const out = model.forward({ image: b.image, textIds: b.textIds, textMask: toAdditive(prefixLmMask(b.textMasks, prefix)) });
     return prefixLmLoss({ logits: model.lmLogits(out.textFeats), labels: prefixLmLabels(b.textIds, b.textMasks, prefix) });
   });
+}
+
+/** Typed arrays of a loader batch as the model's input tensors. */
+export function batchTensors(b: Batch): TextImageBatch {
+  if (!b.text) throw new Error('batch has no tokenized text (the loader needs a tokenizer)');
+  const [B, L] = b.text.shape;
+  const image = tensor(b.images[0]!, { shape: b.imageShape });
+  const ids = tensor(b.text.ids, { shape: [B, L], dtype: 'int64' });
+  const masks = tensor(b.text.attentionMask, { shape: [B, L], dtype: 'int64' });
+  const words = tensor(b.text.wordIds, { shape: [B, L], dtype: 'int64' });
+  return { image, textIds: ids, textMasks: masks, wordIds: words };
 }
