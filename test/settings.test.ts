@@ -91,3 +91,13 @@ test('finetune caption takes --from, its alias --init, --eval-data and --nproc l
 test('docs/settings.md is the settings tables as `flm settings --markdown` prints them', () => {
   assert.equal(readFileSync('docs/settings.md', 'utf8'), settingsMarkdown(), 'regenerate with: node bin/flm.js settings --markdown > docs/settings.md');
 });
+
+test('--json prints one shape on every command: {command, metrics, ...}', async () => {
+  for (const args of [['info', '--json'], ['settings', 'vqa', '--json'], ['data', 'inspect', 'shapes:train?n=3&seed=1&size=32', '--json']]) {
+    const r = await cli(...args);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { command: unknown; metrics: unknown };
+    assert.equal(j.command, args.slice(0, args[0] === 'data' ? 2 : 1).join(' '));
+    assert.ok(j.metrics !== null && typeof j.metrics === 'object' && !Array.isArray(j.metrics), args.join(' '));
+  }
+});

@@ -1,13 +1,12 @@
-// `flm eval retrieval|vqa|nlvr2`: metrics of a fine-tuned checkpoint (spec F); `--zero-shot` retrieval
-// from a pretraining run, scored by its own pretraining loss (tasks/zero-shot.ts).
+// `flm eval <task>` for every registered task with an evaluation: metrics of a fine-tuned checkpoint
+// (spec F); `--zero-shot` retrieval from a pretraining run, scored by its own pretraining loss
+// (tasks/retrieval/zero-shot.ts). Captioning registers its own (cli/caption.ts: beam search options).
 import type { Command } from 'commander';
 import { printJson } from './json.js';
 import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
-import { taskEntry } from '../tasks/registry.js';
-
-type Task = 'retrieval' | 'vqa' | 'nlvr2';
+import { FINETUNE_TASKS, type TaskEntry } from '../tasks/registry.js';
 
 interface EvalFlags {
   checkpoint: string; data?: string; which?: string; zeroShot?: boolean; batchSize?: string; limit?: string; workers?: string;
@@ -16,13 +15,12 @@ interface EvalFlags {
 
 const ORDER = ['tr_r1', 'tr_r5', 'tr_r10', 'ir_r1', 'ir_r5', 'ir_r10', 'rsum', 'r1_sum', 'vqa_score', 'accuracy'];
 
-function addTask(group: Command, task: Task): void {
+function addTask(group: Command, entry: TaskEntry): void {
+  const task = entry.spec.name;
   const cmd = group.command(task)
-    .description(task === 'retrieval'
-      ? 'image-text retrieval: TR / IR recall@1/5/10 from the full score matrix of the split (spec F)'
-      : task === 'vqa' ? 'VQA score: argmax answer scored by its soft target (spec F)' : 'NLVR2 accuracy (spec F)')
+    .description(entry.spec.evaluation?.description ?? `${task} metrics (spec F)`)
     .requiredOption('--checkpoint <dir>', `fine-tuned run (its best checkpoint, else the latest) or checkpoint folder${task === 'retrieval' ? '; with --zero-shot a pretraining run' : ''}`)
-    .option('--data <spec>', `evaluation data (default ${taskEntry(task).spec.testData ?? ''})`)
+    .option('--data <spec>', `evaluation data (default ${entry.spec.testData ?? 'none'})`)
     .option('--which <name>', 'checkpoint of a run folder: best | latest | a step folder name (step-00000100)')
     .option('--batch-size <n>', task === 'retrieval' ? 'texts per image pass (official 64)' : 'examples per pass')
     .option('--limit <n>', task === 'retrieval' ? 'the first n images (with their captions) only' : 'stop after n examples (whole batches)')
@@ -31,7 +29,7 @@ function addTask(group: Command, task: Task): void {
     .option('--json', 'print one JSON object with the metrics')
     .option('--quiet', 'no progress messages');
   if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
-  if (task === 'vqa') cmd.option('--predictions <file>', 'write [{question_id, answer}] (the EvalAI submission format)');
+  cmd.option('--predictions <file>', 'write the predictions as JSON (VQA: [{question_id, answer}], the EvalAI submission format)');
   cmd.action(async (f: EvalFlags, c: Command) => {
     const { evaluateCheckpoint } = await import('../tasks/common/eval.js');
     const threads = num('threads', f.threads, { int: true, min: 0 });
@@ -40,7 +38,7 @@ function addTask(group: Command, task: Task): void {
     const workers = num('workers', f.workers, { int: true, min: 0 });
     if (threads) (await import('../tensor/index.js')).setNumThreads(threads);
     const r = await evaluateCheckpoint({
-      task, checkpoint: f.checkpoint, data: f.data ?? taskEntry(task).spec.testData ?? '', zeroShot: f.zeroShot ?? false,
+      task, checkpoint: f.checkpoint, data: f.data ?? entry.spec.testData ?? '', zeroShot: f.zeroShot ?? false,
       ...(f.which !== undefined ? { which: f.which } : {}), ...(batchSize !== undefined ? { batchSize } : {}),
       ...(limit !== undefined ? { limit } : {}), ...(workers !== undefined ? { workers } : {}),
       ...(f.quiet ? {} : { progress: (m: string) => console.error(`flm eval ${task}: ${m}`) }),
@@ -66,5 +64,5 @@ function addTask(group: Command, task: Task): void {
 
 export function registerEval(p: Command): void {
   const group = commandGroup(p, 'eval', 'evaluate a fine-tuned checkpoint');
-  for (const task of ['retrieval', 'vqa', 'nlvr2'] as const) addTask(group, task);
+  for (const entry of FINETUNE_TASKS) if (entry.spec.evaluation && !entry.spec.evaluation.ownCommand) addTask(group, entry);
 }

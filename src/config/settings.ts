@@ -106,6 +106,8 @@ export interface TaskSpec<G extends SettingsTable = SettingsTable> {
   readonly defaults: Partial<TrainSettings>;
   /** default data of `flm eval <task>` */
   readonly testData?: string;
+  /** `flm eval <task>`: what it reports; `ownCommand`: the task registers a richer one itself (captioning) */
+  readonly evaluation?: { readonly description: string; readonly ownCommand?: boolean };
   /** help of common settings where the meaning narrows for this command */
   readonly help?: Partial<Record<keyof TrainSettings, string>>;
   /** the default run folder given the other settings */

@@ -10,6 +10,7 @@ export const CAPTION = {
     beam: setting.int('beam size of the evaluation decoding (1: greedy)', 1, 1, { arg: 'k' }),
   },
   defaults: { data: DEFAULT_PRETRAIN_DATA, evalBatch: 32 },
+  evaluation: { description: 'captioning: BLEU-1..4 and CIDEr-D, semantic accuracy on shapes', ownCommand: true },
   testData: 'shapes:test?n=500&seed=1',
   help: {
     valData: 'caption data decoded and scored every --eval-every steps and at the end (BLEU-4, CIDEr-D; semantic accuracy on shapes); best checkpoint by CIDEr-D',

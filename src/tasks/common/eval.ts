@@ -6,10 +6,10 @@ import { loadRetrievalSet } from '../retrieval/data.js';
 import { evaluateRetrieval } from '../retrieval/eval.js';
 import { zeroShotObjective, zeroShotScorer } from '../retrieval/zero-shot.js';
 import { taskEntry } from '../registry.js';
-import type { EvalOptions, TaskMetrics, TaskName } from './task.js';
+import type { EvalOptions, TaskMetrics } from './task.js';
 
 export interface EvalRequest extends EvalOptions {
-  task: TaskName;
+  task: string;
   /** run folder (its best checkpoint, else the latest) or checkpoint folder */
   checkpoint: string;
   data: string;
@@ -20,7 +20,7 @@ export interface EvalRequest extends EvalOptions {
 }
 
 export interface EvalReport {
-  task: TaskName;
+  task: string;
   checkpoint: string;
   step: number;
   data: string;

@@ -16,6 +16,7 @@ export const RETRIEVAL = {
   defaults: {
     data: 'shapes:train?n=2000&seed=1', valData: 'shapes:val?n=20&seed=1', steps: 100, evalEvery: 50, batchSize: 8, lr: 5e-5, lrMultHead: 5, lrMultCrossModal: 5,
   },
+  evaluation: { description: 'image-text retrieval: TR / IR recall@1/5/10 from the full score matrix of the split (spec F)' },
   testData: 'shapes:test?n=40&seed=1',
   help: { batchSize: 'images per step (each with 1 + negatives captions)', evalBatch: 'texts per image pass in evaluation' },
 } as const satisfies TaskSpec;

@@ -11,5 +11,6 @@ export const VQA = {
   defaults: {
     data: 'shapes:train?n=2000&seed=1&task=vqa', valData: 'shapes:val?n=50&seed=1&task=vqa', steps: 150, evalEvery: 50, batchSize: 32, lr: 5e-5, lrMultHead: 50, lrMultCrossModal: 5,
   },
+  evaluation: { description: 'VQA score: argmax answer scored by its soft target (spec F)' },
   testData: 'shapes:test?n=200&seed=1&task=vqa',
 } as const satisfies TaskSpec;
