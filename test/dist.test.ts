@@ -273,3 +273,28 @@ test('flm finetune retrieval --nproc 2: rank-sharded training; the all-gathered 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('flm finetune caption --nproc 2: the one trainer makes every task data-parallel (rank-sharded loader, per-rank state, evaluation)', { skip: skipNoDist || noGloo, timeout: 240_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flm-dist-cap-'));
+  try {
+    const data = 'shapes:train?n=32&seed=3&size=32';
+    const common = ['--data', data, '--workers', '0', '--threads', '1', '--quiet'];
+    const pre = spawnSync(process.execPath, [flmBin(), 'pretrain', '--preset', 'tiny', '--steps', '2', '--batch-size', '4', '--vocab-size', '400', '--out', join(dir, 'pre'), ...common], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(pre.status, 0, pre.stderr);
+    const cap = spawnSync(process.execPath, [
+      flmBin(), 'finetune', 'caption', '--nproc', '2', '--from', join(dir, 'pre'), '--val-data', 'shapes:val?n=4&seed=3&size=32', '--steps', '4',
+      '--batch-size', '4', '--micro-batch', '2', '--eval-every', '2', '--out', join(dir, 'cap'), '--json', ...common,
+    ], { encoding: 'utf8', timeout: 200_000 });
+    assert.equal(cap.status, 0, cap.stderr);
+    const line = cap.stdout.split('\n').find((l) => l.includes('{'))!;
+    const r = JSON.parse(line.slice(line.indexOf('{'))) as { command: string; metrics: { steps: number; cider: number }; best: { step: number } };
+    assert.equal(r.command, 'finetune caption');
+    assert.equal(r.metrics.steps, 4);
+    assert.ok(Number.isFinite(r.metrics.cider));
+    const state = JSON.parse(readFileSync(join(resolveCheckpoint(join(dir, 'cap'), 'latest')!, 'state.json'), 'utf8')) as { ranks: unknown[]; task: string };
+    assert.equal(state.task, 'caption');
+    assert.equal(state.ranks.length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
