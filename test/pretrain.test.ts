@@ -59,3 +59,31 @@ test('checkpointDue saves at the hook\'s times; the checkpoint hook runs off the
   assert.ok(wallS - r.elapsedS >= 1.2, `wall ${wallS.toFixed(2)} s, training clock ${r.elapsedS.toFixed(2)} s`);
   assert.ok(seen[1]!.elapsedS < seen[2]!.elapsedS && seen[2]!.elapsedS <= r.elapsedS);
 });
+
+test('a run killed before its first checkpoint starts again with a fresh metrics log (no step logged twice)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-fresh-'));
+  await assert.rejects(pretrain({ ...base(out), saveEvery: 100 }, { quiet: true, hooks: { onLog: (r) => { if (r.step === 4) throw new Error('killed'); } } }), /killed/);
+  const r = await pretrain({ ...base(out), saveEvery: 100 }, { quiet: true, resume: true });
+  assert.equal(r.steps, 6);
+  const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+});
+
+test('fewer readable samples than the batch: a clear error, not a wait without end', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-small-'));
+  const t0 = performance.now();
+  await assert.rejects(pretrain({ ...base(out), data: 'shapes:train?n=2&seed=3', batchSize: 64, microBatch: 64 }, { quiet: true }),
+    /shapes:train.*: \d+ readable sample\(s\), fewer than the batch size 64: no full batch can be formed/);
+  assert.ok(performance.now() - t0 < 60_000);
+});
+
+test('--from weights of which no name matches the model is an error, not a silent fresh start', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-from-'));
+  const { saveSafetensors } = await import('../src/io/safetensors.js');
+  const { zeros } = await import('../src/tensor/index.js');
+  const file = join(out, 'other.safetensors');
+  const t = zeros([2, 2]);
+  saveSafetensors(file, new Map([['some.other.weight', t]]));
+  t.dispose();
+  await assert.rejects(pretrain({ ...base(join(out, 'run')), from: file }, { quiet: true }), /no tensor of .*other\.safetensors matches the flm model's names/);
+});

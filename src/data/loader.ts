@@ -290,6 +290,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const epoch = this.epoch;
     const window: Array<Promise<Prepared>> = [];
     const depth = Math.max(1, this.opts.prefetch ?? 2) * this.batchSize;
+    const fromStart = this.cursor === 0;
     const it = this.samples(epoch, this.cursor);
     let exhausted = false;
     const fill = async (): Promise<void> => {
@@ -333,6 +334,10 @@ export class DataLoader implements AsyncIterable<Batch> {
       if (this.okEver === 0 && sawAny) throw new DataError(`${this.source.name}: no sample could be loaded (${this.stats.skipped} failed); check the paths and image root`);
       if (!sawAny && this.cursor === 0) throw new DataError(`${this.source.name}: the dataset is empty for rank ${this.rank}/${this.world}`);
       const last = this.batchNo;
+      if (fromStart && last === 0 && this.opts.dropLast === true) {
+        // a whole epoch without one full batch: every later epoch is the same, so training would wait forever
+        throw new DataError(`${this.source.name}: ${parts.length} readable sample(s)${this.world > 1 ? ` for rank ${this.rank}/${this.world}` : ''}, fewer than the batch size ${this.batchSize}: no full batch can be formed (lower the batch size or add data)`);
+      }
       this.epoch = epoch + 1;
       this.cursor = 0;
       this.batchNo = 0;

@@ -126,6 +126,8 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true, rank, worldSize: world,
   });
   const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
+  // a new run in a used folder (a run killed before its first checkpoint, or started again) starts a new log
+  if (!saved && main) log.truncateAfter(0);
   let start: TrainLoopStart | undefined;
   let best: EvalRecord | null = null;
   let lastEval: TrainResult['lastEval'] = null;

@@ -170,9 +170,11 @@ export function runParity(dir: string, opts: ParityOptions = {}): ParityResult {
     setRngState(rng);
   }
   // inputs, and fixture statistics that have no test here
-  const skipped = [...expected.keys()].filter((k) => !sink.done.has(k) && isSkippable(k));
+  // with the statistics turned off (--no-stats) their fixture tensors are skipped, not failures
+  const skip = (k: string): boolean => isSkippable(k) || ((opts.stats ?? true) === false && k.startsWith('stats.'));
+  const skipped = [...expected.keys()].filter((k) => !sink.done.has(k) && skip(k));
   for (const k of expected.keys()) {
-    if (!sink.done.has(k) && !isSkippable(k) && (opts.masks ?? true)) sink.fail(k, new Error('fixture tensor not compared by runParity'), DEFAULT_TOL);
+    if (!sink.done.has(k) && !skip(k) && (opts.masks ?? true)) sink.fail(k, new Error('fixture tensor not compared by runParity'), DEFAULT_TOL);
   }
   for (const t of expected.values()) t.dispose();
   return { rows: sink.rows, ok: sink.rows.every((r) => r.ok), skipped };

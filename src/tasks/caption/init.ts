@@ -55,6 +55,10 @@ export async function initCaptionModel(c: CaptionConfigLike): Promise<CaptionMod
       const model = tidy(() => new FLMModel(modelConfig));
       const own = model.stateDict();
       const pretrained = new Map([...run.model.stateDict()].filter(([k]) => own.has(k)));
+      if (pretrained.size === 0) {
+        model.dispose();
+        throw new TrainConfigError(`from: no tensor of ${run.dir} matches the caption model's names: nothing would be loaded`);
+      }
       const { tensors, grown } = growVocab(pretrained, run.config.vocab_size, modelConfig.vocab_size);
       let missing: string[];
       try {

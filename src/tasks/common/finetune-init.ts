@@ -14,6 +14,7 @@ import {
 import { TextTokenizer } from '../../data/tokenizer.js';
 import type { DatasetSource } from '../../data/types.js';
 import { runTokenizer } from '../pretrain/recipe.js';
+import { TrainConfigError } from '../../train/errors.js';
 import { loadRunModel } from './inference-model.js';
 import type { TrainSettings } from '../../config/settings.js';
 
@@ -66,6 +67,10 @@ export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, 
         loaded: [...model.stateDict().keys()].filter((k) => sd.has(k) && !r.shapeMismatch.some((m) => m.name === k)).length,
         missing: r.missing, unexpected: r.unexpected, shapeMismatch: r.shapeMismatch.map((m) => `${m.name}: [${m.got}] -> [${m.expected}]`), adapted: r.adapted,
       };
+      if (report.loaded === 0) {
+        model.dispose();
+        throw new TrainConfigError(`from: no tensor of ${src.dir} matches the task model's names: nothing would be loaded`);
+      }
       return { model, config, tokenizer, report };
     } finally {
       src.model.dispose();

@@ -44,6 +44,11 @@ export const recipe: Recipe<typeof PRETRAIN> = {
     let init: { lines: string[]; report: unknown } | undefined;
     if (from) {
       const r = loadInitWeights(model, from.weights);
+      if (r.loaded === 0) {
+        model.dispose();
+        await src.close?.();
+        throw new TrainConfigError(`from: no tensor of ${from.weights} matches the ${c.objective} model's names (${r.unexpected.length} unexpected, e.g. ${r.unexpected.slice(0, 3).join(', ') || 'none'}): nothing would be loaded`);
+      }
       init = { lines: formatInitWeightsReport(r), report: r };
     }
     return {
