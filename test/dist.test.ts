@@ -298,3 +298,10 @@ test('flm finetune caption --nproc 2: the one trainer makes every task data-para
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('flm launch exits with the failing workers\' code (was 0)', () => {
+  const run = (...args: string[]): number | null => spawnSync(process.execPath, [flmBin(), 'launch', '--nproc', '2', '--no-prefix', '--grace', '1000', ...args], { encoding: 'utf8', timeout: 60_000 }).status;
+  assert.equal(run('--exec', '--', 'false'), 1);
+  assert.equal(run('--exec', '--', 'sh', '-c', 'exit 3'), 3);
+  assert.equal(run('--exec', '--', 'true'), 0);
+});

@@ -1,6 +1,7 @@
 // `flm launch`: torchrun for flm. Starts --nproc workers on this node running any flm command (or a
 // script), with the rank settings c10d reads; see docs/distributed.md.
 import { type Command, Option } from 'commander';
+import { setExitCode } from './exit-code.js';
 
 function int(name: string): (v: string) => number {
   return (v: string) => {
@@ -54,6 +55,7 @@ export function registerLaunch(p: Command): void {
         args,
       });
       for (const l of r.report) console.error(`[flm launch] ${l}`);
-      cmd.setOptionValue('__exitCode', r.exitCode);
+      // the launcher exits with the first failing worker's code (recorded on the root command)
+      setExitCode(cmd, r.exitCode);
     });
 }
