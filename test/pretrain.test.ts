@@ -87,3 +87,19 @@ test('--from weights of which no name matches the model is an error, not a silen
   t.dispose();
   await assert.rejects(pretrain({ ...base(join(out, 'run')), from: file }, { quiet: true }), /no tensor of .*other\.safetensors matches the flm model's names/);
 });
+
+test('a new run in a used folder takes the given tokenizer, not the one left there', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-tok-'));
+  const other = mkdtempSync(join(tmpdir(), 'flm-pre-tok-other-'));
+  await pretrain({ ...base(out), steps: 1, warmup: 0, vocabSize: 400 }, { quiet: true });
+  await pretrain({ ...base(other), steps: 1, warmup: 0, vocabSize: 520 }, { quiet: true });
+  await pretrain({ ...base(out), steps: 1, warmup: 0, tokenizer: join(other, 'tokenizer.json') }, { quiet: true });
+  assert.equal(readFileSync(join(out, 'tokenizer.json'), 'utf8'), readFileSync(join(other, 'tokenizer.json'), 'utf8'));
+});
+
+test('--from a run of another size is an error naming its preset (not a silent fresh start)', async () => {
+  const src = mkdtempSync(join(tmpdir(), 'flm-pre-size-'));
+  await pretrain({ ...base(src), steps: 1, warmup: 0, vocabSize: 400 }, { quiet: true });
+  await assert.rejects(pretrain({ ...base(join(src, 'again')), preset: 'mini', steps: 1, warmup: 0, from: src }, { quiet: true }),
+    /tensors of .* have other shapes than the mini model's .*trained with --preset tiny/);
+});

@@ -101,3 +101,35 @@ test('--json prints one shape on every command: {command, metrics, ...}', async 
     assert.ok(j.metrics !== null && typeof j.metrics === 'object' && !Array.isArray(j.metrics), args.join(' '));
   }
 });
+
+test('--resume keeps the saved settings: steps change only when given', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flm-settings-resume-'));
+  try {
+    const out = join(dir, 'run');
+    const common = ['--preset', 'tiny', '--batch-size', '4', '--workers', '0', '--vocab-size', '400', '--data', 'shapes:train?n=8&seed=2&size=32', '--out', out, '--quiet', '--json'];
+    let r = await cli('pretrain', '--steps', '2', ...common);
+    assert.equal(r.code, 0, r.err);
+    r = await cli('pretrain', '--resume', ...common);
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out) as { metrics: { steps: number } }).metrics.steps, 2, 'a resume without --steps does not take the default 300');
+    r = await cli('pretrain', '--resume', '--steps', '3', ...common);
+    assert.equal((JSON.parse(r.out) as { metrics: { steps: number } }).metrics.steps, 3);
+    assert.equal((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { steps: number }).steps, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('old caption checkpoints resume with their best CIDEr-D and their evaluation cadence', () => {
+  const up = CAPTION.upgradeSaved({ step: 200, bestCider: 0.9, config: { saveEvery: 50, evalData: 'shapes:val?n=4' } });
+  assert.deepEqual(up.best, { step: 200, selection: 0.9, metrics: { cider: 0.9 } });
+  assert.equal((up.config as { evalEvery: number }).evalEvery, 50);
+  const now = { step: 3, best: { step: 2, selection: 1, metrics: {} }, config: { saveEvery: 5, evalEvery: 7 } };
+  assert.deepEqual(CAPTION.upgradeSaved(now), now, 'a current checkpoint is left as it is');
+});
+
+test('finetune() from the library: aliases map, a key no task knows is an error', async () => {
+  const { finetune, finetuneDefaults } = await import('../src/tasks/finetune.js');
+  await assert.rejects(finetune({ ...finetuneDefaults('vqa'), out: join(tmpdir(), 'flm-never'), shots: 3 } as Parameters<typeof finetune>[0]), /unknown setting\(s\) for finetune vqa: shots/);
+  await assert.rejects(finetune({ ...finetuneDefaults('vqa'), task: 'wizardry' }), /task must be one of retrieval, vqa, nlvr2, caption/);
+});

@@ -69,12 +69,13 @@ export function registerTrainCommand(parent: Command, entry: TaskEntry, name = e
     const { launchSelfIfRequested } = await import('../dist/launch.js');
     const launched = await launchSelfIfRequested(f);
     if (launched !== null) return setExitCode(c, launched);
-    const { resolveSettings, commandTitle } = await import('../config/resolve.js');
+    const { resolveSettings, commandTitle, givenKeys } = await import('../config/resolve.js');
     const file = f.config ? { values: readConfigFile(f.config), name: f.config } : undefined;
-    const settings = resolveSettings(spec, { ...(file ? { file } : {}), flags: givenSettings(c, spec) });
+    const input = { ...(file ? { file } : {}), flags: givenSettings(c, spec) };
+    const settings = resolveSettings(spec, input);
     const { recipe } = await entry.load();
     const { train } = await import('../train/trainer.js');
-    const r = await train(recipe, settings, { resume: f.resume ?? false, quiet: f.quiet ?? false });
+    const r = await train(recipe, settings, { resume: f.resume ?? false, quiet: f.quiet ?? false, explicit: givenKeys(spec, input) });
     if (process.env.RANK !== undefined && process.env.RANK !== '0') return setExitCode(c, 0);
     const title = commandTitle(spec);
     if (f.json) {

@@ -11,8 +11,8 @@ export class TrainConfigError extends Error {
   }
 }
 
-/** Every spelling a config file or caller may use for each key of the command. */
-function spellings(spec: TaskSpec): Map<string, string> {
+/** Every spelling a config file or caller may use for each key of the command: spelling -> key. */
+export function spellings(spec: TaskSpec): Map<string, string> {
   const m = new Map<string, string>();
   for (const [key, s] of settingsOf(spec)) {
     const flag = flagOf(key, s);
@@ -116,6 +116,17 @@ export function resolveSettings<S extends TaskSpec>(spec: S, input: SettingsInpu
     }
   }
   return finishSettings(spec, c, bad, fromFlags);
+}
+
+/** The keys an input sets explicitly (file, values, flags), in their canonical spelling. */
+export function givenKeys(spec: TaskSpec, input: SettingsInput): Set<string> {
+  const names = spellings(spec);
+  const out = new Set<string>();
+  for (const name of [...Object.keys(input.file?.values ?? {}), ...Object.keys(input.values ?? {}), ...Object.keys(input.flags ?? {})]) {
+    const key = names.get(name);
+    if (key !== undefined) out.add(key);
+  }
+  return out;
 }
 
 /** Checks a complete settings object of a command (a saved config.json, a library caller's object). */

@@ -48,7 +48,7 @@ function choice<const C extends readonly string[]>(help: string, choices: C, d: 
 /** Settings of every training command (a task's spec adds its own). */
 export const COMMON_SETTINGS = {
   from: optStr('start from: a run folder (its latest checkpoint), a checkpoint folder, a converted model (flm convert); pretraining also takes a .safetensors weights file; weights load by name', 'the preset\'s random init', { aliases: ['init'], arg: 'dir' }),
-  preset: choice('model size (a run started --from takes its source\'s)', PRESET_NAMES, 'small', { }),
+  preset: choice('model size (a fine-tune --from a run takes its source\'s)', PRESET_NAMES, 'small'),
   data: str('training data: a dataset spec (see `flm data --help`)', DEFAULT_PRETRAIN_DATA),
   valData: optStr('held-out data evaluated every --eval-every steps and at the end; the best checkpoint is kept by its metric', 'no evaluation', {
     aliases: ['evalData'], arg: 'spec',
@@ -112,6 +112,8 @@ export interface TaskSpec<G extends SettingsTable = SettingsTable> {
   readonly help?: Partial<Record<keyof TrainSettings, string>>;
   /** the default run folder given the other settings */
   defaultOut?(c: Record<string, unknown>): string;
+  /** a checkpoint's state.json (its `config` included) written by an earlier version, in today's terms */
+  upgradeSaved?(state: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Resolved settings of a command. */

@@ -1,29 +1,30 @@
 // Fine-tuning by task name for library callers (the demo, the tests): `finetune({ task, ...settings })`
-// runs that task's recipe through the one trainer; settings of the other tasks are ignored.
-import { defaultsOf, settingsOf, type ConfigOf, type TrainSettings } from '../config/settings.js';
+// runs that task's recipe through the one trainer. Keys may be any task's settings (the other tasks'
+// own settings are ignored, so one object can serve several tasks) in any accepted spelling; a key no
+// fine-tuning task knows is an error, as in a config file.
+import { defaultsOf, type TrainSettings } from '../config/settings.js';
+import { spellings, TrainConfigError, upgradeSavedSettings } from '../config/resolve.js';
 import { train, type TrainOptions, type TrainResult } from '../train/trainer.js';
-import { RETRIEVAL } from './retrieval/spec.js';
-import { VQA } from './vqa/spec.js';
-import { NLVR2 } from './nlvr2/spec.js';
-import { taskEntry } from './registry.js';
-import { TASK_NAMES, type TaskName } from './common/task.js';
+import { FINETUNE_TASKS, taskEntry } from './registry.js';
 
-/** Settings of a retrieval, VQA or NLVR2 run (the union of their own settings). */
-export type FinetuneConfig = TrainSettings & ConfigOf<typeof RETRIEVAL> & ConfigOf<typeof VQA> & { task: TaskName };
+/** Settings of a fine-tuning run: the common ones, the task's own, and the task's name. */
+export type FinetuneConfig = TrainSettings & { task: string; [own: string]: unknown };
 export type FinetuneResult = TrainResult;
 
-const SPECS = { retrieval: RETRIEVAL, vqa: VQA, nlvr2: NLVR2 } as const;
-
-/** The default settings of a task (its recipe's), with the other tasks' own settings at their defaults. */
-export function finetuneDefaults(task: TaskName): FinetuneConfig {
-  return { ...defaultsOf(RETRIEVAL), ...defaultsOf(VQA), ...defaultsOf(SPECS[task]), task } as FinetuneConfig;
+/** The default settings of a task (its recipe's), with every other fine-tuning task's own settings at their defaults. */
+export function finetuneDefaults(task: string): FinetuneConfig {
+  const others = FINETUNE_TASKS.map((t) => defaultsOf(t.spec) as Record<string, unknown>);
+  return { ...Object.assign({}, ...others), ...defaultsOf(taskEntry(task).spec), task } as FinetuneConfig;
 }
 
 /** Runs (or resumes) a fine-tuning run of `c.task`. */
 export async function finetune(c: FinetuneConfig, o: TrainOptions = {}): Promise<TrainResult> {
-  if (!(TASK_NAMES as readonly string[]).includes(c.task)) throw new Error(`task must be one of ${TASK_NAMES.join(', ')}, got '${String(c.task)}'`);
-  const { recipe } = await taskEntry(c.task).load();
-  const keys = new Set(settingsOf(recipe.spec).map(([k]) => k));
-  const own = Object.fromEntries(Object.entries(c).filter(([k]) => keys.has(k)));
-  return train(recipe, own as ConfigOf<typeof recipe.spec>, o);
+  const entry = FINETUNE_TASKS.find((t) => t.spec.name === c.task);
+  if (!entry) throw new TrainConfigError(`task must be one of ${FINETUNE_TASKS.map((t) => t.spec.name).join(', ')}, got '${String(c.task)}'`);
+  const known = new Set(FINETUNE_TASKS.flatMap((t) => [...spellings(t.spec).keys()]));
+  const unknown = Object.keys(c).filter((k) => k !== 'task' && !known.has(k));
+  if (unknown.length) throw new TrainConfigError(`unknown setting(s) for finetune ${c.task}: ${unknown.join(', ')}`);
+  const { recipe } = await entry.load();
+  const { task: _t, ...settings } = c;
+  return train(recipe, upgradeSavedSettings(recipe.spec, settings) as TrainSettings, o);
 }

@@ -1,6 +1,6 @@
 // The training commands, one line each: the spec (pure data: name, settings, defaults — what the CLI
 // needs for --help without loading the engine) and the recipe module, loaded on use. A new task is a
-// folder with spec.ts and recipe.ts (exporting `recipe`) plus its line here.
+// folder with spec.ts and recipe.ts (exporting `recipe`) plus its import and its line here.
 import type { TaskSpec } from '../config/settings.js';
 import type { Recipe } from '../train/recipe.js';
 import { PRETRAIN } from './pretrain/spec.js';
@@ -14,12 +14,17 @@ export interface TaskEntry {
   load(): Promise<{ recipe: Recipe<TaskSpec> }>;
 }
 
+/** An entry: the spec and its recipe module (whose `recipe` is typed by that spec). */
+function task<S extends TaskSpec>(spec: S, load: () => Promise<{ recipe: Recipe<S> }>): TaskEntry {
+  return { spec, load: load as unknown as TaskEntry['load'] };
+}
+
 export const TASKS: readonly TaskEntry[] = [
-  { spec: PRETRAIN, load: () => import('./pretrain/recipe.js') as Promise<{ recipe: Recipe<TaskSpec> }> },
-  { spec: RETRIEVAL, load: () => import('./retrieval/recipe.js') as Promise<{ recipe: Recipe<TaskSpec> }> },
-  { spec: VQA, load: () => import('./vqa/recipe.js') as Promise<{ recipe: Recipe<TaskSpec> }> },
-  { spec: NLVR2, load: () => import('./nlvr2/recipe.js') as Promise<{ recipe: Recipe<TaskSpec> }> },
-  { spec: CAPTION, load: () => import('./caption/recipe.js') as Promise<{ recipe: Recipe<TaskSpec> }> },
+  task(PRETRAIN, () => import('./pretrain/recipe.js')),
+  task(RETRIEVAL, () => import('./retrieval/recipe.js')),
+  task(VQA, () => import('./vqa/recipe.js')),
+  task(NLVR2, () => import('./nlvr2/recipe.js')),
+  task(CAPTION, () => import('./caption/recipe.js')),
 ];
 
 /** The fine-tuning tasks (`flm finetune <task>`): every entry but pretraining. */

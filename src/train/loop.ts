@@ -137,7 +137,8 @@ export class TrainLoop<B> {
     let lastLogT = performance.now();
     while (this.step < o.steps) {
       const overBudget = o.timeBudgetS > 0 && this.elapsed() >= o.timeBudgetS;
-      if (anyRank(this.#interrupted || overBudget)) return overBudget ? 'time-budget' : 'interrupted';
+      // every rank must stop with the same reason: what follows (a final evaluation or not) runs collectives
+      if (anyRank(this.#interrupted || overBudget)) return anyRank(overBudget) ? 'time-budget' : 'interrupted';
       o.opt.setLrFactor(lrFactor(o.schedule, this.step));
       o.opt.zeroGrad();
       let lossSum = 0;

@@ -64,6 +64,8 @@ export interface PrepareContext<C extends TrainSettings> {
   main: boolean;
   /** ranks wait here while rank 0 writes shared files (the run's tokenizer) */
   barrier(): void;
+  /** rank 0's value on every rank (JSON), after rank 0 has computed it; the value itself in one process */
+  share<T>(value: T | null): T;
   say(message: string): void;
 }
 

@@ -44,6 +44,9 @@ export function restoreTrainingState(
   setRngState(unb64(mine.rng));
 }
 
+/** The settings a resumed run may change; the saved run defines everything else. */
+const RESUME_MAY_CHANGE = ['steps', 'timeBudgetS', 'threads'] as const;
+
 /**
  * Opens the run folder `c.out`. With `resume`, rank 0 finds the latest checkpoint (every rank learns
  * which) and every rank reads its state: the saved run defines the model, data and schedule, so its
@@ -54,6 +57,8 @@ export function restoreTrainingState(
 export function openRun<C extends TrainSettings, S extends { config: unknown; task?: unknown }>(c: C, o: {
   spec: TaskSpec;
   resume: boolean;
+  /** the settings the caller gave explicitly (absent: all); on resume only these may change the saved ones */
+  explicit?: ReadonlySet<string>;
   pg: ProcessGroup | null;
   say(message: string): void;
 }): { c: C; saved: S | null; ckptDir: string | null } {
@@ -62,11 +67,13 @@ export function openRun<C extends TrainSettings, S extends { config: unknown; ta
   if (o.pg) ckptDir = o.pg.broadcastObject(ckptDir);
   let saved: S | null = null;
   if (ckptDir) {
-    saved = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as S;
+    const raw = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as Record<string, unknown>;
+    saved = (o.spec.upgradeSaved ? o.spec.upgradeSaved(raw) : raw) as S;
     const task = typeof saved.task === 'string' ? saved.task : 'pretrain';
     if (task !== o.spec.name) throw new TrainConfigError(`${ckptDir} is a ${task} checkpoint; it cannot resume as ${o.spec.name}`);
     const old = upgradeSavedSettings(o.spec, (saved.config ?? {}) as Record<string, unknown>);
-    c = validateSettings(o.spec, { ...old, steps: c.steps, timeBudgetS: c.timeBudgetS, threads: c.threads, out: c.out }) as unknown as C;
+    const changed = Object.fromEntries(RESUME_MAY_CHANGE.filter((k) => o.explicit?.has(k) ?? true).map((k) => [k, c[k]]));
+    c = validateSettings(o.spec, { ...old, ...changed, out: c.out }) as unknown as C;
   } else if (o.resume && main) o.say(`no checkpoint in ${c.out}; starting a new run`);
   if (main) {
     mkdirSync(c.out, { recursive: true });

@@ -67,6 +67,8 @@ export interface TrainHooks {
 
 export interface TrainOptions {
   resume?: boolean;
+  /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget and threads */
+  explicit?: ReadonlySet<string>;
   quiet?: boolean;
   hooks?: TrainHooks;
 }
@@ -102,13 +104,14 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   const say = (m: string): void => {
     if (!o.quiet && main) console.error(`${title}: ${m}`);
   };
-  const run = openRun<ConfigOf<S>, SavedState>(c, { spec, resume: o.resume ?? false, pg, say });
+  const run = openRun<ConfigOf<S>, SavedState>(c, { spec, resume: o.resume ?? false, pg, say, ...(o.explicit ? { explicit: o.explicit } : {}) });
   c = run.c;
   const { saved, ckptDir } = run;
   const microBatch = c.microBatch ?? c.batchSize;
 
   const savedRun: SavedRun | null = saved && ckptDir ? { ...saved, dir: ckptDir, modelConfig: saved.modelConfig as SavedRun['modelConfig'] } : null;
-  const prep: PreparedRun = await recipe.prepare({ c, saved: savedRun, main, barrier: () => pg?.barrier(), say });
+  const share = <T>(value: T | null): T => (pg ? pg.broadcastObject(value) : value) as T;
+  const prep: PreparedRun = await recipe.prepare({ c, saved: savedRun, main, barrier: () => pg?.barrier(), share, say });
   const { model, tokenizer, modelConfig } = prep;
   if (!saved && prep.init) {
     if (main) writeFileAtomic(join(c.out, 'init.json'), JSON.stringify(prep.init.report, null, 1));

@@ -46,7 +46,7 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
 export const recipe: Recipe<typeof CAPTION> = {
   spec: CAPTION,
   curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
-  async prepare({ c, saved }) {
+  async prepare({ c, saved, main, share }) {
     const src = await openDataset(c.data);
     if (src.textKind !== 'caption') {
       await src.close?.();
@@ -64,9 +64,17 @@ export const recipe: Recipe<typeof CAPTION> = {
       tokens = saved.captionTokens as CaptionTokens;
       model = tidy(() => new FLMModel(modelConfig));
     } else {
-      const p = await initCaptionModel(c);
-      ({ model, tokenizer, tokens, modelConfig } = p);
-      init = { lines: [`caption fine-tuning from ${p.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`], report: { source: p.origin } };
+      // rank 0 builds the model and writes the run's tokenizer; the other ranks take its config and read
+      // that tokenizer (data parallelism broadcasts rank 0's weights)
+      const p = main ? await initCaptionModel(c) : null;
+      const shared = share(p ? { tokens: p.tokens, modelConfig: p.modelConfig, origin: p.origin } : null);
+      ({ tokens, modelConfig } = shared);
+      if (p) ({ model, tokenizer } = p);
+      else {
+        tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
+        model = tidy(() => new FLMModel(modelConfig));
+      }
+      init = { lines: [`caption fine-tuning from ${shared.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`], report: { source: shared.origin } };
     }
     const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };
     return {

@@ -12,6 +12,17 @@ export const CAPTION = {
   defaults: { data: DEFAULT_PRETRAIN_DATA, evalBatch: 32 },
   evaluation: { description: 'captioning: BLEU-1..4 and CIDEr-D, semantic accuracy on shapes', ownCommand: true },
   testData: 'shapes:test?n=500&seed=1',
+  /**
+   * Caption checkpoints before the one trainer evaluated at every save (no evalEvery) and kept the best
+   * CIDEr-D as `bestCider` / `eval`.
+   */
+  upgradeSaved: (st) => {
+    const config = { ...(st.config as Record<string, unknown> | undefined) };
+    if (config.evalEvery === undefined && typeof config.saveEvery === 'number') config.evalEvery = config.saveEvery;
+    const out: Record<string, unknown> = { ...st, config };
+    if (out.best === undefined && typeof st.bestCider === 'number') out.best = { step: st.step, selection: st.bestCider, metrics: { cider: st.bestCider } };
+    return out;
+  },
   help: {
     valData: 'caption data decoded and scored every --eval-every steps and at the end (BLEU-4, CIDEr-D; semantic accuracy on shapes); best checkpoint by CIDEr-D',
     evalBatch: 'images per decoding batch in evaluation',

@@ -49,7 +49,7 @@ function taskConfig(base: FLMConfig, overrides: ConfigOverrides, dropRate: numbe
 }
 
 /** Builds the task model of a new run in `c.out` and writes the run's tokenizer.json there. */
-export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, overrides: ConfigOverrides): Promise<InitializedModel> {
+export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, overrides: ConfigOverrides, o: { reuseTokenizer?: boolean } = {}): Promise<InitializedModel> {
   mkdirSync(c.out, { recursive: true });
   const tokOut = join(c.out, 'tokenizer.json');
   if (c.from !== null) {
@@ -77,8 +77,7 @@ export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, 
     }
   }
   const preset = PRESETS[c.preset];
-  const tokenizer = await runTokenizer(c, train, preset.max_text_len);
-  if (!existsSync(tokOut) && c.tokenizer) copyFileSync(c.tokenizer, tokOut);
+  const tokenizer = await runTokenizer(c, train, preset.max_text_len, { reuse: o.reuseTokenizer ?? false });
   const base = withOverrides(flmConfig(c.preset), { vocab_size: tokenizer.vocabSize, text_encoder_arch: { vocab_size: tokenizer.vocabSize } });
   const config = taskConfig(base, overrides, c.dropRate);
   const model = tidy(() => createModel(config)) as FLMModel;

@@ -58,7 +58,7 @@ export function finetuneRecipe<S extends TaskSpec>(
       else {
         // rank 0 writes the run's tokenizer (copied, or trained on the data); the other ranks then read it
         if (!main) barrier();
-        const r = await initFinetuneModel(c, raw, task.modelOverrides());
+        const r = await initFinetuneModel(c, raw, task.modelOverrides(), { reuseTokenizer: !main });
         if (main) barrier();
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
         init = { lines: formatInitReport(r.report), report: r.report };

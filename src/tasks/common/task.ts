@@ -42,7 +42,7 @@ export interface TaskEvaluation {
 }
 
 export interface FinetuneTask {
-  readonly name: TaskName;
+  readonly name: string;
   /** JSON saved in every checkpoint's state.json (VQA: `answers`, read by `flm vqa` and `flm eval vqa`) */
   readonly stateExtras: Record<string, unknown>;
   /** loss_names (and the VQA answer count) of the task model (spec E.7) */
@@ -86,4 +86,22 @@ export function textTensors(tok: TextTokenizer, texts: readonly string[], maxLen
     ids: tensor(e.ids, { shape: e.shape, dtype: 'int64' }), // [B, L]
     masks: tensor(e.attentionMask, { shape: e.shape, dtype: 'int64' }), // [B, L]
   };
+}
+
+export interface TextImageBatch {
+  image: Tensor; // [B, 3, S, S] float32, CLIP-normalised
+  textIds: Tensor; // [B, L] int64: <s> w .. </s> <pad> ..
+  textMasks: Tensor; // [B, L] int64, 1 on real tokens
+  wordIds?: Tensor; // [B, L] int64, -1 on specials (whole-word masking)
+}
+
+/** Typed arrays of a loader batch as the model's input tensors. */
+export function batchTensors(b: Batch): TextImageBatch {
+  if (!b.text) throw new Error('batch has no tokenized text (the loader needs a tokenizer)');
+  const [B, L] = b.text.shape;
+  const image = tensor(b.images[0]!, { shape: b.imageShape });
+  const ids = tensor(b.text.ids, { shape: [B, L], dtype: 'int64' });
+  const masks = tensor(b.text.attentionMask, { shape: [B, L], dtype: 'int64' });
+  const words = tensor(b.text.wordIds, { shape: [B, L], dtype: 'int64' });
+  return { image, textIds: ids, textMasks: masks, wordIds: words };
 }

@@ -4,7 +4,6 @@
 // [B, 2] and cross-entropy against label == "True". Evaluation: accuracy (spec F). Examples without a
 // label (a test split) are ignored (-100).
 import { F, noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
-import { batchTensors } from '../pretrain/recipe.js';
 import type { FLMModel } from '../../models/index.js';
 import { nlvr2Loss, type ObjectiveResult } from '../../objectives/index.js';
 import { Accuracy, IGNORE_INDEX } from '../../eval/metrics/vqa.js';
@@ -12,7 +11,7 @@ import { DataError, type ItemMeta, type Nlvr2Meta } from '../../data/types.js';
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
-import { batchImage, clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
+import { batchImage, clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
 /** 1 for "True", 0 for "False", -100 (ignored) without a label. */
 export function nlvr2Label(meta: ItemMeta | undefined): number {

@@ -1,7 +1,7 @@
 // One pretraining objective on one batch: masks/masking, forward, loss. Shared by the trainer,
 // the step benchmark and the race, so all three time exactly the same work.
-import { Tensor, tensor, tidy } from '../../tensor/index.js';
-import type { Batch } from '../../data/loader.js';
+import { tidy } from '../../tensor/index.js';
+import { batchTensors, type TextImageBatch } from '../common/task.js';
 import {
   FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
   type AnyFLMModel, type FLMConfig, type PresetName, type PresetSpec,
@@ -14,12 +14,6 @@ import {
 import type { PretrainObjective } from './spec.js';
 export { PRETRAIN_OBJECTIVES, type PretrainObjective } from './spec.js';
 
-export interface TextImageBatch {
-  image: Tensor; // [B, 3, S, S] float32, CLIP-normalised
-  textIds: Tensor; // [B, L] int64: <s> w .. </s> <pad> ..
-  textMasks: Tensor; // [B, L] int64, 1 on real tokens
-  wordIds?: Tensor; // [B, L] int64, -1 on specials (whole-word masking)
-}
 
 export interface ObjectiveOptions {
   /** FLM span corruption rate r (0: only the target is hidden, the released recipe) */
@@ -85,13 +79,4 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
   });
 }
 
-/** Typed arrays of a loader batch as the model's input tensors. */
-export function batchTensors(b: Batch): TextImageBatch {
-  if (!b.text) throw new Error('batch has no tokenized text (the loader needs a tokenizer)');
-  const [B, L] = b.text.shape;
-  const image = tensor(b.images[0]!, { shape: b.imageShape });
-  const ids = tensor(b.text.ids, { shape: [B, L], dtype: 'int64' });
-  const masks = tensor(b.text.attentionMask, { shape: [B, L], dtype: 'int64' });
-  const words = tensor(b.text.wordIds, { shape: [B, L], dtype: 'int64' });
-  return { image, textIds: ids, textMasks: masks, wordIds: words };
-}
+export { batchTensors, type TextImageBatch };

@@ -35,19 +35,24 @@ export const recipe: Recipe<typeof PRETRAIN> = {
     const from = !saved && c.from ? weightsSource(c.from) : null;
     const maxLength = PRESETS[c.preset].max_text_len;
     // rank 0 trains (or copies) the tokenizer into the run folder; the others then read it
-    const tokenizer = main ? await runTokenizer(c, src, maxLength, c.tokenizer ?? from?.tokenizer ?? null) : null;
+    const tokenizer = main ? await runTokenizer(c, src, maxLength, { given: c.tokenizer ?? from?.tokenizer ?? null, reuse: saved !== null }) : null;
     barrier();
-    const tok = tokenizer ?? (await runTokenizer(c, src, maxLength));
+    const tok = tokenizer ?? (await runTokenizer(c, src, maxLength, { reuse: true }));
     let modelConfig = objectiveConfig(c.objective, c.preset, tok.vocabSize);
     if (c.dropRate !== null) modelConfig = withOverrides(modelConfig, { drop_rate: c.dropRate });
     const model = tidy(() => createObjectiveModel(c.objective, modelConfig));
     let init: { lines: string[]; report: unknown } | undefined;
     if (from) {
       const r = loadInitWeights(model, from.weights);
-      if (r.loaded === 0) {
+      const problem = r.loaded === 0
+        ? `no tensor of ${from.weights} matches the ${c.objective} model's names (${r.unexpected.length} unexpected, e.g. ${r.unexpected.slice(0, 3).join(', ') || 'none'}): nothing would be loaded`
+        : r.shapeMismatch.length > 0
+          ? `${r.shapeMismatch.length} tensors of ${from.weights} have other shapes than the ${c.preset} model's (e.g. ${r.shapeMismatch[0]}): the source is another model size${from.preset && from.preset !== c.preset ? `; it was trained with --preset ${from.preset}` : ''}`
+          : null;
+      if (problem) {
         model.dispose();
         await src.close?.();
-        throw new TrainConfigError(`from: no tensor of ${from.weights} matches the ${c.objective} model's names (${r.unexpected.length} unexpected, e.g. ${r.unexpected.slice(0, 3).join(', ') || 'none'}): nothing would be loaded`);
+        throw new TrainConfigError(`from: ${problem}`);
       }
       init = { lines: formatInitWeightsReport(r), report: r };
     }

@@ -15,7 +15,7 @@ export const PRETRAIN = {
   defaults: { data: DEFAULT_PRETRAIN_DATA },
   help: {
     valData: 'held-out data whose pretraining loss is evaluated every --eval-every steps and at the end (best checkpoint: lowest loss)',
-    from: 'start from these weights, loaded by name: a .safetensors file, a converted model (flm convert), a run or checkpoint folder (its tokenizer too)',
+    from: 'start from these weights, loaded by name: a .safetensors file, a converted model (flm convert), a run or checkpoint folder (its tokenizer too); --preset must be the source\'s size',
   },
   defaultOut: (c) => `runs/${String(c.objective)}`,
 } as const satisfies TaskSpec;

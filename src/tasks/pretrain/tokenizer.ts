@@ -1,6 +1,6 @@
-// The tokenizer of a run built from scratch: the run folder's (resume), a given tokenizer.json (copied
-// into the run folder), or a byte-level BPE trained on the data's captions (saved in the run folder).
-import { copyFileSync, existsSync } from 'node:fs';
+// The tokenizer of a run built from scratch: a given tokenizer.json (copied into the run folder), or a
+// byte-level BPE trained on the data's captions (saved in the run folder); a resumed run reads it back.
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PRESETS } from '../../models/index.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
@@ -21,15 +21,21 @@ async function captionCorpus(src: DatasetSource, limit: number): Promise<string[
   return out;
 }
 
-/** The run's tokenizer (see above); `given` defaults to the `tokenizer` setting. */
+/**
+ * The run's tokenizer. `reuse` (a resumed run, or a rank reading what rank 0 wrote): the run folder's
+ * tokenizer.json. Otherwise `given` (default: the `tokenizer` setting) copied into the run folder, or a
+ * BPE trained on the data's captions, so a new run in a used folder never inherits an older run's.
+ */
 export async function runTokenizer(
-  c: { out: string; data: string; tokenizer: string | null; vocabSize: number | null; preset: keyof typeof PRESETS }, src: DatasetSource, maxLength: number, given: string | null = c.tokenizer,
+  c: { out: string; data: string; tokenizer: string | null; vocabSize: number | null; preset: keyof typeof PRESETS }, src: DatasetSource, maxLength: number,
+  o: { given?: string | null; reuse?: boolean } = {},
 ): Promise<TextTokenizer> {
   const inRun = join(c.out, 'tokenizer.json');
-  if (existsSync(inRun)) return TextTokenizer.fromFile(inRun, { maxLength });
+  if (o.reuse && existsSync(inRun)) return TextTokenizer.fromFile(inRun, { maxLength });
+  const given = o.given === undefined ? c.tokenizer : o.given;
   if (given) {
     const tok = await TextTokenizer.fromFile(resolve(given), { maxLength });
-    copyFileSync(resolve(given), inRun);
+    writeFileAtomic(inRun, readFileSync(resolve(given)));
     return tok;
   }
   const corpus = await captionCorpus(src, 200_000);
@@ -39,4 +45,3 @@ export async function runTokenizer(
   writeFileAtomic(inRun, JSON.stringify(json));
   return TextTokenizer.fromFile(inRun, { maxLength });
 }
-

@@ -8,7 +8,6 @@
 // 9, over train+val). Training questions without an in-vocabulary answer are dropped, as the official
 // code does. The vocabulary is saved in every checkpoint (`answers`), where `flm vqa` reads it.
 import { noGrad, tidy } from '../../tensor/index.js';
-import { batchTensors } from '../pretrain/recipe.js';
 import type { FLMModel } from '../../models/index.js';
 import { vqaAnswerScore, vqaLoss, vqaTargets, type ObjectiveResult } from '../../objectives/index.js';
 import { VqaScore, argmaxRows, normalizeVqaWord, type VqaTarget } from '../../eval/metrics/vqa.js';
@@ -19,7 +18,7 @@ import { DataError, type DataItem, type DatasetSource, type ItemMeta, type VqaMe
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
-import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
+import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
 const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
 
