@@ -134,6 +134,22 @@ describe('JSONL, CSV and TSV', () => {
     assert.deepEqual([r.images, r.captions, r.failed], [2, 4, 3]);
   });
 
+  it('an image name that climbs out of the image root is a counted failure, never opened', async () => {
+    const lines = [
+      JSON.stringify({ image: 'img/red_jpg.jpg', caption: 'fine' }),
+      JSON.stringify({ image: '../../../../etc/passwd', caption: 'escape' }),
+      JSON.stringify({ image: 'img/../../outside.png', caption: 'escape too' }),
+    ];
+    await writeFile(join(root, 'escape.jsonl'), `${lines.join('\n')}\n`);
+    const src = await openDataset(join(root, 'escape.jsonl'));
+    assert.deepEqual(items(await entries(src)).map((i) => i.captions), [['fine']]);
+    assert.deepEqual(src.openFailures.map((f) => f.reason), ["image name '../../../../etc/passwd' leaves the image root", "image name 'img/../../outside.png' leaves the image root"]);
+    await writeFile(join(root, 'escape.csv'), 'image,caption\n../secret.png,nope\nimg/red_jpg.jpg,yes\n');
+    const csv = await openDataset(join(root, 'escape.csv'));
+    assert.equal(items(await entries(csv)).length, 1);
+    assert.equal(csv.openFailures.length, 1);
+  });
+
   it('CSV handles quotes and embedded commas, and filters splits', async () => {
     const src = await openDataset(`csv:${join(root, 'pairs.csv')}`);
     const all = items(await entries(src));

@@ -1,7 +1,7 @@
 /** Pieces shared by the file formats: an in-memory indexed source, JSON reading, split filters. */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, relative, sep } from 'node:path';
 import chain from 'stream-chain';
 import { parser } from 'stream-json';
 import { pick } from 'stream-json/filters/pick.js';
@@ -103,6 +103,20 @@ export function splitFilter(q: URLSearchParams): Set<string> | undefined {
 export function resolveUnder(root: string, p: string): string {
   return isAbsolute(p) ? p : resolve(root, p);
 }
+
+/**
+ * An image named by a dataset file: a relative name resolved under the image root, or null when it
+ * climbs out of it (`../../etc/passwd`); an absolute name is the user's own and is taken as it is.
+ */
+export function imagePathUnder(root: string, name: string): string | null {
+  if (isAbsolute(name)) return name;
+  const p = resolve(root, name);
+  const rel = relative(resolve(root), p);
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? null : p;
+}
+
+/** The failure of an image name that leaves the image root. */
+export const leavesRoot = (key: string, name: string): Failure => ({ key, reason: `image name '${name}' leaves the image root` });
 
 /** A string field, or undefined. */
 export function str(rec: Record<string, unknown>, ...names: string[]): string | undefined {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { DataError } from '../types.js';
-import { groupByImage, MemorySource, resolveUnder, splitFilter, type Failure } from './common.js';
+import { groupByImage, MemorySource, resolveUnder, splitFilter, type Failure, imagePathUnder, leavesRoot } from './common.js';
 import { CAPTION_FIELDS, IMAGE_FIELDS } from './jsonl.js';
 
 function column(header: string[] | null, q: URLSearchParams, param: string, defaults: string[], positional: number): number {
@@ -58,7 +58,11 @@ export async function openCsv(path: string, q: URLSearchParams, name: string, de
     const caption = r[cc];
     if (image === undefined || image === '') failures.push({ key: where, reason: 'no image column' });
     else if (caption === undefined || caption.trim() === '') failures.push({ key: where, reason: 'no caption' });
-    else rows.push({ image: resolveUnder(root, image), captions: [caption], ...(split !== undefined ? { split } : {}) });
+    else {
+      const file = imagePathUnder(root, image);
+      if (file === null) failures.push(leavesRoot(where, image));
+      else rows.push({ image: file, captions: [caption], ...(split !== undefined ? { split } : {}) });
+    }
   });
   return new MemorySource(name, groupByImage(rows), 'caption', failures);
 }

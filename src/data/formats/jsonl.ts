@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DataError } from '../types.js';
-import { captionsOf, groupByImage, isRecord, MemorySource, resolveUnder, splitFilter, str, type Failure } from './common.js';
+import { captionsOf, groupByImage, isRecord, MemorySource, resolveUnder, splitFilter, str, type Failure, imagePathUnder, leavesRoot } from './common.js';
 
 export const IMAGE_FIELDS = ['image', 'image_path', 'file_name', 'filename', 'filepath', 'path', 'img'];
 export const CAPTION_FIELDS = ['caption', 'captions', 'text', 'sentences', 'raw', 'sentence'];
@@ -49,7 +49,11 @@ export async function openJsonl(path: string, q: URLSearchParams, name: string):
     const captions = capField === undefined ? [] : captionsOf(rec[capField]);
     if (image === undefined) failures.push({ key: where, reason: `no image field (${imageFields.join('|')})` });
     else if (captions.length === 0) failures.push({ key: where, reason: `no caption field (${captionFields.join('|')})` });
-    else rows.push({ image: resolveUnder(root, image), captions, ...(split !== undefined ? { split } : {}) });
+    else {
+      const file = imagePathUnder(root, image);
+      if (file === null) failures.push(leavesRoot(where, image));
+      else rows.push({ image: file, captions, ...(split !== undefined ? { split } : {}) });
+    }
   });
   return new MemorySource(name, groupByImage(rows), 'caption', failures);
 }

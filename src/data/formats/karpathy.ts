@@ -7,7 +7,7 @@
  * Image path = images/filepath/filename (images defaults to the JSON's folder).
  */
 import { dirname, join } from 'node:path';
-import { captionsOf, isRecord, MemorySource, readJsonArray, resolveUnder, splitFilter, str, type Failure } from './common.js';
+import { captionsOf, isRecord, MemorySource, readJsonArray, resolveUnder, splitFilter, str, type Failure, imagePathUnder, leavesRoot } from './common.js';
 import type { DataItem } from '../types.js';
 
 export async function openKarpathy(path: string, q: URLSearchParams, name: string): Promise<MemorySource> {
@@ -28,7 +28,12 @@ export async function openKarpathy(path: string, q: URLSearchParams, name: strin
       failures.push({ key: `images[${i}]`, reason: 'no filename' });
       return;
     }
-    const file = join(root, str(rec, 'filepath') ?? '', filename);
+    const name = join(str(rec, 'filepath') ?? '', filename);
+    const file = imagePathUnder(root, name);
+    if (file === null) {
+      failures.push(leavesRoot(`images[${i}]`, name));
+      return;
+    }
     const captions = captionsOf(rec.sentences);
     const key = str(rec, 'cocoid', 'imgid', 'filename') as string;
     if (captions.length === 0) {

@@ -11,16 +11,17 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DataError, type DataItem } from '../types.js';
-import { isRecord, MemorySource, resolveUnder, str, type Failure } from './common.js';
+import { imagePathUnder, isRecord, leavesRoot, MemorySource, resolveUnder, str, type Failure } from './common.js';
 
-function imagePath(root: string, rec: Record<string, unknown>, identifier: string, side: 0 | 1): string {
+/** The image of one side, under the image root (null: the name climbs out of it). */
+function imagePath(root: string, rec: Record<string, unknown>, identifier: string, side: 0 | 1): string | null {
   const url = str(rec, side === 0 ? 'left_url' : 'right_url');
-  if (url !== undefined && url !== '' && !/^[a-z]+:\/\//i.test(url)) return resolveUnder(root, url);
+  if (url !== undefined && url !== '' && !/^[a-z]+:\/\//i.test(url)) return imagePathUnder(root, url);
   const base = identifier.replace(/-\d+$/, '');
   const split = base.split('-')[0] ?? '';
   const dir = str(rec, 'directory');
   const file = `${base}-img${side}.png`;
-  return split === 'train' && dir !== undefined ? join(root, 'images', 'train', dir, file) : join(root, split, file);
+  return imagePathUnder(root, split === 'train' && dir !== undefined ? join('images', 'train', dir, file) : join(split, file));
 }
 
 export async function openNlvr2(path: string, q: URLSearchParams, name: string): Promise<MemorySource> {
@@ -50,9 +51,15 @@ export async function openNlvr2(path: string, q: URLSearchParams, name: string):
       return;
     }
     const label = str(rec, 'label');
+    const left = imagePath(root, rec, identifier, 0);
+    const right = imagePath(root, rec, identifier, 1);
+    if (left === null || right === null) {
+      failures.push(leavesRoot(where, identifier));
+      return;
+    }
     items.push({
       key: identifier,
-      images: [{ kind: 'path', path: imagePath(root, rec, identifier, 0) }, { kind: 'path', path: imagePath(root, rec, identifier, 1) }],
+      images: [{ kind: 'path', path: left }, { kind: 'path', path: right }],
       captions: [sentence],
       split: identifier.split('-')[0] ?? '',
       meta: { task: 'nlvr2', identifier, label: label === undefined ? null : label === 'True' || label === 'true' },
