@@ -214,3 +214,22 @@ describe('unreadable data', () => {
     assert.equal(new Set([...r0, ...r1]).size, 8);
   });
 });
+
+describe('caption length', () => {
+  it('a caption of millions of characters is cut at read time (counted, warned once), so it never scales memory', async () => {
+    const fx = await makeImages(join(dir, 'img-long'));
+    const file = join(dir, 'long.jsonl');
+    const huge = 'a red square '.repeat(400_000);
+    await writeFile(file, [{ image: fx.paths.red_jpg, caption: huge }, { image: fx.paths.blue_png, caption: 'blue' }].map((r) => JSON.stringify(r)).join('\n'));
+    const warnings: string[] = [];
+    const l = loader({ batchSize: 2, warn: (m) => warnings.push(m) }, await openDataset(file));
+    const [b] = await collect(l, 1);
+    await l.close();
+    assert.ok(b !== undefined);
+    assert.ok(b.texts.every((t) => t.length <= 24 * 64), `texts of ${b.texts.map((t) => t.length).join(', ')} characters`);
+    assert.equal(l.stats.truncated, 1);
+    assert.equal(warnings.filter((w) => /cut from \d+ to 1536 characters/.test(w)).length, 1);
+    assert.equal(b.text?.lengths[b.texts.findIndex((t) => t.startsWith('a red'))], 24, 'the cut caption still fills the text length');
+  });
+});
+

@@ -16,6 +16,9 @@ import { dedupeCaptions, preprocessText } from './text.js';
 import type { EncodedBatch, TextTokenizer } from './tokenizer.js';
 import { DataError, type DatasetSource, type ItemMeta, type SourceEntry } from './types.js';
 
+/** Characters kept per token of the text length when a caption is cut at read time. */
+const CHARS_PER_TOKEN = 64;
+
 export interface LoaderOptions {
   batchSize: number;
   /** Output image side S (the model's image size). */
@@ -85,6 +88,8 @@ export interface LoaderStats {
   samples: number;
   skipped: number;
   duplicates: number;
+  /** captions cut at read time to what the model's text length can use */
+  truncated: number;
 }
 
 interface Sample {
@@ -110,7 +115,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly batchSize: number;
   readonly imageSize: number;
   readonly maxTextLength: number | undefined;
-  readonly stats: LoaderStats = { samples: 0, skipped: 0, duplicates: 0 };
+  readonly stats: LoaderStats = { samples: 0, skipped: 0, duplicates: 0, truncated: 0 };
   private readonly opts: LoaderOptions;
   private readonly seed: number;
   private readonly rank: number;
@@ -249,7 +254,18 @@ export class DataLoader implements AsyncIterable<Batch> {
       return { pos: s.pos, ok: false, duplicate: false, key: item.key, reason: (e as Error).message };
     }
     if (!res.ok) return { pos: s.pos, ok: false, duplicate: false, key: res.origin, reason: res.reason };
-    return { pos: s.pos, ok: true, images: res.images, text: preprocessText(text, kind), key: item.key, meta: item.meta };
+    return { pos: s.pos, ok: true, images: res.images, text: this.bounded(preprocessText(text, kind), item.key), key: item.key, meta: item.meta };
+  }
+
+  /**
+   * A caption cut to what the text length can use, so that caption length never scales memory: a token
+   * spans at least one character, and no vocabulary entry is near CHARS_PER_TOKEN long.
+   */
+  private bounded(text: string, key: string): string {
+    const cap = (this.maxTextLength ?? 512) * CHARS_PER_TOKEN;
+    if (text.length <= cap) return text;
+    if (this.stats.truncated++ === 0) this.warn(`caption of ${key} cut from ${text.length} to ${cap} characters (the text length is ${this.maxTextLength ?? 512} tokens); later cuts are counted in the loader's stats`);
+    return text.slice(0, cap);
   }
 
   private assemble(parts: Array<Prepared & { ok: true }>, epoch: number, index: number, skipped: number): Batch {

@@ -226,8 +226,10 @@ export class TextTokenizer {
     const maxLength = opts.maxLength ?? this.maxLength;
     const room = maxLength - this.prefix.length - this.suffix.length;
     if (room < 1) throw new TokenizerError(`maxLength ${maxLength} leaves no room for text`);
-    const all = this.tokenize(text);
-    const allWords = this.wordIds(text, all);
+    // only the first `room` tokens are kept: a bounded prefix yields them, however long the text
+    const head = text.length > maxLength * 64 ? text.slice(0, maxLength * 64) : text;
+    const all = this.tokenize(head);
+    const allWords = this.wordIds(head, all);
     const content = all.slice(0, room);
     const tokens = [...this.prefix, ...content, ...this.suffix];
     const length = tokens.length;
