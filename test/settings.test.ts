@@ -29,7 +29,7 @@ test('every training command takes the same core flags, with defaults in --help'
   const retrieval = p.commands.find((c) => c.name() === 'finetune')!.commands.find((c) => c.name() === 'retrieval')!;
   const help = retrieval.helpInformation().replace(/\s+/g, ' ');
   assert.match(help, /--negatives <n> random captions per image besides the true one \(official 15\) \(default: 3\)/);
-  assert.match(help, /--lr <x> base learning rate \(linear warmup, then polynomial decay to --end-lr\) \(default: 0\.00005\)/);
+  assert.match(help, /--lr <x> base learning rate, above --end-lr \(linear warmup, then polynomial decay to --end-lr\) \(default: 0\.00005\)/);
 });
 
 test('config files take the config or the flag spelling and aliases; flags override the file; every problem is listed at once', () => {

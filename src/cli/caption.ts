@@ -46,7 +46,7 @@ export function registerCaptionEval(evalCmd: Command): void {
         const { predictions: _p, ...summary } = r;
         if (f.json) {
           const { captionMetrics } = await import('../tasks/caption/recipe.js');
-          printJson('eval caption', captionMetrics(r), { checkpoint: run.dir, ...summary });
+          printJson('eval caption', captionMetrics(r), { task: 'caption', checkpoint: run.dir, step: run.state.step, data: f.data ?? DEFAULT_CAPTION_EVAL_DATA, selection: r.cider, ...summary });
         }
         else {
           console.log(`images      ${r.images}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);

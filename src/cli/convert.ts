@@ -10,7 +10,7 @@ interface ConvertFlags {
   strict?: boolean; seed?: string; tokenizer?: string; out?: string; json?: boolean;
 }
 
-const PRESET_NAMES = ['tiny', 'small', 'base'] as const;
+const PRESET_NAMES = ['tiny', 'mini', 'small', 'base'] as const;
 type Preset = (typeof PRESET_NAMES)[number];
 
 function checkFlags(f: ConvertFlags): { preset?: Preset; out: string } {
@@ -33,7 +33,7 @@ export function registerConvert(p: Command): void {
     .option('--official <file>', 'official FLM state dict: safetensors, or .ckpt / .pt with --allow-pickle')
     .option('--clip <file>', 'Hugging Face CLIP (ViT-B/32) vision weights, safetensors -> vit_model')
     .option('--text <file>', 'Hugging Face RoBERTa (or BERT) weights, safetensors -> text_transformer')
-    .option('--preset <name>', 'model sizes: tiny | small | base (default for --clip / --text: base)')
+    .option('--preset <name>', `model size: ${PRESET_NAMES.join(' | ')} (default for --clip / --text: base)`)
     .option('--model-config <file>', 'with --official: the exact model config (JSON) instead of --preset')
     .option('--single', 'with --clip / --text: the single-stream (MLM / AR / ITM) model instead of the three-stream FLM model')
     .option('--allow-pickle', 'read torch.save files (.ckpt / .pt / .bin); pickle is unsafe for untrusted files')

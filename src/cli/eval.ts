@@ -63,6 +63,6 @@ function addTask(group: Command, entry: TaskEntry): void {
 }
 
 export function registerEval(p: Command): void {
-  const group = commandGroup(p, 'eval', 'evaluate a fine-tuned checkpoint');
+  const group = commandGroup(p, 'eval', 'evaluate a checkpoint: a fine-tuned one, or a pretraining run with eval retrieval --zero-shot');
   for (const entry of FINETUNE_TASKS) if (entry.spec.evaluation && !entry.spec.evaluation.ownCommand) addTask(group, entry);
 }

@@ -26,7 +26,7 @@ async function withRun<T>(checkpoint: string, fn: (run: RunModel) => Promise<T>,
 }
 
 export function registerInference(p: Command): void {
-  registerCaptionEval(commandGroup(p, 'eval', 'evaluate a fine-tuned checkpoint'));
+  registerCaptionEval(commandGroup(p, 'eval', 'evaluate a checkpoint: a fine-tuned one, or a pretraining run with eval retrieval --zero-shot'));
 
   p.command('caption')
     .description('caption image files (PNG, JPEG, WebP) with a caption checkpoint')
@@ -97,7 +97,8 @@ export function registerInference(p: Command): void {
     .option('--texts <file>', 'text file, one text per line')
     .requiredOption('--out <file>', 'output .safetensors (tensor "features" [N, D], metadata "names")')
     .option('--threads <n>', 'intra-op threads (0: all cores)')
-    .action(async (f: { checkpoint: string; images?: string; texts?: string; out: string; threads?: string }, cmd: Command) => {
+    .option('--json', 'print one JSON object {command, metrics: {count, dim}, kind, out}')
+    .action(async (f: { checkpoint: string; images?: string; texts?: string; out: string; threads?: string; json?: boolean }, cmd: Command) => {
       if ((f.images === undefined) === (f.texts === undefined)) throw new Error('give exactly one of --images DIR or --texts FILE');
       const { embed } = await import('../tasks/common/embed.js');
       const { listImages, InputError } = await import('../tasks/common/inference-inputs.js');
@@ -109,7 +110,8 @@ export function registerInference(p: Command): void {
         input = { texts: readFileSync(f.texts!, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0) };
       }
       const r = await withRun(f.checkpoint, (run) => embed(run, input, f.out), f.threads);
-      console.error(`flm embed: ${r.count} ${r.kind} features of size ${r.dim} written to ${r.out}`);
+      if (f.json) printJson('embed', { count: r.count, dim: r.dim }, { kind: r.kind, out: r.out });
+      else console.error(`flm embed: ${r.count} ${r.kind} features of size ${r.dim} written to ${r.out}`);
       setExitCode(cmd, 0);
     });
 }

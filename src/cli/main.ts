@@ -20,7 +20,7 @@ export function program(): Command {
   const p = new Command('flm')
     .description('Free Language Modeling (FLM) vision-language pretraining on libtorch')
     .version(flmVersion(), '-V, --version', 'print the flm version')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for the options)')
     .exitOverride();
   registerInfo(p);
   registerBench(p);

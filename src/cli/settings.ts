@@ -1,7 +1,7 @@
 // `flm settings [command]`: the settings table of the training commands — config key, flag, type and
 // range, default, help — as text, JSON or the markdown of docs/settings.md (a test keeps that file current).
 import type { Command } from 'commander';
-import { defaultText, flagOf, helpOf, settingsOf, COMMON_SETTINGS, type Setting, type TaskSpec } from '../config/settings.js';
+import { defaultOf, defaultText, flagOf, helpOf, settingsOf, COMMON_SETTINGS, type Setting, type TaskSpec } from '../config/settings.js';
 import { commandTitle } from '../config/resolve.js';
 import { TASKS, taskEntry } from '../tasks/registry.js';
 import { printJson } from './json.js';
@@ -12,6 +12,9 @@ function typeText(s: Setting<unknown>): string {
   const base = s.kind === 'choice' ? s.choices!.join(' \\| ') : s.kind === 'int' ? `integer${range}` : s.kind === 'number' ? `number${range}` : s.kind === 'bool' ? 'true \\| false' : 'text';
   return s.nullable ? `${base} \\| null` : base;
 }
+
+/** The flag as typed: a switch that is on by default is turned off with --no-<flag>. */
+const flagText = (key: string, s: Setting<unknown>): string => (s.kind === 'bool' && s.default === true ? `--no-${flagOf(key, s)}` : `--${flagOf(key, s)}`);
 
 const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
@@ -35,7 +38,7 @@ export function settingsMarkdown(): string {
   ];
   for (const [key, s] of Object.entries(COMMON_SETTINGS) as [string, Setting<unknown>][]) {
     const aliases = (s.aliases ?? []).map((a) => ` (also \`${a}\`)`).join('');
-    lines.push(row([`\`${key}\`${aliases}`, `\`--${flagOf(key, s)}\``, typeText(s), ...TASKS.map((t) => defaultText(t.spec, key, s).replace(/\|/g, '\\|')), s.help.replace(/\|/g, '\\|')]));
+    lines.push(row([`\`${key}\`${aliases}`, `\`${flagText(key, s)}\``, typeText(s), ...TASKS.map((t) => defaultText(t.spec, key, s).replace(/\|/g, '\\|')), s.help.replace(/\|/g, '\\|')]));
   }
   for (const t of TASKS) {
     const own = Object.entries(t.spec.settings) as [string, Setting<unknown>][];
@@ -45,7 +48,7 @@ export function settingsMarkdown(): string {
       continue;
     }
     lines.push(row(['key', 'flag', 'type', 'default', 'meaning']), row(['---', '---', '---', '---', '---']));
-    for (const [key, s] of own) lines.push(row([`\`${key}\``, `\`--${flagOf(key, s)}\``, typeText(s), defaultText(t.spec, key, s), s.help.replace(/\|/g, '\\|')]));
+    for (const [key, s] of own) lines.push(row([`\`${key}\``, `\`${flagText(key, s)}\``, typeText(s), defaultText(t.spec, key, s), s.help.replace(/\|/g, '\\|')]));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -64,7 +67,9 @@ export function registerSettings(p: Command): void {
       const entries = name ? [taskEntry(name)] : TASKS;
       if (o.markdown) process.stdout.write(settingsMarkdown());
       else if (o.json) {
-        const settings = Object.fromEntries(entries.map((t) => [t.spec.name, Object.fromEntries(settingsOf(t.spec).map(([k, s]) => [k, { ...s, flag: `--${flagOf(k, s)}`, default: defaultText(t.spec, k, s) }]))]));
+        const settings = Object.fromEntries(entries.map((t) => [t.spec.name, Object.fromEntries(settingsOf(t.spec).map(([k, s]) => [k, {
+          ...s, flag: flagText(k, s), default: defaultOf(t.spec, k, s), defaultText: defaultText(t.spec, k, s),
+        }]))]));
         printJson('settings', {}, { settings });
       } else {
         for (const t of entries) console.log([`flm ${commandTitle(t.spec)}:`, ...textTable(t.spec).map((l) => `  ${l}`)].join('\n'));

@@ -63,7 +63,7 @@ export function checkValue(key: string, s: Setting<unknown>, v: unknown): string
 /** Checks that involve several settings; messages appended to `bad`. */
 function crossChecks(c: Record<string, unknown>, bad: string[]): void {
   const n = (k: string): number => c[k] as number;
-  if (typeof c.lr === 'number' && typeof c.endLr === 'number' && n('lr') <= n('endLr')) bad.push(`lr (${n('lr')}) must be larger than endLr (${n('endLr')})`);
+  if (typeof c.lr === 'number' && typeof c.endLr === 'number' && n('lr') >= 0 && n('endLr') >= 0 && n('lr') <= n('endLr')) bad.push(`lr (${n('lr')}) must be larger than endLr (${n('endLr')})`);
   const mb = c.microBatch;
   if (typeof mb === 'number' && Number.isInteger(mb) && Number.isInteger(c.batchSize) && n('batchSize') % mb !== 0) {
     bad.push(`batchSize (${n('batchSize')}) must be a multiple of microBatch (${mb})`);
@@ -96,10 +96,16 @@ export function resolveSettings<S extends TaskSpec>(spec: S, input: SettingsInpu
   const fromFlags = new Set<string>();
   for (const [k, s] of table) c[k] = defaultOf(spec, k, s);
   const overlay = (values: Record<string, unknown>, where: string): void => {
+    const seen = new Map<string, string>();
     for (const [name, v] of Object.entries(values)) {
       const key = names.get(name);
       if (key === undefined) bad.push(`${where}: unknown setting '${name}' for ${commandTitle(spec)}`);
-      else if (v !== undefined) c[key] = v;
+      else if (v !== undefined) {
+        const other = seen.get(key);
+        if (other !== undefined && JSON.stringify(values[other]) !== JSON.stringify(v)) bad.push(`${where}: '${other}' and '${name}' are the same setting with different values`);
+        seen.set(key, name);
+        c[key] = v;
+      }
     }
   };
   if (input.file) overlay(input.file.values, `config file ${input.file.name}`);

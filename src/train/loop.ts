@@ -136,6 +136,9 @@ export class TrainLoop<B> {
     let imagesSinceLog = 0;
     let lastLogT = performance.now();
     while (this.step < o.steps) {
+      // a turn of the event loop: signal handlers (Ctrl-C) are macrotasks, and a loader that answers from
+      // memory resolves in microtasks only, which would starve them for the whole run
+      await new Promise<void>((res) => setImmediate(res));
       const overBudget = o.timeBudgetS > 0 && this.elapsed() >= o.timeBudgetS;
       // every rank must stop with the same reason: what follows (a final evaluation or not) runs collectives
       if (anyRank(this.#interrupted || overBudget)) return anyRank(overBudget) ? 'time-budget' : 'interrupted';

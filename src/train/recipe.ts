@@ -84,6 +84,8 @@ export interface PreparedRun {
   evaluate?(r: EvalRequest): Promise<Evaluation>;
   /** JSON kept in every checkpoint besides the trainer's (VQA answers, caption tokens) */
   stateExtras?(): Record<string, unknown>;
+  /** settings the source decided (a fine-tune's model size is its source's): recorded in config.json */
+  decided?: Partial<TrainSettings>;
   /** what a new run was initialised from: lines for the log, and the report saved as init.json */
   init?: { lines: string[]; report: unknown };
 }

@@ -1,6 +1,6 @@
 // Starting or resuming a trainer's run folder, and restoring a trainer from one of its checkpoints:
 // what pretraining and fine-tuning share.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed, setNumThreads, setRngState } from '../tensor/index.js';
@@ -74,7 +74,11 @@ export function openRun<C extends TrainSettings, S extends { config: unknown; ta
     const old = upgradeSavedSettings(o.spec, (saved.config ?? {}) as Record<string, unknown>);
     const changed = Object.fromEntries(RESUME_MAY_CHANGE.filter((k) => o.explicit?.has(k) ?? true).map((k) => [k, c[k]]));
     c = validateSettings(o.spec, { ...old, ...changed, out: c.out }) as unknown as C;
-  } else if (o.resume && main) o.say(`no checkpoint in ${c.out}; starting a new run`);
+  } else if (o.resume && main) {
+    // a folder that was never a run is a mistyped path, not a run to start with every default
+    if (!existsSync(c.out)) throw new TrainConfigError(`--resume: ${c.out} does not exist (nothing to resume)`);
+    o.say(`no checkpoint in ${c.out}; starting a new run`);
+  }
   if (main) {
     mkdirSync(c.out, { recursive: true });
     writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));

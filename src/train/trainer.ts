@@ -113,6 +113,10 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   const share = <T>(value: T | null): T => (pg ? pg.broadcastObject(value) : value) as T;
   const prep: PreparedRun = await recipe.prepare({ c, saved: savedRun, main, barrier: () => pg?.barrier(), share, say });
   const { model, tokenizer, modelConfig } = prep;
+  if (prep.decided && Object.keys(prep.decided).length > 0) {
+    c = { ...c, ...prep.decided };
+    if (main) writeFileAtomic(join(c.out, 'config.json'), JSON.stringify(c, null, 1));
+  }
   if (!saved && prep.init) {
     if (main) writeFileAtomic(join(c.out, 'init.json'), JSON.stringify(prep.init.report, null, 1));
     for (const line of prep.init.lines) say(line);

@@ -36,6 +36,8 @@ export interface CaptionModelInit {
   modelConfig: FLMConfig;
   /** what the model was initialised from, for the log */
   origin: string;
+  /** the source run's model size, when its settings record one */
+  sourcePreset?: string;
 }
 
 function saveTokenizer(out: string, json: Record<string, unknown>): void {
@@ -71,7 +73,11 @@ export async function initCaptionModel(c: CaptionConfigLike): Promise<CaptionMod
       saveTokenizer(c.out, json);
       const what = run.config.flm_backbone ? run.task : `one-stream ${run.task} model, loaded by name`;
       const fresh = missing.length ? `; newly initialised: ${missing.length} tensors (${[...new Set(missing.map((k) => k.split('.')[0]))].join(', ')})` : '';
-      return { model, tokenizer, tokens, modelConfig, origin: `${run.dir} (${what}; vocabulary ${run.config.vocab_size} -> ${modelConfig.vocab_size}${fresh})` };
+      const preset = (run.state.config as { preset?: unknown } | undefined)?.preset;
+      return {
+        model, tokenizer, tokens, modelConfig, origin: `${run.dir} (${what}; vocabulary ${run.config.vocab_size} -> ${modelConfig.vocab_size}${fresh})`,
+        ...(typeof preset === 'string' && preset in PRESETS ? { sourcePreset: preset } : {}),
+      };
     } finally {
       run.model.dispose();
     }

@@ -57,6 +57,7 @@ export const recipe: Recipe<typeof CAPTION> = {
     let tokens: CaptionTokens;
     let modelConfig: FLMModel['config'];
     let init: { lines: string[]; report: unknown } | undefined;
+    let decided: { preset: CaptionFinetuneConfig['preset'] } | undefined;
     if (saved) {
       if (saved.modelConfig === undefined || saved.captionTokens === undefined) throw new TrainConfigError(`${saved.dir} is not a caption fine-tuning checkpoint`);
       modelConfig = validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`);
@@ -67,7 +68,8 @@ export const recipe: Recipe<typeof CAPTION> = {
       // rank 0 builds the model and writes the run's tokenizer; the other ranks take its config and read
       // that tokenizer (data parallelism broadcasts rank 0's weights)
       const p = main ? await initCaptionModel(c) : null;
-      const shared = share(p ? { tokens: p.tokens, modelConfig: p.modelConfig, origin: p.origin } : null);
+      const shared = share(p ? { tokens: p.tokens, modelConfig: p.modelConfig, origin: p.origin, sourcePreset: p.sourcePreset ?? null } : null);
+      if (shared.sourcePreset) decided = { preset: shared.sourcePreset as CaptionFinetuneConfig['preset'] };
       ({ tokens, modelConfig } = shared);
       if (p) ({ model, tokenizer } = p);
       else {
@@ -78,7 +80,7 @@ export const recipe: Recipe<typeof CAPTION> = {
     }
     const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };
     return {
-      model, modelConfig, tokenizer, source: src, tokenizeInLoader: false, ...(init ? { init } : {}),
+      model, modelConfig, tokenizer, source: src, tokenizeInLoader: false, ...(init ? { init } : {}), ...(decided ? { decided } : {}),
       loss: (b) => {
         const batch = captionBatch(b, tokenizer, tokens, modelConfig.max_text_len);
         const r = captionStep(model, batch, stepOpts);

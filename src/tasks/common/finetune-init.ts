@@ -24,6 +24,8 @@ export interface InitReport {
   /** the source run's task ('pretrain', 'vqa', ...) and, for pretraining runs, its objective */
   sourceTask?: string;
   sourceObjective?: string;
+  /** the source run's model size, when its settings record one */
+  sourcePreset?: string;
   loaded: number;
   missing: string[];
   unexpected: string[];
@@ -61,9 +63,10 @@ export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, 
       const r = loadOfficialWeights(model, sd, { strict: false });
       if (src.tokenizerPath !== tokOut) copyFileSync(src.tokenizerPath, tokOut);
       const tokenizer = await TextTokenizer.fromFile(tokOut, { maxLength: config.max_text_len });
-      const objective = (src.state.config as { objective?: unknown } | undefined)?.objective;
+      const { objective, preset } = (src.state.config ?? {}) as { objective?: unknown; preset?: unknown };
       const report: InitReport = {
         source: src.dir, sourceTask: src.task, ...(typeof objective === 'string' ? { sourceObjective: objective } : {}),
+        ...(typeof preset === 'string' && preset in PRESETS ? { sourcePreset: preset } : {}),
         loaded: [...model.stateDict().keys()].filter((k) => sd.has(k) && !r.shapeMismatch.some((m) => m.name === k)).length,
         missing: r.missing, unexpected: r.unexpected, shapeMismatch: r.shapeMismatch.map((m) => `${m.name}: [${m.got}] -> [${m.expected}]`), adapted: r.adapted,
       };

@@ -12,7 +12,7 @@ import { openDataset } from '../../data/spec.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
 import type { DatasetSource } from '../../data/types.js';
 import type { Batch } from '../../data/loader.js';
-import { defaultsOf, type ConfigOf, type TaskSpec } from '../../config/settings.js';
+import { defaultsOf, type ConfigOf, type TaskSpec, type TrainSettings } from '../../config/settings.js';
 import { TrainConfigError } from '../../train/errors.js';
 import type { Evaluation, EvalRequest, PreparedRun, Recipe, SavedRun } from '../../train/recipe.js';
 import { formatInitReport, initFinetuneModel } from './finetune-init.js';
@@ -54,6 +54,7 @@ export function finetuneRecipe<S extends TaskSpec>(
       const { task, source } = await makeTask({ c, train: { spec: c.data, source: raw }, saved });
       let built: { model: FLMModel; modelConfig: ReturnType<typeof validateConfig>; tokenizer: TextTokenizer };
       let init: PreparedRun['init'];
+      let decided: PreparedRun['decided'];
       if (saved) built = await resumedModel(saved, c.out);
       else {
         // rank 0 writes the run's tokenizer (copied, or trained on the data); the other ranks then read it
@@ -62,10 +63,11 @@ export function finetuneRecipe<S extends TaskSpec>(
         if (main) barrier();
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
         init = { lines: formatInitReport(r.report), report: r.report };
+        if (r.report.sourcePreset) decided = { preset: r.report.sourcePreset as TrainSettings['preset'] };
       }
       const { model, tokenizer } = built;
       return {
-        ...built, source: source ?? raw, tokenizeInLoader: true, ...(init ? { init } : {}),
+        ...built, source: source ?? raw, tokenizeInLoader: true, ...(init ? { init } : {}), ...(decided ? { decided } : {}),
         loss: (b, at) => ({ ...task.loss(model, b, tokenizer, at), ...batchCounts(b) }),
         evaluate: (r) => evaluateTask(task, model, tokenizer, r),
         stateExtras: () => task.stateExtras,
