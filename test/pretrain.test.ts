@@ -103,3 +103,20 @@ test('--from a run of another size is an error naming its preset (not a silent f
   await assert.rejects(pretrain({ ...base(join(src, 'again')), preset: 'mini', steps: 1, warmup: 0, from: src }, { quiet: true }),
     /tensors of .* have other shapes than the mini model's .*trained with --preset tiny/);
 });
+
+test('Ctrl-C stops training promptly with a checkpoint, also when the loader answers from memory (workers 0)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { flmBin } = await import('../src/dist/launch.js');
+  const out = mkdtempSync(join(tmpdir(), 'flm-pre-sigint-'));
+  const child = spawn(process.execPath, [flmBin(), 'pretrain', '--preset', 'tiny', '--data', 'shapes:train?n=16&seed=3&size=32', '--workers', '0',
+    '--batch-size', '4', '--steps', '1000000', '--log-every', '1', '--vocab-size', '400', '--threads', '1', '--out', out, '--quiet'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const t0 = performance.now();
+  while (!existsSync(join(out, 'metrics.jsonl')) && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await exited;
+  clearTimeout(killer);
+  assert.equal(code, 0, 'stopped by itself after the interrupt (SIGKILL after 30 s otherwise)');
+  assert.ok(existsSync(join(out, 'checkpoints', 'latest')), 'a checkpoint was saved on the way out');
+});
