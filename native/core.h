@@ -13,7 +13,10 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <c10/util/Optional.h>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -43,12 +46,32 @@ c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char* op);
 
 // ---- argument readers (validate before touching libtorch) ----
-int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op);
+// Integer arguments: every integer that crosses the bridge goes through CheckInt, which takes a finite,
+// integral Number (exact: |v| <= 2^53 - 1) or a lossless BigInt and checks it against the range its
+// libtorch target can hold before the call (libtorch narrows some int64 parameters to int: conv groups
+// 2^32 became 0 and divided by zero). The error names the op and the argument ("argument 6 (groups)").
+struct IntRange {
+  int64_t lo;
+  int64_t hi;
+};
+inline constexpr int64_t kMaxSafeInt = 9007199254740991;  // 2^53 - 1
+inline constexpr IntRange kAnyInt{-kMaxSafeInt, kMaxSafeInt};  // int64 targets: dims, offsets, indices
+inline constexpr IntRange kCount{0, kMaxSafeInt};              // sizes, lengths, counts
+inline constexpr IntRange kPositive{1, kMaxSafeInt};
+inline constexpr IntRange kPositiveInt32{1, std::numeric_limits<int32_t>::max()};  // groups, threads
+inline constexpr IntRange kCountInt32{0, std::numeric_limits<int32_t>::max()};
+inline constexpr IntRange kSeed{0, std::numeric_limits<int64_t>::max()};
+int64_t CheckInt(const Napi::Value& v, const char* op, int i, IntRange r, const char* element = nullptr);
+std::string ArgPos(const char* op, int i);  // "argument 6 (groups)", the name from ops.def
+
+int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
 double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op);
 bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op);
 std::string ArgString(const Napi::CallbackInfo& info, int i, const char* op);
-std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op);
-c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op);
+std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
+// A shape for a new tensor: sizes >= 0 whose product (times elementSize) fits in int64.
+std::vector<int64_t> ArgShape(const Napi::CallbackInfo& info, int i, const char* op, int64_t elementSize = 1);
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
 c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op);
 at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op);
 at::ScalarType ArgDtype(const Napi::CallbackInfo& info, int i, const char* op);
@@ -65,9 +88,16 @@ at::Generator& DefaultGen();
 
 }  // namespace flm
 
+namespace flm {
+// The C++ name of the op running on this thread (FLM_OP sets it), so that argument errors can name the
+// argument from the op's ops.def signature.
+extern thread_local const char* g_current_fn;
+}  // namespace flm
+
 #define FLM_OP(NAME)              \
   {                               \
     static constexpr const char* kOp = NAME; \
+    ::flm::g_current_fn = __func__; \
     try {
 #define FLM_END                                                        \
     } catch (const Napi::Error& e) {                                   \

@@ -180,22 +180,22 @@ FLM_FN(Item) {
 // ---------------------------------------------------------------- creation
 FLM_FN(Empty) {
   FLM_OP("empty")
-  return Wrap(info.Env(), at::empty(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::empty(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Zeros) {
   FLM_OP("zeros")
-  return Wrap(info.Env(), at::zeros(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::zeros(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Ones) {
   FLM_OP("ones")
-  return Wrap(info.Env(), at::ones(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::ones(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Full) {
   FLM_OP("full")
-  return Wrap(info.Env(), at::full(ArgIntList(info, 0, kOp), ArgScalar(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
+  return Wrap(info.Env(), at::full(ArgShape(info, 0, kOp), ArgScalar(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
   FLM_END
 }
 FLM_FN(Arange) {
@@ -217,19 +217,22 @@ FLM_FN(Eye) {
 }
 FLM_FN(Randn) {
   FLM_OP("randn")
-  return Wrap(info.Env(), at::randn(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::randn(ArgShape(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Rand) {
   FLM_OP("rand")
-  return Wrap(info.Env(), at::rand(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::rand(ArgShape(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Randint) {
   FLM_OP("randint")
   auto o = ArgOptions(info, 3, 4, kOp);
   if (!OptDtype(info, 3, kOp)) o = o.dtype(at::kLong);
-  return Wrap(info.Env(), at::randint(ArgInt(info, 0, kOp), ArgInt(info, 1, kOp), ArgIntList(info, 2, kOp), DefaultGen(), o));
+  auto low = ArgInt(info, 0, kOp);
+  auto high = ArgInt(info, 1, kOp);
+  auto shape = ArgShape(info, 2, kOp);
+  return Wrap(info.Env(), at::randint(low, high, shape, DefaultGen(), o));
   FLM_END
 }
 FLM_FN(Randperm) {
@@ -258,7 +261,10 @@ FLM_FN(Binomial) {
 }
 FLM_FN(Multinomial) {
   FLM_OP("multinomial")
-  return Wrap(info.Env(), at::multinomial(T(info, 0, kOp), ArgInt(info, 1, kOp), ArgBool(info, 2, kOp), DefaultGen()));
+  const auto& probs = T(info, 0, kOp);
+  auto n = ArgInt(info, 1, kOp, kPositive);
+  bool replacement = ArgBool(info, 2, kOp);
+  return Wrap(info.Env(), at::multinomial(probs, n, replacement, DefaultGen()));
   FLM_END
 }
 FLM_FN(Normal_) {
@@ -279,7 +285,7 @@ FLM_FN(Uniform_) {
 // ---------------------------------------------------------------- randomness state
 FLM_FN(ManualSeed) {
   FLM_OP("manualSeed")
-  auto seed = static_cast<uint64_t>(ArgInt(info, 0, kOp));
+  auto seed = static_cast<uint64_t>(ArgInt(info, 0, kOp, kSeed));
   {
     std::lock_guard<std::mutex> lock(DefaultGen().mutex());
     DefaultGen().set_current_seed(seed);
@@ -389,8 +395,7 @@ FLM_FN(IsGradEnabled) {
 // ---------------------------------------------------------------- threads / info
 FLM_FN(SetNumThreads) {
   FLM_OP("setNumThreads")
-  auto n = ArgInt(info, 0, kOp);
-  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
   at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END
@@ -446,8 +451,7 @@ FLM_FN(AutocastExit) {
 }
 FLM_FN(SetNumInteropThreads) {
   FLM_OP("setNumInteropThreads")
-  auto n = ArgInt(info, 0, kOp);
-  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
   at::set_num_interop_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END

@@ -113,6 +113,13 @@ const BAD: [string, () => unknown, RegExp?][] = [
   ['normal_', () => zeros([3], { dtype: 'int64' }).normal_()],
   ['copy_', () => zeros([3]).copy_(ones([4]))],
   ['dataView', () => randn([2, 3]).transpose(0, 1).dataView(), /contiguous/],
+  // integers are range-checked at the bridge for the type libtorch keeps them in (test/native-hardening.test.ts
+  // runs the ones that used to crash in a child process)
+  ['conv2d', () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]), null, { groups: 2 ** 31 }), /argument 6 \(groups\) must be an integer in \[1, 2147483647\], got 2147483648/],
+  ['conv2d', () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]), null, { dilation: 2 ** 32 }), /\(dilation\)\[0\]/],
+  ['topk', () => randn([3]).topk(-1), /\(k\) must be an integer in \[0, /],
+  ['randint', () => randint(0, 2 ** 60, [2]), /\(high\) must be an integer/],
+  ['unsqueeze', () => randn([3]).unsqueeze(2 ** 53), /\(d\) must be an integer/],
 ];
 
 const liveAtStart = memory().numTensors;

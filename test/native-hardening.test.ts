@@ -1,0 +1,81 @@
+// Calls that used to crash or hang the process at the native bridge. Each runs in a child process, so a
+// crash (SIGFPE, SIGSEGV) or a hang fails its test instead of killing the runner: the child must exit 0
+// after the call threw a TorchError naming the op (and, where given, matching the pattern).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+const TENSOR = new URL('../src/tensor/index.js', import.meta.url).href;
+const BINDING = new URL('../src/native/binding.js', import.meta.url).href;
+const DIST = new URL('../src/dist/process-group.js', import.meta.url).href;
+
+interface Outcome { threw: boolean; name?: string; op?: string; message?: string; value?: unknown }
+
+/** Runs `body` (an async function body with T = the tensor API, native = the binding, D = dist) in a child. */
+function probe(body: string, timeoutMs = 60_000): Outcome {
+  const script = `
+    const T = await import(${JSON.stringify(TENSOR)});
+    const { native } = await import(${JSON.stringify(BINDING)});
+    const D = await import(${JSON.stringify(DIST)});
+    let out;
+    try {
+      const value = await (async () => { ${body} })();
+      out = { threw: false, value };
+    } catch (e) {
+      out = { threw: true, name: e?.name, op: e?.op, message: String(e?.message ?? e) };
+    }
+    process.stdout.write('@@' + JSON.stringify(out) + '\\n');
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: timeoutMs });
+  const why = `signal ${r.signal}, status ${r.status}, error ${r.error?.message ?? '-'}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  assert.equal(r.signal, null, `the child was killed (crash or hang): ${why}`);
+  assert.equal(r.status, 0, why);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('@@'));
+  assert.ok(line, why);
+  return JSON.parse(line.slice(2)) as Outcome;
+}
+
+function expectTorchError(o: Outcome, op: string, pattern?: RegExp): void {
+  assert.ok(o.threw, `expected ${op} to throw, got ${JSON.stringify(o.value)}`);
+  assert.equal(o.name, 'TorchError', o.message);
+  assert.equal(o.op, op, o.message);
+  assert.ok(o.message!.startsWith(`${op}: `), o.message);
+  if (pattern) assert.match(o.message!, pattern);
+}
+
+// ---- 1. integer arguments are range-checked before they reach libtorch
+test('conv2d with groups 2**32 is an error naming the op and the argument (was SIGFPE)', () => {
+  const o = probe(`return T.F.conv2d(T.zeros([1, 1, 4, 4]), T.zeros([1, 1, 3, 3]), null, { groups: 2 ** 32 });`);
+  expectTorchError(o, 'conv2d', /argument 6 \(groups\) must be an integer in \[1, 2147483647\], got 4294967296/);
+});
+
+test('integers that do not fit their target are refused at the bridge, not wrapped', () => {
+  const cases: [string, string, RegExp][] = [
+    ['conv2d', `return T.F.conv2d(T.zeros([1, 1, 4, 4]), T.zeros([1, 1, 3, 3]), null, { stride: 2 ** 32 + 1 });`, /\(stride\)\[0\] must be an integer in \[1, 2147483647\]/],
+    ['conv2d', `return T.F.conv2d(T.zeros([1, 1, 4, 4]), T.zeros([1, 1, 3, 3]), null, { padding: -(2 ** 32) });`, /\(padding\)\[0\]/],
+    ['setNumThreads', `return native.setNumThreads(2 ** 32 + 1);`, /argument 0 \(n\) must be an integer in \[1, 2147483647\], got 4294967297/],
+    ['transpose', `return T.ones([2, 2]).transpose(0, 2 ** 60);`, /argument 2 \(d1\) must be an integer in \[-\(2\^53-1\), 2\^53-1\], got 1152921504606846976/],
+    ['zeros', `return native.zeros([1e300], null, null);`, /argument 0 \(shape\)\[0\] must be an integer/],
+    ['zeros', `return native.zeros([NaN], null, null);`, /got NaN/],
+    ['zeros', `return T.zeros([2 ** 40, 2 ** 40]);`, /too large/],
+    ['manualSeed', `return native.manualSeed(-1);`, /\(seed\) must be an integer in \[0, 2\^63-1\], got -1/],
+    ['full', `return native.full([1], 2n ** 70n, null, null);`, /argument 1 \(value\) must be an integer/],
+    ['multinomial', `return T.multinomial(T.ones([3]), 0);`, /numSamples|\(n\)/],
+  ];
+  const o = probe(`
+    const r = [];
+    for (const f of [${cases.map(([, b]) => `async () => { ${b} }`).join(',\n')}]) {
+      try { await f(); r.push({ threw: false }); } catch (e) { r.push({ threw: true, name: e?.name, op: e?.op, message: String(e?.message ?? e) }); }
+    }
+    return r;`);
+  assert.ok(!o.threw, o.message);
+  const results = o.value as { threw: boolean; name?: string; op?: string; message?: string }[];
+  cases.forEach(([op, , pattern], i) => {
+    const r = results[i]!;
+    assert.ok(r.threw, `case ${i} (${op}) did not throw`);
+    // native calls made directly carry .op but are plain Errors; through the API they are TorchErrors
+    assert.equal(r.op, op, r.message);
+    assert.match(r.message!, pattern, `case ${i}`);
+    assert.ok(r.message!.startsWith(`${op}: `), r.message);
+  });
+});
