@@ -24,6 +24,12 @@
 
 namespace flm {
 
+// Every external this addon hands to JavaScript carries a napi type tag naming what it points to; the
+// unwrapping helpers (BoxOf here, Unwrap in dist.h) check the tag before the cast, so a handle of
+// another kind (a process group's, a reducer's, another addon's) is an error, never a wrong cast.
+inline constexpr napi_type_tag kTensorTag = {0x3c6f1d0a9e2b4f17ULL, 0x7a51c3e8d2f60b94ULL};
+bool HasTypeTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag);
+
 struct TensorBox {
   at::Tensor t;
   int64_t reported = 0;  // bytes reported to V8 through AdjustExternalMemory
@@ -40,6 +46,8 @@ Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg
 // ---- wrapping ----
 Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+// HandleOf checks the type tag only (dispose, isDisposed); BoxOf also refuses a disposed tensor.
+TensorBox* HandleOf(const char* op, const Napi::Value& v, int argIndex);
 TensorBox* BoxOf(const char* op, const Napi::Value& v, int argIndex);
 const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op);

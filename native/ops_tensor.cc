@@ -54,18 +54,14 @@ FLM_FN(IsContiguous) {
 
 FLM_FN(IsDisposed) {
   FLM_OP("isDisposed")
-  auto v = info[0];
-  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
-  return Napi::Boolean::New(info.Env(), !v.As<Napi::External<TensorBox>>().Data()->t.defined());
+  return Napi::Boolean::New(info.Env(), !HandleOf(kOp, info[0], 0)->t.defined());
   FLM_END
 }
 
 // Releases this handle's reference now (the storage goes when its last reference goes).
 FLM_FN(Dispose) {
   FLM_OP("dispose")
-  auto v = info[0];
-  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
-  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  auto* box = HandleOf(kOp, info[0], 0);
   if (box->t.defined()) {
     g_live_tensors--;
     g_live_bytes -= static_cast<int64_t>(box->t.numel()) * static_cast<int64_t>(box->t.element_size());

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 
 const TENSOR = new URL('../src/tensor/index.js', import.meta.url).href;
 const BINDING = new URL('../src/native/binding.js', import.meta.url).href;
@@ -78,4 +79,40 @@ test('integers that do not fit their target are refused at the bridge, not wrapp
     assert.match(r.message!, pattern, `case ${i}`);
     assert.ok(r.message!.startsWith(`${op}: `), r.message);
   });
+});
+
+// ---- 2. handles are type-checked
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+test('a process-group handle used as a tensor is a clear error (was SIGSEGV)', async (t) => {
+  const avail = probe(`return typeof native.distAvailable === 'function' ? native.distAvailable().gloo : false;`);
+  if (avail.value !== true) return t.skip('the addon has no Gloo: no foreign handle to test with');
+  const port = await freePort();
+  const o = probe(`
+    const pg = D.initProcessGroup({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: ${port}, backend: 'gloo', timeoutMs: 20000 });
+    const fake = new T.Tensor(pg.handle);
+    const r = [];
+    for (const f of [() => fake.add(1), () => T.ones([2]).add(fake), () => native.dispose(pg.handle), () => native.isDisposed(pg.handle),
+                     () => native.shape(pg.handle), () => native.distGroupInfo(T.ones([1]).handle)]) {
+      try { f(); r.push('no error'); } catch (e) { r.push(String(e?.message ?? e)); }
+    }
+    pg.destroy();
+    return r;`);
+  assert.ok(!o.threw, o.message);
+  const m = o.value as string[];
+  assert.match(m[0]!, /^add: argument 0 \(a\) must be a tensor$/);
+  assert.match(m[1]!, /^add: argument 1 \(b\) must be a tensor$/);
+  assert.match(m[2]!, /^dispose: argument 0 \(t\) must be a tensor$/);
+  assert.match(m[3]!, /^isDisposed: argument 0 \(t\) must be a tensor$/);
+  assert.match(m[4]!, /^shape: argument 0 \(t\) must be a tensor$/);
+  assert.match(m[5]!, /process group handle/);
 });
