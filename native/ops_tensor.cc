@@ -106,35 +106,65 @@ FLM_FN(DataPtrEqual) {
 // ---------------------------------------------------------------- host transfer
 static size_t ElemSize(at::ScalarType st) { return c10::elementSize(st); }
 
+static size_t TypedArrayElementSize(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    default: return 8;  // float64, bigint64, biguint64
+  }
+}
+
 // fromBuffer(arrayBufferView, dtypeCode, shape, device?) -> copy of the bytes as a tensor.
+// Reading the other arguments can run user code (a getter on an entry of the shape array) that shrinks,
+// resizes or detaches the view's buffer, so they are all read first; the view's bytes are located,
+// checked against the shape and copied last, with no call back into JavaScript in between.
 FLM_FN(FromBuffer) {
   FLM_OP("fromBuffer")
-  if (!info[0].IsTypedArray() && !info[0].IsBuffer() && !info[0].IsDataView())
-    ThrowArg(kOp, "argument 0 must be a TypedArray or Buffer");
-  const uint8_t* data;
-  size_t len;
-  if (info[0].IsDataView()) {
-    auto dv = info[0].As<Napi::DataView>();
-    data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    len = dv.ByteLength();
-  } else {
-    auto ta = info[0].As<Napi::TypedArray>();
-    data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    len = ta.ByteLength();
-  }
+  bool isDataView = info[0].IsDataView();
+  if (!info[0].IsTypedArray() && !isDataView) ThrowArg(kOp, "argument 0 must be a TypedArray, Buffer or DataView");
   auto st = ArgDtype(info, 1, kOp);
-  auto shape = ArgIntList(info, 2, kOp);
+  auto shape = ArgShape(info, 2, kOp, static_cast<int64_t>(ElemSize(st)));
+  auto dev = ArgDevice(info, 3, kOp);
   int64_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) ThrowArg(kOp, "negative dimension in shape");
-    n *= d;
-  }
+  for (auto d : shape) n *= d;  // ArgShape checked that n * elementSize fits
   size_t need = static_cast<size_t>(n) * ElemSize(st);
+  // From here on nothing runs JavaScript until the copy is done.
+  napi_env env = info.Env();
+  void* data = nullptr;
+  size_t len = 0, offset = 0;
+  napi_value ab = nullptr;
+  napi_status status;
+  if (isDataView) {
+    status = napi_get_dataview_info(env, info[0], &len, &data, &ab, &offset);
+  } else {
+    napi_typedarray_type type;
+    size_t elems = 0;
+    status = napi_get_typedarray_info(env, info[0], &type, &elems, &data, &ab, &offset);
+    len = elems * TypedArrayElementSize(type);
+  }
+  if (status != napi_ok) ThrowArg(kOp, "cannot read the bytes of argument 0");
+  // A (non-shared) ArrayBuffer must still hold the whole view: detached, or resized below the view's end,
+  // it does not, whatever the view reports.
+  bool isArrayBuffer = false;
+  if (napi_is_arraybuffer(env, ab, &isArrayBuffer) == napi_ok && isArrayBuffer) {
+    bool detached = false;
+    if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) {
+      if (need) ThrowArg(kOp, "the buffer of argument 0 was detached");
+      len = 0;
+    } else {
+      void* base = nullptr;
+      size_t abLen = 0;
+      if (napi_get_arraybuffer_info(env, ab, &base, &abLen) != napi_ok) ThrowArg(kOp, "cannot read the bytes of argument 0");
+      if (offset > abLen || len > abLen - offset)
+        ThrowArg(kOp, "the buffer of argument 0 holds " + std::to_string(abLen) + " bytes, less than its view's end (" +
+                          std::to_string(offset + len) + ")");
+    }
+  }
   if (need != len)
     ThrowArg(kOp, "buffer holds " + std::to_string(len) + " bytes but shape and dtype need " + std::to_string(need));
   auto t = at::empty(shape, at::TensorOptions().dtype(st));
   if (need) std::memcpy(t.data_ptr(), data, need);
-  auto dev = ArgDevice(info, 3, kOp);
   if (!dev.is_cpu()) t = t.to(dev);
   return Wrap(info.Env(), t);
   FLM_END

@@ -116,3 +116,41 @@ test('a process-group handle used as a tensor is a clear error (was SIGSEGV)', a
   assert.match(m[4]!, /^shape: argument 0 \(t\) must be a tensor$/);
   assert.match(m[5]!, /process group handle/);
 });
+
+// ---- 3. fromBuffer copies the bytes after the last user code has run
+test('tensor(typedArray) whose buffer is shrunk or detached by user code never reads freed memory', () => {
+  const o = probe(`
+    const r = {};
+    const attempt = (name, f) => { try { const t = f(); r[name] = { ok: t.toArray() }; } catch (e) { r[name] = { err: String(e?.message ?? e), op: e?.op }; } };
+    // A resizable buffer shrunk by a getter on the options: the check sees the new length.
+    { const ab = new ArrayBuffer(64, { maxByteLength: 64 }); const f = new Float32Array(ab, 0, 16);
+      attempt('optsGetterShrink', () => T.tensor(f, { get shape() { ab.resize(0); return [16]; } })); }
+    // A getter on an entry of the shape array, run by the native argument reader (before: after the
+    // data pointer was taken): resized, then detached.
+    { const ab = new ArrayBuffer(1 << 20, { maxByteLength: 1 << 20 }); const f = new Float32Array(ab);
+      const shape = [0]; let calls = 0;
+      Object.defineProperty(shape, 0, { get() { if (++calls >= 1) ab.resize(0); return 1 << 18; } });
+      attempt('nativeShapeGetterShrink', () => new T.Tensor(native.fromBuffer(f, 0, shape, null))); }
+    { const ab = new ArrayBuffer(1 << 20); const f = new Float32Array(ab);
+      const shape = [0];
+      Object.defineProperty(shape, 0, { get() { if (!ab.detached && ab.byteLength) structuredClone(ab, { transfer: [ab] }); return 1 << 18; } });
+      attempt('nativeShapeGetterDetach', () => new T.Tensor(native.fromBuffer(f, 0, shape, null))); }
+    // Through the API: the shape's getter is read once, into a copy, before the data is looked at.
+    { const ab = new ArrayBuffer(16, { maxByteLength: 16 }); const f = new Float32Array(ab, 0, 4); f.set([1, 2, 3, 4]);
+      const shape = [0]; let calls = 0;
+      Object.defineProperty(shape, 0, { get() { if (++calls > 1) ab.resize(0); return 4; } });
+      attempt('apiShapeGetter', () => T.tensor(f, { shape })); }
+    // Still fine: a length-tracking view of a resizable buffer, and a DataView.
+    { const ab = new ArrayBuffer(8, { maxByteLength: 64 }); const f = new Float32Array(ab); f.set([5, 6]);
+      attempt('lengthTracking', () => T.tensor(f)); }
+    { const dv = new DataView(new Float32Array([7, 8]).buffer); attempt('dataView', () => new T.Tensor(native.fromBuffer(dv, 0, [2], null))); }
+    return r;`);
+  assert.ok(!o.threw, o.message);
+  const r = o.value as Record<string, { ok?: unknown; err?: string; op?: string }>;
+  assert.match(r.optsGetterShrink!.err ?? '', /^tensor: the Float32Array holds 0 elements but shape \[16\] needs 16/);
+  assert.match(r.nativeShapeGetterShrink!.err ?? '', /^fromBuffer: buffer holds 0 bytes but shape and dtype need 1048576/);
+  assert.match(r.nativeShapeGetterDetach!.err ?? '', /^fromBuffer: the buffer of argument 0 was detached|^fromBuffer: buffer holds 0 bytes/);
+  assert.deepEqual(r.apiShapeGetter, { ok: [1, 2, 3, 4] });
+  assert.deepEqual(r.lengthTracking, { ok: [5, 6] });
+  assert.deepEqual(r.dataView, { ok: [7, 8] });
+});
