@@ -222,6 +222,18 @@ double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
+double ArgFinite(const Napi::CallbackInfo& info, int i, const char* op, double lo, double hi) {
+  double d = ArgDouble(info, i, op);
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    std::string range = std::isinf(lo) && std::isinf(hi) ? "a finite number"
+                        : std::isinf(hi)                 ? "a finite number >= " + c10::str(lo)
+                        : std::isinf(lo)                 ? "a finite number <= " + c10::str(hi)
+                                                         : "a number in [" + c10::str(lo) + ", " + c10::str(hi) + "]";
+    ThrowArg(op, ArgPos(op, i) + " must be " + range + ", got " + Describe(info[i]));
+  }
+  return d;
+}
+
 bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op) {
   if (!info[i].IsBoolean()) ThrowArg(op, ArgPos(op, i) + " must be a boolean");
   return info[i].As<Napi::Boolean>().Value();

@@ -80,6 +80,8 @@ std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const cha
 // A shape for a new tensor: sizes >= 0 whose product (times elementSize) fits in int64.
 std::vector<int64_t> ArgShape(const Napi::CallbackInfo& info, int i, const char* op, int64_t elementSize = 1);
 c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
+// Distribution parameters: finite, and in [lo, hi].
+double ArgFinite(const Napi::CallbackInfo& info, int i, const char* op, double lo = -INFINITY, double hi = INFINITY);
 c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op);
 at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op);
 at::ScalarType ArgDtype(const Napi::CallbackInfo& info, int i, const char* op);

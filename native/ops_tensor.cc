@@ -258,6 +258,7 @@ FLM_FN(Randint) {
   auto low = ArgInt(info, 0, kOp);
   auto high = ArgInt(info, 1, kOp);
   auto shape = ArgShape(info, 2, kOp);
+  if (!(low < high)) ThrowArg(kOp, "high (" + std::to_string(high) + ") must be greater than low (" + std::to_string(low) + ")");
   return Wrap(info.Env(), at::randint(low, high, shape, DefaultGen(), o));
   FLM_END
 }
@@ -268,21 +269,37 @@ FLM_FN(Randperm) {
   return Wrap(info.Env(), at::randperm(ArgInt(info, 0, kOp), DefaultGen(), o));
   FLM_END
 }
+// Distribution parameters held in a tensor: every element must satisfy `ok` (NaN fails every test), checked
+// before sampling (libtorch's binomial sampler never returns for a NaN count).
+template <class F>
+static void CheckAll(const char* op, const at::Tensor& t, const char* what, const char* rule, F ok) {
+  at::NoGradGuard ng;
+  if (t.numel() == 0) return;
+  if (!ok(t.detach()).all().template item<bool>()) ThrowArg(op, std::string(what) + " must be " + rule + " (every element)");
+}
 FLM_FN(Bernoulli) {
   FLM_OP("bernoulli")
-  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), DefaultGen()));
+  const auto& p = T(info, 0, kOp);
+  CheckAll(kOp, p, "probabilities p", "in [0, 1]", [](const at::Tensor& x) { return at::logical_and(x >= 0, x <= 1); });
+  return Wrap(info.Env(), at::bernoulli(p, DefaultGen()));
   FLM_END
 }
 FLM_FN(BernoulliP) {
   FLM_OP("bernoulli")
+  const auto& like = T(info, 0, kOp);
   auto p = ArgDouble(info, 1, kOp);
   if (!(p >= 0 && p <= 1)) ThrowArg(kOp, "p must be in [0, 1], got " + std::to_string(p));
-  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), p, DefaultGen()));
+  return Wrap(info.Env(), at::bernoulli(like, p, DefaultGen()));
   FLM_END
 }
 FLM_FN(Binomial) {
   FLM_OP("binomial")
-  return Wrap(info.Env(), at::binomial(T(info, 0, kOp), T(info, 1, kOp), DefaultGen()));
+  const auto& count = T(info, 0, kOp);
+  const auto& prob = T(info, 1, kOp);
+  // libtorch's sampler loops forever on a NaN or infinite count (and misbehaves on a negative one).
+  CheckAll(kOp, count, "count", "finite and >= 0", [](const at::Tensor& x) { return at::logical_and(at::isfinite(x), x >= 0); });
+  CheckAll(kOp, prob, "prob", "in [0, 1]", [](const at::Tensor& x) { return at::logical_and(x >= 0, x <= 1); });
+  return Wrap(info.Env(), at::binomial(count, prob, DefaultGen()));
   FLM_END
 }
 FLM_FN(Multinomial) {
@@ -290,20 +307,25 @@ FLM_FN(Multinomial) {
   const auto& probs = T(info, 0, kOp);
   auto n = ArgInt(info, 1, kOp, kPositive);
   bool replacement = ArgBool(info, 2, kOp);
+  CheckAll(kOp, probs, "probabilities", "finite and >= 0", [](const at::Tensor& x) { return at::logical_and(at::isfinite(x), x >= 0); });
   return Wrap(info.Env(), at::multinomial(probs, n, replacement, DefaultGen()));
   FLM_END
 }
 FLM_FN(Normal_) {
   FLM_OP("normal_")
   auto t = T(info, 0, kOp);
-  t.normal_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  double mean = ArgFinite(info, 1, kOp);
+  double std = ArgFinite(info, 2, kOp, 0);
+  t.normal_(mean, std, DefaultGen());
   return info[0];
   FLM_END
 }
 FLM_FN(Uniform_) {
   FLM_OP("uniform_")
   auto t = T(info, 0, kOp);
-  t.uniform_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  double low = ArgFinite(info, 1, kOp);
+  double high = ArgFinite(info, 2, kOp, low);
+  t.uniform_(low, high, DefaultGen());
   return info[0];
   FLM_END
 }

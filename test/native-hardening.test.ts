@@ -154,3 +154,9 @@ test('tensor(typedArray) whose buffer is shrunk or detached by user code never r
   assert.deepEqual(r.lengthTracking, { ok: [5, 6] });
   assert.deepEqual(r.dataView, { ok: [7, 8] });
 });
+
+// ---- 4. sampling parameters are validated
+test('binomial with a NaN count is an error, not an endless loop', () => {
+  const o = probe(`return T.binomial(T.tensor([NaN]), T.tensor([0.5])).toArray();`, 30_000);
+  expectTorchError(o, 'binomial', /count must be finite and >= 0/);
+});
