@@ -3,12 +3,15 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <cstdio>
 #include <sstream>
+#include <unordered_map>
 
 namespace flm {
 
 std::atomic<int64_t> g_live_tensors{0};
 std::atomic<int64_t> g_live_bytes{0};
+thread_local const char* g_current_fn = nullptr;
 
 // Tensors smaller than this are not reported to V8 (the call costs more than the pressure matters).
 static constexpr int64_t kReportThreshold = 4096;
@@ -52,6 +55,7 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   g_live_tensors++;
   g_live_bytes += bytes;
   auto ext = Napi::External<TensorBox>::New(env, box, Finalize);
+  if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw Napi::Error::New(env, "cannot tag a tensor handle");
   // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
   if (bytes >= kReportThreshold && box->t.is_cpu()) {
     box->reported = bytes;
@@ -66,17 +70,127 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
-static std::string ArgPos(const char* op, int i) {
-  std::ostringstream s;
-  s << "argument " << i;
-  return s.str();
+bool HasTypeTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag) {
+  bool ok = false;
+  return v.IsExternal() && napi_check_object_type_tag(env, v, &tag, &ok) == napi_ok && ok;
+}
+
+// The name of parameter i in an ops.def signature "(a: H, dims: number[], keep: boolean): H".
+static std::string ParamName(const char* sig, int i) {
+  const char* p = sig;
+  while (*p && *p != '(') p++;
+  if (!*p) return "";
+  int depth = 0, k = 0;
+  bool inName = true;
+  std::string name;
+  for (p++; *p; p++) {
+    char c = *p;
+    if (c == '\'') {  // a string literal type: 'cpu' | 'cuda'
+      for (p++; *p && *p != '\''; p++) {}
+      if (!*p) break;
+      continue;
+    }
+    if (depth == 0 && (c == ',' || c == ')')) {
+      if (k == i) return name;
+      if (c == ')') break;
+      k++;
+      name.clear();
+      inName = true;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{' || c == '<') depth++;
+    else if (c == ')' || c == ']' || c == '}' || c == '>') depth--;
+    if (depth == 0 && (c == ':' || c == '?')) inName = false;
+    if (inName && k == i && c != ' ') name += c;
+  }
+  return "";
+}
+
+// "argument 6 (groups)": the position, and the parameter's name from the running op's ops.def signature.
+std::string ArgPos(const char* op, int i) {
+  static const std::unordered_map<std::string, const char*> kSignatures = {
+#define FLM_OP_DEF(JS_NAME, CPP_FN, TS_SIGNATURE) {#CPP_FN, TS_SIGNATURE},
+#include "ops.def"
+#undef FLM_OP_DEF
+  };
+  std::string s = "argument " + std::to_string(i);
+  if (g_current_fn) {
+    auto it = kSignatures.find(g_current_fn);
+    if (it != kSignatures.end()) {
+      std::string name = ParamName(it->second, i);
+      if (!name.empty()) s += " (" + name + ")";
+    }
+  }
+  return s;
+}
+
+static std::string RangeText(IntRange r) {
+  auto bound = [](int64_t b) {
+    if (b == kMaxSafeInt) return std::string("2^53-1");
+    if (b == -kMaxSafeInt) return std::string("-(2^53-1)");
+    if (b == std::numeric_limits<int64_t>::max()) return std::string("2^63-1");
+    if (b == std::numeric_limits<int64_t>::min()) return std::string("-2^63");
+    return std::to_string(b);
+  };
+  return "[" + bound(r.lo) + ", " + bound(r.hi) + "]";
+}
+
+// A short description of a bad argument value for error messages (runs no user code).
+static std::string Describe(const Napi::Value& v) {
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    char buf[64];
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e21) std::snprintf(buf, sizeof buf, "%.0f", d);
+    else if (std::isnan(d)) std::snprintf(buf, sizeof buf, "NaN");
+    else if (std::isinf(d)) std::snprintf(buf, sizeof buf, d > 0 ? "Infinity" : "-Infinity");
+    else std::snprintf(buf, sizeof buf, "%.17g", d);
+    return buf;
+  }
+  if (v.IsBigInt()) {
+    napi_value str;
+    if (napi_coerce_to_string(v.Env(), v, &str) == napi_ok) return Napi::String(v.Env(), str).Utf8Value() + "n";
+    return "a bigint";
+  }
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsString()) return "a string";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsArray()) return "an array";
+  return "an object";
+}
+
+int64_t CheckInt(const Napi::Value& v, const char* op, int i, IntRange r, const char* element) {
+  auto fail = [&]() {
+    ThrowArg(op, ArgPos(op, i) + (element ? std::string(element) : std::string()) + " must be an integer in " +
+                     RangeText(r) + ", got " + Describe(v));
+  };
+  int64_t out = 0;
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    out = v.As<Napi::BigInt>().Int64Value(&lossless);
+    if (!lossless) fail();
+  } else if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    // NaN and +-Infinity fail the first test; beyond 2^53 a Number is no exact integer (and converting a
+    // double beyond 2^63 to int64 is undefined behaviour).
+    if (!(std::fabs(d) <= static_cast<double>(kMaxSafeInt)) || std::floor(d) != d) fail();
+    out = static_cast<int64_t>(d);
+  } else {
+    fail();
+  }
+  if (out < r.lo || out > r.hi) fail();
+  return out;
+}
+
+TensorBox* HandleOf(const char* op, const Napi::Value& v, int i) {
+  // Only a handle this addon made for a tensor carries kTensorTag: any other external (a process group,
+  // a reducer, another addon's) is refused here instead of being cast to a TensorBox.
+  if (!HasTypeTag(v.Env(), v, kTensorTag)) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
+  return v.As<Napi::External<TensorBox>>().Data();
 }
 
 TensorBox* BoxOf(const char* op, const Napi::Value& v, int i) {
-  // Handles only ever come from this addon: the JS layer checks `instanceof Tensor` before any call,
-  // and the addon creates no other externals. (A type tag check here cost ~0.4 us per op.)
-  if (!v.IsExternal()) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
-  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  auto* box = HandleOf(op, v, i);
   if (!box->t.defined()) ThrowArg(op, ArgPos(op, i) + " (a tensor) was used after dispose()");
   return box;
 }
@@ -99,22 +213,25 @@ std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char*
   return out;
 }
 
-int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op) {
-  auto v = info[i];
-  if (v.IsBigInt()) {
-    bool lossless;
-    return v.As<Napi::BigInt>().Int64Value(&lossless);
-  }
-  if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be an integer");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9007199254740991.0)
-    ThrowArg(op, ArgPos(op, i) + " must be an integer");
-  return static_cast<int64_t>(d);
+int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r) {
+  return CheckInt(info[i], op, i, r);
 }
 
 double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op) {
   if (!info[i].IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
+}
+
+double ArgFinite(const Napi::CallbackInfo& info, int i, const char* op, double lo, double hi) {
+  double d = ArgDouble(info, i, op);
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    std::string range = std::isinf(lo) && std::isinf(hi) ? "a finite number"
+                        : std::isinf(hi)                 ? "a finite number >= " + c10::str(lo)
+                        : std::isinf(lo)                 ? "a finite number <= " + c10::str(hi)
+                                                         : "a number in [" + c10::str(lo) + ", " + c10::str(hi) + "]";
+    ThrowArg(op, ArgPos(op, i) + " must be " + range + ", got " + Describe(info[i]));
+  }
+  return d;
 }
 
 bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op) {
@@ -127,23 +244,30 @@ std::string ArgString(const Napi::CallbackInfo& info, int i, const char* op) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op) {
+std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op, IntRange r) {
   if (!info[i].IsArray()) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
   auto arr = info[i].As<Napi::Array>();
-  std::vector<int64_t> out(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); k++) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(d) || std::floor(d) != d) ThrowArg(op, ArgPos(op, i) + " must be an array of integers");
-    out[k] = static_cast<int64_t>(d);
+  uint32_t n = arr.Length();
+  std::vector<int64_t> out(n);
+  for (uint32_t k = 0; k < n; k++) {
+    std::string el = "[" + std::to_string(k) + "]";
+    out[k] = CheckInt(arr.Get(k), op, i, r, el.c_str());
   }
   return out;
 }
 
-c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op) {
+std::vector<int64_t> ArgShape(const Napi::CallbackInfo& info, int i, const char* op, int64_t elementSize) {
+  auto shape = ArgIntList(info, i, op, kCount);
+  int64_t total = elementSize;
+  for (auto d : shape)
+    if (__builtin_mul_overflow(total, d, &total))
+      ThrowArg(op, ArgPos(op, i) + " describes a tensor too large to address (" + c10::str(at::IntArrayRef(shape)) + ")");
+  return shape;
+}
+
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r) {
   if (static_cast<size_t>(i) >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
-  return ArgInt(info, i, op);
+  return ArgInt(info, i, op, r);
 }
 
 c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op) {
@@ -154,10 +278,7 @@ c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const cha
 at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op) {
   auto v = info[i];
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  if (v.IsBigInt()) {
-    bool lossless;
-    return at::Scalar(static_cast<int64_t>(v.As<Napi::BigInt>().Int64Value(&lossless)));
-  }
+  if (v.IsBigInt()) return at::Scalar(CheckInt(v, op, i, {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()}));
   if (!v.IsNumber()) ThrowArg(op, ArgPos(op, i) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   // Integral JS numbers become integer scalars so int tensors stay int (as in Python).

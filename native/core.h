@@ -13,13 +13,22 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <c10/util/Optional.h>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "ops.h"
 
 namespace flm {
+
+// Every external this addon hands to JavaScript carries a napi type tag naming what it points to; the
+// unwrapping helpers (BoxOf here, Unwrap in dist.h) check the tag before the cast, so a handle of
+// another kind (a process group's, a reducer's, another addon's) is an error, never a wrong cast.
+inline constexpr napi_type_tag kTensorTag = {0x3c6f1d0a9e2b4f17ULL, 0x7a51c3e8d2f60b94ULL};
+bool HasTypeTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag);
 
 struct TensorBox {
   at::Tensor t;
@@ -37,18 +46,42 @@ Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg
 // ---- wrapping ----
 Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+// HandleOf checks the type tag only (dispose, isDisposed); BoxOf also refuses a disposed tensor.
+TensorBox* HandleOf(const char* op, const Napi::Value& v, int argIndex);
 TensorBox* BoxOf(const char* op, const Napi::Value& v, int argIndex);
 const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char* op);
 
 // ---- argument readers (validate before touching libtorch) ----
-int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op);
+// Integer arguments: every integer that crosses the bridge goes through CheckInt, which takes a finite,
+// integral Number (exact: |v| <= 2^53 - 1) or a lossless BigInt and checks it against the range its
+// libtorch target can hold before the call (libtorch narrows some int64 parameters to int: conv groups
+// 2^32 became 0 and divided by zero). The error names the op and the argument ("argument 6 (groups)").
+struct IntRange {
+  int64_t lo;
+  int64_t hi;
+};
+inline constexpr int64_t kMaxSafeInt = 9007199254740991;  // 2^53 - 1
+inline constexpr IntRange kAnyInt{-kMaxSafeInt, kMaxSafeInt};  // int64 targets: dims, offsets, indices
+inline constexpr IntRange kCount{0, kMaxSafeInt};              // sizes, lengths, counts
+inline constexpr IntRange kPositive{1, kMaxSafeInt};
+inline constexpr IntRange kPositiveInt32{1, std::numeric_limits<int32_t>::max()};  // groups, threads
+inline constexpr IntRange kCountInt32{0, std::numeric_limits<int32_t>::max()};
+inline constexpr IntRange kSeed{0, std::numeric_limits<int64_t>::max()};
+int64_t CheckInt(const Napi::Value& v, const char* op, int i, IntRange r, const char* element = nullptr);
+std::string ArgPos(const char* op, int i);  // "argument 6 (groups)", the name from ops.def
+
+int64_t ArgInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
 double ArgDouble(const Napi::CallbackInfo& info, int i, const char* op);
 bool ArgBool(const Napi::CallbackInfo& info, int i, const char* op);
 std::string ArgString(const Napi::CallbackInfo& info, int i, const char* op);
-std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op);
-c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op);
+std::vector<int64_t> ArgIntList(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
+// A shape for a new tensor: sizes >= 0 whose product (times elementSize) fits in int64.
+std::vector<int64_t> ArgShape(const Napi::CallbackInfo& info, int i, const char* op, int64_t elementSize = 1);
+c10::optional<int64_t> OptInt(const Napi::CallbackInfo& info, int i, const char* op, IntRange r = kAnyInt);
+// Distribution parameters: finite, and in [lo, hi].
+double ArgFinite(const Napi::CallbackInfo& info, int i, const char* op, double lo = -INFINITY, double hi = INFINITY);
 c10::optional<double> OptDouble(const Napi::CallbackInfo& info, int i, const char* op);
 at::Scalar ArgScalar(const Napi::CallbackInfo& info, int i, const char* op);
 at::ScalarType ArgDtype(const Napi::CallbackInfo& info, int i, const char* op);
@@ -65,9 +98,16 @@ at::Generator& DefaultGen();
 
 }  // namespace flm
 
+namespace flm {
+// The C++ name of the op running on this thread (FLM_OP sets it), so that argument errors can name the
+// argument from the op's ops.def signature.
+extern thread_local const char* g_current_fn;
+}  // namespace flm
+
 #define FLM_OP(NAME)              \
   {                               \
     static constexpr const char* kOp = NAME; \
+    ::flm::g_current_fn = __func__; \
     try {
 #define FLM_END                                                        \
     } catch (const Napi::Error& e) {                                   \

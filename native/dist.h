@@ -86,8 +86,7 @@ inline constexpr napi_type_tag kGroupTag = {0x8f1c2a7d3b4e5f60ULL, 0x1d2e3f405a6
 template <class T>
 T* Unwrap(const Napi::CallbackInfo& info, int i, const napi_type_tag& tag, const char* what) {
   Napi::Value v = info[i];
-  bool ok = false;
-  if (!v.IsExternal() || napi_check_object_type_tag(info.Env(), v, &tag, &ok) != napi_ok || !ok)
+  if (!HasTypeTag(info.Env(), v, tag))
     ThrowArg(what, std::string("argument ") + std::to_string(i) + " must be a " + what + " handle");
   return v.As<Napi::External<T>>().Data();
 }

@@ -97,7 +97,7 @@ FLM_FN(DistBroadcast) {
   FLM_OP("distBroadcast")
   auto g = GroupArg(info, 0);
   auto ts = TList(info, 1, kOp);
-  int64_t root = ArgInt(info, 2, kOp);
+  int64_t root = ArgInt(info, 2, kOp, kCountInt32);
   auto t = TimeoutArg(info, 3, *g);
   if (root < 0 || root >= g->size) ThrowArg(kOp, "root must be in [0, worldSize)");
   g->Check();

@@ -33,7 +33,7 @@ std::shared_ptr<GroupState> GroupArg(const Napi::CallbackInfo& info, int i) {
 }
 
 milliseconds TimeoutArg(const Napi::CallbackInfo& info, int i, const GroupState& g) {
-  auto t = OptInt(info, i, "timeout");
+  auto t = OptInt(info, i, "timeout", kPositive);
   if (!t) return g.timeout;
   if (*t <= 0) ThrowArg("timeout", "timeout must be a positive number of milliseconds");
   return milliseconds(*t);
@@ -97,14 +97,14 @@ static std::atomic<int> g_group_counter{0};
 FLM_FN(DistInitGroup) {
   FLM_OP("distInitGroup")
   std::string backend = ArgString(info, 0, kOp);
-  int64_t rank = ArgInt(info, 1, kOp);
-  int64_t size = ArgInt(info, 2, kOp);
+  int64_t rank = ArgInt(info, 1, kOp, kCountInt32);
+  int64_t size = ArgInt(info, 2, kOp, kPositiveInt32);
   std::string addr = ArgString(info, 3, kOp);
-  int64_t port = ArgInt(info, 4, kOp);
-  int64_t tmo = ArgInt(info, 5, kOp);
+  int64_t port = ArgInt(info, 4, kOp, {1, 65535});
+  int64_t tmo = ArgInt(info, 5, kOp, kPositive);
   auto ifnames = StrList(info, 6, kOp);
   std::string hostname = info.Length() > 7 && info[7].IsString() ? ArgString(info, 7, kOp) : "";
-  int64_t threads = info.Length() > 8 && info[8].IsNumber() ? ArgInt(info, 8, kOp) : 0;
+  int64_t threads = info.Length() > 8 && info[8].IsNumber() ? ArgInt(info, 8, kOp, kCountInt32) : 0;
   if (size < 1) ThrowArg(kOp, "worldSize must be >= 1");
   if (rank < 0 || rank >= size) ThrowArg(kOp, "rank must be in [0, worldSize)");
   if (port < 1 || port > 65535) ThrowArg(kOp, "masterPort must be in [1, 65535]");

@@ -162,8 +162,8 @@ FLM_FN(DistReducerNew) {
   FLM_OP("distReducerNew")
   auto g = GroupArg(info, 0);
   auto ps = TList(info, 1, kOp);
-  int64_t firstCap = ArgInt(info, 2, kOp);
-  int64_t cap = ArgInt(info, 3, kOp);
+  int64_t firstCap = ArgInt(info, 2, kOp, kPositive);
+  int64_t cap = ArgInt(info, 3, kOp, kPositive);
   bool findUnused = ArgBool(info, 4, kOp);
   auto t = TimeoutArg(info, 5, *g);
   if (ps.empty()) ThrowArg(kOp, "no parameters to reduce");

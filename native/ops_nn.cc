@@ -22,7 +22,7 @@ FLM_FN(LayerNorm) {
   FLM_OP("layerNorm")
   auto w = OptT(info, 2, kOp);
   auto b = OptT(info, 3, kOp);
-  return Wrap(info.Env(), at::layer_norm(T(info, 0, kOp), ArgIntList(info, 1, kOp), w ? *w : at::Tensor(), b ? *b : at::Tensor(),
+  return Wrap(info.Env(), at::layer_norm(T(info, 0, kOp), ArgIntList(info, 1, kOp, kCount), w ? *w : at::Tensor(), b ? *b : at::Tensor(),
                                          ArgDouble(info, 4, kOp), true));
   FLM_END
 }
@@ -50,9 +50,16 @@ FLM_FN(Embedding) {
 // conv2d(x, w, b|null, stride[2], padding[2], dilation[2], groups)
 FLM_FN(Conv2d) {
   FLM_OP("conv2d")
+  const auto& x = T(info, 0, kOp);
+  const auto& w = T(info, 1, kOp);
   auto b = OptT(info, 2, kOp);
-  return Wrap(info.Env(), at::conv2d(T(info, 0, kOp), T(info, 1, kOp), b ? *b : at::Tensor(), ArgIntList(info, 3, kOp),
-                                     ArgIntList(info, 4, kOp), ArgIntList(info, 5, kOp), ArgInt(info, 6, kOp)));
+  // libtorch 1.13 keeps groups (and, in some backends, the window parameters) in an int: 2^32 groups
+  // became 0 and divided by zero (SIGFPE).
+  auto stride = ArgIntList(info, 3, kOp, kPositiveInt32);
+  auto padding = ArgIntList(info, 4, kOp, kCountInt32);
+  auto dilation = ArgIntList(info, 5, kOp, kPositiveInt32);
+  auto groups = ArgInt(info, 6, kOp, kPositiveInt32);
+  return Wrap(info.Env(), at::conv2d(x, w, b ? *b : at::Tensor(), stride, padding, dilation, groups));
   FLM_END
 }
 static int64_t Reduction(const std::string& r, const char* op) {
@@ -108,7 +115,7 @@ FLM_FN(Normalize) {
 FLM_FN(Interpolate) {
   FLM_OP("interpolate")
   const auto& x = T(info, 0, kOp);
-  auto size = ArgIntList(info, 1, kOp);
+  auto size = ArgIntList(info, 1, kOp, kPositiveInt32);
   auto mode = ArgString(info, 2, kOp);
   bool ac = ArgBool(info, 3, kOp);
   if (x.dim() != 4) ThrowArg(kOp, "expected a 4-D input [N, C, H, W], got " + std::to_string(x.dim()) + " dimensions");
@@ -121,7 +128,7 @@ FLM_FN(Interpolate) {
 }
 FLM_FN(OneHot) {
   FLM_OP("oneHot")
-  return Wrap(info.Env(), at::one_hot(T(info, 0, kOp), ArgInt(info, 1, kOp)));
+  return Wrap(info.Env(), at::one_hot(T(info, 0, kOp), ArgInt(info, 1, kOp, {-1, kMaxSafeInt})));
   FLM_END
 }
 
@@ -163,7 +170,7 @@ FLM_FN(AdamwStep) {
   double b2 = ArgDouble(info, 6, kOp);
   double eps = ArgDouble(info, 7, kOp);
   double wd = ArgDouble(info, 8, kOp);
-  int64_t style = ArgInt(info, 9, kOp);
+  int64_t style = ArgInt(info, 9, kOp, {0, 1});
   at::NoGradGuard ng;
   double bc1 = 1 - std::pow(b1, step);
   double bc2 = 1 - std::pow(b2, step);

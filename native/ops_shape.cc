@@ -11,17 +11,17 @@ namespace flm {
     FLM_END                                       \
   }
 
-T1(Reshape, "reshape", a.reshape(ArgIntList(info, 1, kOp)))
-T1(View, "view", a.view(ArgIntList(info, 1, kOp)))
+T1(Reshape, "reshape", a.reshape(ArgIntList(info, 1, kOp, {-1, kMaxSafeInt})))
+T1(View, "view", a.view(ArgIntList(info, 1, kOp, {-1, kMaxSafeInt})))
 T1(Permute, "permute", a.permute(ArgIntList(info, 1, kOp)))
 T1(Transpose, "transpose", a.transpose(ArgInt(info, 1, kOp), ArgInt(info, 2, kOp)))
-T1(Expand, "expand", a.expand(ArgIntList(info, 1, kOp)))
-T1(Repeat, "repeat", a.repeat(ArgIntList(info, 1, kOp)))
+T1(Expand, "expand", a.expand(ArgIntList(info, 1, kOp, {-1, kMaxSafeInt})))
+T1(Repeat, "repeat", a.repeat(ArgIntList(info, 1, kOp, kCount)))
 T1(SqueezeAll, "squeeze", a.squeeze())
 T1(Squeeze, "squeeze", a.squeeze(ArgInt(info, 1, kOp)))
 T1(Unsqueeze, "unsqueeze", a.unsqueeze(ArgInt(info, 1, kOp)))
 T1(Flatten, "flatten", a.flatten(ArgInt(info, 1, kOp), ArgInt(info, 2, kOp)))
-T1(Narrow, "narrow", a.narrow(ArgInt(info, 1, kOp), ArgInt(info, 2, kOp), ArgInt(info, 3, kOp)))
+T1(Narrow, "narrow", a.narrow(ArgInt(info, 1, kOp), ArgInt(info, 2, kOp), ArgInt(info, 3, kOp, kCount)))
 T1(Select, "select", a.select(ArgInt(info, 1, kOp), ArgInt(info, 2, kOp)))
 T1(Tril, "tril", at::tril(a, ArgInt(info, 1, kOp)))
 T1(Triu, "triu", at::triu(a, ArgInt(info, 1, kOp)))
@@ -43,7 +43,7 @@ T1(MaskedSelect, "maskedSelect", at::masked_select(a, T(info, 1, kOp)))
 T1(Nonzero, "nonzero", at::nonzero(a))
 T1(Diagonal, "diagonal", at::diagonal(a, ArgInt(info, 1, kOp), ArgInt(info, 2, kOp), ArgInt(info, 3, kOp)))
 T1(ExpandAs, "expandAs", a.expand_as(T(info, 1, kOp)))
-T1(RepeatInterleave, "repeatInterleave", at::repeat_interleave(a, ArgInt(info, 1, kOp), OptInt(info, 2, kOp)))
+T1(RepeatInterleave, "repeatInterleave", at::repeat_interleave(a, ArgInt(info, 1, kOp, kCount), OptInt(info, 2, kOp)))
 
 // slice(a, dim, start, end, step) with Python semantics for negative/overflowing bounds.
 FLM_FN(Slice) {
@@ -107,7 +107,7 @@ FLM_FN(Split) {
   FLM_OP("split")
   const auto& a = T(info, 0, kOp);
   auto dim = ArgInt(info, 2, kOp);
-  if (info[1].IsArray()) return WrapList(info.Env(), at::split_with_sizes(a, ArgIntList(info, 1, kOp), dim));
+  if (info[1].IsArray()) return WrapList(info.Env(), at::split_with_sizes(a, ArgIntList(info, 1, kOp, kCount), dim));
   auto s = ArgInt(info, 1, kOp);
   if (s <= 0) ThrowArg(kOp, "split size must be positive");
   return WrapList(info.Env(), at::split(a, s, dim));
@@ -129,7 +129,7 @@ FLM_FN(Unbind) {
 // topk(a, k, dim, largest, sorted) -> [values, indices]
 FLM_FN(Topk) {
   FLM_OP("topk")
-  auto r = at::topk(T(info, 0, kOp), ArgInt(info, 1, kOp), ArgInt(info, 2, kOp), ArgBool(info, 3, kOp), ArgBool(info, 4, kOp));
+  auto r = at::topk(T(info, 0, kOp), ArgInt(info, 1, kOp, kCount), ArgInt(info, 2, kOp), ArgBool(info, 3, kOp), ArgBool(info, 4, kOp));
   return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
   FLM_END
 }

@@ -54,18 +54,14 @@ FLM_FN(IsContiguous) {
 
 FLM_FN(IsDisposed) {
   FLM_OP("isDisposed")
-  auto v = info[0];
-  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
-  return Napi::Boolean::New(info.Env(), !v.As<Napi::External<TensorBox>>().Data()->t.defined());
+  return Napi::Boolean::New(info.Env(), !HandleOf(kOp, info[0], 0)->t.defined());
   FLM_END
 }
 
 // Releases this handle's reference now (the storage goes when its last reference goes).
 FLM_FN(Dispose) {
   FLM_OP("dispose")
-  auto v = info[0];
-  if (!v.IsExternal()) ThrowArg(kOp, "argument 0 must be a tensor");
-  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  auto* box = HandleOf(kOp, info[0], 0);
   if (box->t.defined()) {
     g_live_tensors--;
     g_live_bytes -= static_cast<int64_t>(box->t.numel()) * static_cast<int64_t>(box->t.element_size());
@@ -110,35 +106,65 @@ FLM_FN(DataPtrEqual) {
 // ---------------------------------------------------------------- host transfer
 static size_t ElemSize(at::ScalarType st) { return c10::elementSize(st); }
 
+static size_t TypedArrayElementSize(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    default: return 8;  // float64, bigint64, biguint64
+  }
+}
+
 // fromBuffer(arrayBufferView, dtypeCode, shape, device?) -> copy of the bytes as a tensor.
+// Reading the other arguments can run user code (a getter on an entry of the shape array) that shrinks,
+// resizes or detaches the view's buffer, so they are all read first; the view's bytes are located,
+// checked against the shape and copied last, with no call back into JavaScript in between.
 FLM_FN(FromBuffer) {
   FLM_OP("fromBuffer")
-  if (!info[0].IsTypedArray() && !info[0].IsBuffer() && !info[0].IsDataView())
-    ThrowArg(kOp, "argument 0 must be a TypedArray or Buffer");
-  const uint8_t* data;
-  size_t len;
-  if (info[0].IsDataView()) {
-    auto dv = info[0].As<Napi::DataView>();
-    data = static_cast<const uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    len = dv.ByteLength();
-  } else {
-    auto ta = info[0].As<Napi::TypedArray>();
-    data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    len = ta.ByteLength();
-  }
+  bool isDataView = info[0].IsDataView();
+  if (!info[0].IsTypedArray() && !isDataView) ThrowArg(kOp, "argument 0 must be a TypedArray, Buffer or DataView");
   auto st = ArgDtype(info, 1, kOp);
-  auto shape = ArgIntList(info, 2, kOp);
+  auto shape = ArgShape(info, 2, kOp, static_cast<int64_t>(ElemSize(st)));
+  auto dev = ArgDevice(info, 3, kOp);
   int64_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) ThrowArg(kOp, "negative dimension in shape");
-    n *= d;
-  }
+  for (auto d : shape) n *= d;  // ArgShape checked that n * elementSize fits
   size_t need = static_cast<size_t>(n) * ElemSize(st);
+  // From here on nothing runs JavaScript until the copy is done.
+  napi_env env = info.Env();
+  void* data = nullptr;
+  size_t len = 0, offset = 0;
+  napi_value ab = nullptr;
+  napi_status status;
+  if (isDataView) {
+    status = napi_get_dataview_info(env, info[0], &len, &data, &ab, &offset);
+  } else {
+    napi_typedarray_type type;
+    size_t elems = 0;
+    status = napi_get_typedarray_info(env, info[0], &type, &elems, &data, &ab, &offset);
+    len = elems * TypedArrayElementSize(type);
+  }
+  if (status != napi_ok) ThrowArg(kOp, "cannot read the bytes of argument 0");
+  // A (non-shared) ArrayBuffer must still hold the whole view: detached, or resized below the view's end,
+  // it does not, whatever the view reports.
+  bool isArrayBuffer = false;
+  if (napi_is_arraybuffer(env, ab, &isArrayBuffer) == napi_ok && isArrayBuffer) {
+    bool detached = false;
+    if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) {
+      if (need) ThrowArg(kOp, "the buffer of argument 0 was detached");
+      len = 0;
+    } else {
+      void* base = nullptr;
+      size_t abLen = 0;
+      if (napi_get_arraybuffer_info(env, ab, &base, &abLen) != napi_ok) ThrowArg(kOp, "cannot read the bytes of argument 0");
+      if (offset > abLen || len > abLen - offset)
+        ThrowArg(kOp, "the buffer of argument 0 holds " + std::to_string(abLen) + " bytes, less than its view's end (" +
+                          std::to_string(offset + len) + ")");
+    }
+  }
   if (need != len)
     ThrowArg(kOp, "buffer holds " + std::to_string(len) + " bytes but shape and dtype need " + std::to_string(need));
   auto t = at::empty(shape, at::TensorOptions().dtype(st));
   if (need) std::memcpy(t.data_ptr(), data, need);
-  auto dev = ArgDevice(info, 3, kOp);
   if (!dev.is_cpu()) t = t.to(dev);
   return Wrap(info.Env(), t);
   FLM_END
@@ -180,22 +206,22 @@ FLM_FN(Item) {
 // ---------------------------------------------------------------- creation
 FLM_FN(Empty) {
   FLM_OP("empty")
-  return Wrap(info.Env(), at::empty(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::empty(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Zeros) {
   FLM_OP("zeros")
-  return Wrap(info.Env(), at::zeros(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::zeros(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Ones) {
   FLM_OP("ones")
-  return Wrap(info.Env(), at::ones(ArgIntList(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::ones(ArgShape(info, 0, kOp), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Full) {
   FLM_OP("full")
-  return Wrap(info.Env(), at::full(ArgIntList(info, 0, kOp), ArgScalar(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
+  return Wrap(info.Env(), at::full(ArgShape(info, 0, kOp), ArgScalar(info, 1, kOp), ArgOptions(info, 2, 3, kOp)));
   FLM_END
 }
 FLM_FN(Arange) {
@@ -217,19 +243,23 @@ FLM_FN(Eye) {
 }
 FLM_FN(Randn) {
   FLM_OP("randn")
-  return Wrap(info.Env(), at::randn(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::randn(ArgShape(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Rand) {
   FLM_OP("rand")
-  return Wrap(info.Env(), at::rand(ArgIntList(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
+  return Wrap(info.Env(), at::rand(ArgShape(info, 0, kOp), DefaultGen(), ArgOptions(info, 1, 2, kOp)));
   FLM_END
 }
 FLM_FN(Randint) {
   FLM_OP("randint")
   auto o = ArgOptions(info, 3, 4, kOp);
   if (!OptDtype(info, 3, kOp)) o = o.dtype(at::kLong);
-  return Wrap(info.Env(), at::randint(ArgInt(info, 0, kOp), ArgInt(info, 1, kOp), ArgIntList(info, 2, kOp), DefaultGen(), o));
+  auto low = ArgInt(info, 0, kOp);
+  auto high = ArgInt(info, 1, kOp);
+  auto shape = ArgShape(info, 2, kOp);
+  if (!(low < high)) ThrowArg(kOp, "high (" + std::to_string(high) + ") must be greater than low (" + std::to_string(low) + ")");
+  return Wrap(info.Env(), at::randint(low, high, shape, DefaultGen(), o));
   FLM_END
 }
 FLM_FN(Randperm) {
@@ -239,39 +269,63 @@ FLM_FN(Randperm) {
   return Wrap(info.Env(), at::randperm(ArgInt(info, 0, kOp), DefaultGen(), o));
   FLM_END
 }
+// Distribution parameters held in a tensor: every element must satisfy `ok` (NaN fails every test), checked
+// before sampling (libtorch's binomial sampler never returns for a NaN count).
+template <class F>
+static void CheckAll(const char* op, const at::Tensor& t, const char* what, const char* rule, F ok) {
+  at::NoGradGuard ng;
+  if (t.numel() == 0) return;
+  if (!ok(t.detach()).all().template item<bool>()) ThrowArg(op, std::string(what) + " must be " + rule + " (every element)");
+}
 FLM_FN(Bernoulli) {
   FLM_OP("bernoulli")
-  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), DefaultGen()));
+  const auto& p = T(info, 0, kOp);
+  CheckAll(kOp, p, "probabilities p", "in [0, 1]", [](const at::Tensor& x) { return at::logical_and(x >= 0, x <= 1); });
+  return Wrap(info.Env(), at::bernoulli(p, DefaultGen()));
   FLM_END
 }
 FLM_FN(BernoulliP) {
   FLM_OP("bernoulli")
+  const auto& like = T(info, 0, kOp);
   auto p = ArgDouble(info, 1, kOp);
   if (!(p >= 0 && p <= 1)) ThrowArg(kOp, "p must be in [0, 1], got " + std::to_string(p));
-  return Wrap(info.Env(), at::bernoulli(T(info, 0, kOp), p, DefaultGen()));
+  return Wrap(info.Env(), at::bernoulli(like, p, DefaultGen()));
   FLM_END
 }
 FLM_FN(Binomial) {
   FLM_OP("binomial")
-  return Wrap(info.Env(), at::binomial(T(info, 0, kOp), T(info, 1, kOp), DefaultGen()));
+  const auto& count = T(info, 0, kOp);
+  const auto& prob = T(info, 1, kOp);
+  // libtorch's sampler loops forever on a NaN or infinite count (and misbehaves on a negative one).
+  CheckAll(kOp, count, "count", "finite and >= 0", [](const at::Tensor& x) { return at::logical_and(at::isfinite(x), x >= 0); });
+  CheckAll(kOp, prob, "prob", "in [0, 1]", [](const at::Tensor& x) { return at::logical_and(x >= 0, x <= 1); });
+  return Wrap(info.Env(), at::binomial(count, prob, DefaultGen()));
   FLM_END
 }
 FLM_FN(Multinomial) {
   FLM_OP("multinomial")
-  return Wrap(info.Env(), at::multinomial(T(info, 0, kOp), ArgInt(info, 1, kOp), ArgBool(info, 2, kOp), DefaultGen()));
+  const auto& probs = T(info, 0, kOp);
+  auto n = ArgInt(info, 1, kOp, kPositive);
+  bool replacement = ArgBool(info, 2, kOp);
+  CheckAll(kOp, probs, "probabilities", "finite and >= 0", [](const at::Tensor& x) { return at::logical_and(at::isfinite(x), x >= 0); });
+  return Wrap(info.Env(), at::multinomial(probs, n, replacement, DefaultGen()));
   FLM_END
 }
 FLM_FN(Normal_) {
   FLM_OP("normal_")
   auto t = T(info, 0, kOp);
-  t.normal_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  double mean = ArgFinite(info, 1, kOp);
+  double std = ArgFinite(info, 2, kOp, 0);
+  t.normal_(mean, std, DefaultGen());
   return info[0];
   FLM_END
 }
 FLM_FN(Uniform_) {
   FLM_OP("uniform_")
   auto t = T(info, 0, kOp);
-  t.uniform_(ArgDouble(info, 1, kOp), ArgDouble(info, 2, kOp), DefaultGen());
+  double low = ArgFinite(info, 1, kOp);
+  double high = ArgFinite(info, 2, kOp, low);
+  t.uniform_(low, high, DefaultGen());
   return info[0];
   FLM_END
 }
@@ -279,7 +333,7 @@ FLM_FN(Uniform_) {
 // ---------------------------------------------------------------- randomness state
 FLM_FN(ManualSeed) {
   FLM_OP("manualSeed")
-  auto seed = static_cast<uint64_t>(ArgInt(info, 0, kOp));
+  auto seed = static_cast<uint64_t>(ArgInt(info, 0, kOp, kSeed));
   {
     std::lock_guard<std::mutex> lock(DefaultGen().mutex());
     DefaultGen().set_current_seed(seed);
@@ -389,8 +443,7 @@ FLM_FN(IsGradEnabled) {
 // ---------------------------------------------------------------- threads / info
 FLM_FN(SetNumThreads) {
   FLM_OP("setNumThreads")
-  auto n = ArgInt(info, 0, kOp);
-  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
   at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END
@@ -446,8 +499,7 @@ FLM_FN(AutocastExit) {
 }
 FLM_FN(SetNumInteropThreads) {
   FLM_OP("setNumInteropThreads")
-  auto n = ArgInt(info, 0, kOp);
-  if (n < 1) ThrowArg(kOp, "thread count must be >= 1");
+  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
   at::set_num_interop_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END

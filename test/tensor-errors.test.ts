@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  F, Tensor, TorchError, arange, bernoulli, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
+  F, Tensor, TorchError, arange, bernoulli, binomial, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
   randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, type DType, type Device,
 } from '../src/tensor/index.js';
 
@@ -113,6 +113,27 @@ const BAD: [string, () => unknown, RegExp?][] = [
   ['normal_', () => zeros([3], { dtype: 'int64' }).normal_()],
   ['copy_', () => zeros([3]).copy_(ones([4]))],
   ['dataView', () => randn([2, 3]).transpose(0, 1).dataView(), /contiguous/],
+  // integers are range-checked at the bridge for the type libtorch keeps them in (test/native-hardening.test.ts
+  // runs the ones that used to crash in a child process)
+  ['conv2d', () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]), null, { groups: 2 ** 31 }), /argument 6 \(groups\) must be an integer in \[1, 2147483647\], got 2147483648/],
+  ['conv2d', () => F.conv2d(zeros([1, 1, 4, 4]), zeros([1, 1, 3, 3]), null, { dilation: 2 ** 32 }), /\(dilation\)\[0\]/],
+  ['topk', () => randn([3]).topk(-1), /\(k\) must be an integer in \[0, /],
+  ['randint', () => randint(0, 2 ** 60, [2]), /\(high\) must be an integer/],
+  ['unsqueeze', () => randn([3]).unsqueeze(2 ** 53), /\(d\) must be an integer/],
+  // distribution parameters: finite and in range (a NaN binomial count used to loop forever)
+  ['binomial', () => binomial(tensor([Infinity]), tensor([0.5])), /count must be finite and >= 0/],
+  ['binomial', () => binomial(tensor([-1]), tensor([0.5])), /count must be finite and >= 0/],
+  ['binomial', () => binomial(tensor([3]), tensor([NaN])), /prob must be in \[0, 1\]/],
+  ['binomial', () => binomial(tensor([3]), tensor([1.5])), /prob must be in \[0, 1\]/],
+  ['multinomial', () => multinomial(tensor([NaN, 1]), 1), /finite/],
+  ['multinomial', () => multinomial(tensor([1, 2]), 0), /\(n\) must be an integer in \[1, /],
+  ['bernoulli', () => bernoulli(tensor([0.5, NaN])), /\[0, 1\]/],
+  ['bernoulli', () => bernoulli(randn([2]), NaN), /\[0, 1\]/],
+  ['normal_', () => zeros([3]).normal_(NaN, 1), /\(mean\) must be a finite number, got NaN/],
+  ['normal_', () => zeros([3]).normal_(0, -1), /\(std\) must be a finite number >= 0, got -1/],
+  ['normal_', () => zeros([3]).normal_(0, Infinity), /\(std\)/],
+  ['uniform_', () => zeros([3]).uniform_(1, 0), /\(high\) must be a finite number >= 1, got 0/],
+  ['uniform_', () => zeros([3]).uniform_(-Infinity, 0), /\(low\) must be a finite number/],
 ];
 
 const liveAtStart = memory().numTensors;

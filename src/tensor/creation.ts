@@ -155,15 +155,20 @@ function typedFor(d: DType, values: number[]): ArrayBufferView {
  * A tensor from nested arrays, a number, or a TypedArray (copied; give `shape` for TypedArrays, default 1-D).
  * Nested numbers default to float32 (int64 with dtype), booleans to bool.
  */
-export function tensor(data: NestedArray | ArrayBufferView, o: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+export function tensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
   const op = 'tensor';
+  // The options are read once, into plain values, before the data is looked at: reading them can run user
+  // code (getters) that resizes or detaches a TypedArray's buffer. fromBuffer copies the bytes last.
+  const { dtype, device, requiresGrad, shape: shapeOpt } = options;
+  const o: CreateOptions = { dtype, device, requiresGrad };
+  const shapeCopy = Array.isArray(shapeOpt) ? Array.from(shapeOpt as number[]) : shapeOpt;
   if (o.dtype !== undefined) dtypeCode(o.dtype, op);
   if (o.device !== undefined) checkDevice(o.device, op);
   let t: Tensor;
   if (ArrayBuffer.isView(data)) {
     const src = dtypeOfTypedArray(data, op);
     const n = data.byteLength / elementSize(src);
-    const shape = o.shape ? shapeOf(op, o.shape) : [n];
+    const shape = shapeCopy ? shapeOf(op, shapeCopy) : [n];
     const need = shape.reduce((a, b) => a * b, 1);
     if (need !== n) argError(op, `the ${data.constructor.name} holds ${n} elements but shape [${shape.join(', ')}] needs ${need}`);
     t = wrap(call(() => native.fromBuffer(data, dtypeCode(src), shape, null)));
