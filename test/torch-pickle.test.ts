@@ -171,6 +171,9 @@ test('no code runs from a pickle: os.system, eval, subprocess, ... are refused b
   ].map(([m, n]) => ({ name: `${m}.${n}`, bytes: evil(m!, n!), expect: /./ })), 'load');
   for (const [name, r] of res) assert.match(r.error ?? '', new RegExp(`refusing global '${name.replace(/\./g, '\\.')}': only tensors and plain containers are read \\(no code runs from a pickle\\)`), name);
   assert.equal(res.size, 9);
+  // and the addon on its own (no JS checks in front) knows no such global either
+  const raw = loadInChild([{ name: 'os.system', bytes: evil('os', 'system'), expect: /./ }], 'native');
+  assert.match(raw.get('os.system')!.error ?? '', /Unpickler found unknown type os\.system/);
 });
 
 test('malformed zips are errors naming the file', () => {
@@ -189,6 +192,18 @@ test('malformed zips are errors naming the file', () => {
     { name: 'no data.pkl', bytes: noPkl, expect: /no archive\/data\.pkl record/ },
     { name: 'entry outside the file', bytes: badOffset, expect: /archive\/data\/0: local header outside the file/ },
   ], 'load');
+});
+
+test('the addon checks what libtorch rebuilt on its own (storage and view against the record read)', () => {
+  // straight to native.pickleLoad, skipping the JS checks: still an error, never memory
+  expectErrors([
+    { name: 'overclaim', bytes: tensorFile({ key: '0', numel: 6144, size: [6144], stride: [1] }), expect: /tensor 'w': its storage claims 24576 bytes but its record holds 16/ },
+    { name: '1GB', bytes: tensorFile({ key: '0', numel: 268435456, size: [268435456], stride: [1] }), expect: /its storage claims 1073741824 bytes but its record holds 16/ },
+    { name: 'view', bytes: tensorFile({ key: '0', numel: 4, size: [4096], stride: [1] }), expect: /tensor 'w': its view \(offset, sizes, strides\) reaches past its storage of 16 bytes/ },
+    { name: 'offset', bytes: tensorFile({ key: '0', numel: 4, offset: 1, size: [2, 2], stride: [2, 1] }), expect: /its view .* reaches past its storage of 16 bytes/ },
+    { name: 'huge stride', bytes: tensorFile({ key: '0', numel: 4, size: [2, 2], stride: [2 ** 31 - 1, 1] }), expect: /reaches past its storage/ },
+    { name: 'negative numel', bytes: tensorFile({ key: '0', numel: -1, size: [1], stride: [1] }), expect: /its storage claims \d+ bytes but its record holds 0|Storage size calculation overflowed/ },
+  ], 'native', false);
 });
 
 test('a torch.save layout written by Python\'s own pickler passes the checks and loads (stdlib pickle, stand-in classes)', (t) => {
