@@ -85,11 +85,11 @@ export function dictPickle(items: Array<[string, Uint8Array]>): Uint8Array {
   return cat(op.proto, op.emptyDict, op.mark, ...items.flatMap(([k, v]) => [op.str(k), v]), op.setitems, op.stop);
 }
 
-/** A zip of stored (uncompressed) entries, in order. */
-export function zipStored(entries: Array<[string, Uint8Array]>): Buffer {
+/** A zip of stored (uncompressed) entries, in order (`base`: where the zip starts inside a bigger file). */
+export function zipStored(entries: Array<[string, Uint8Array]>, base = 0): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
-  let offset = 0;
+  let offset = base;
   for (const [name, data] of entries) {
     const nameB = Buffer.from(name, 'utf8');
     const crc = crc32(data);
@@ -123,13 +123,45 @@ export function zipStored(entries: Array<[string, Uint8Array]>): Buffer {
   return Buffer.concat([...locals, cd, eocd]);
 }
 
-/** A torch.save zip: archive/data.pkl, the storages as archive/data/<key>, archive/version. */
-export function torchZip(pkl: Uint8Array, records: Record<string, Uint8Array> = {}): Buffer {
-  return zipStored([
+/**
+ * Two central directories in one file: the classic end record points at `first`'s, a zip64 record
+ * (which miniz, libtorch's zip reader, prefers whenever its locator is there) at `second`'s.
+ */
+export function twoDirectories(first: Array<[string, Uint8Array]>, second: Array<[string, Uint8Array]>): Buffer {
+  const a = zipStored(first);
+  const aBody = a.subarray(0, a.length - 22);
+  const b = zipStored(second, aBody.length);
+  const bBody = b.subarray(0, b.length - 22);
+  const cd = (z: Buffer): { size: number; offset: number } => ({ size: z.readUInt32LE(z.length - 22 + 12), offset: z.readUInt32LE(z.length - 22 + 16) });
+  const z64At = aBody.length + bBody.length;
+  const rec = Buffer.alloc(56);
+  rec.writeUInt32LE(0x06064b50, 0);
+  rec.writeBigUInt64LE(44n, 4);
+  rec.writeUInt16LE(45, 12);
+  rec.writeUInt16LE(45, 14);
+  rec.writeBigUInt64LE(BigInt(second.length), 24);
+  rec.writeBigUInt64LE(BigInt(second.length), 32);
+  rec.writeBigUInt64LE(BigInt(cd(b).size), 40);
+  rec.writeBigUInt64LE(BigInt(cd(b).offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(z64At), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([aBody, bBody, rec, locator, a.subarray(a.length - 22)]);
+}
+
+/** The entries of a torch.save zip: archive/data.pkl, the storages as archive/data/<key>, archive/version. */
+export function torchZipEntries(pkl: Uint8Array, records: Record<string, Uint8Array> = {}): Array<[string, Uint8Array]> {
+  return [
     ['archive/data.pkl', pkl],
     ...Object.entries(records).map(([k, v]): [string, Uint8Array] => [`archive/data/${k}`, v]),
     ['archive/version', Buffer.from('3\n')],
-  ]);
+  ];
+}
+
+/** A torch.save zip of those entries. */
+export function torchZip(pkl: Uint8Array, records: Record<string, Uint8Array> = {}): Buffer {
+  return zipStored(torchZipEntries(pkl, records));
 }
 
 /** float32 values as bytes */

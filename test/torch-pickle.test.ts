@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor, keep } from '../src/tensor/index.js';
 import { loadTorchFile, saveTorchFile, PickleRefusedError } from '../src/io/torch-pickle.js';
-import { cat, dictPickle, f32, op, tensorPickle, torchZip, zipStored } from './torch-pickle-fixtures.js';
+import { cat, dictPickle, f32, op, tensorPickle, torchZip, torchZipEntries, twoDirectories, zipStored } from './torch-pickle-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flm-pickle-'));
 
@@ -191,6 +191,8 @@ test('malformed zips are errors naming the file', () => {
     { name: 'no folder', bytes: flat, expect: /first entry data\.pkl is not inside an archive folder/ },
     { name: 'no data.pkl', bytes: noPkl, expect: /no archive\/data\.pkl record/ },
     { name: 'entry outside the file', bytes: badOffset, expect: /archive\/data\/0: local header outside the file/ },
+    // libtorch's zip reader follows the zip64 record: the checks must read the same directory
+    { name: 'two directories', bytes: twoDirectories(torchZipEntries(pkl, w4), torchZipEntries(Uint8Array.of(0x80, 2, 0x52, 0x2e))), expect: /REDUCE at byte 2: the stack is empty/ },
   ], 'load');
 });
 

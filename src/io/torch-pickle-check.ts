@@ -73,14 +73,17 @@ export function readTorchZip(bytes: Uint8Array): TorchZip {
   let count = b.readUInt16LE(eocd + 10);
   let cdSize = b.readUInt32LE(eocd + 12);
   let cdOffset = b.readUInt32LE(eocd + 16);
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    const loc = eocd - 20;
-    if (loc < 0 || b.readUInt32LE(loc) !== 0x07064b50) fail('zip: zip64 sizes without a zip64 locator');
+  // miniz (libtorch's zip reader) takes the zip64 record whenever a locator precedes the end record,
+  // saturated 32-bit fields or not: so must this, or the two could read different directories
+  const loc = eocd - 20;
+  if (loc >= 0 && b.readUInt32LE(loc) === 0x07064b50) {
     const z = u64(b, loc + 8);
     if (z + 56 > b.length || b.readUInt32LE(z) !== 0x06064b50) fail('zip: bad zip64 end of central directory');
     count = u64(b, z + 32);
     cdSize = u64(b, z + 40);
     cdOffset = u64(b, z + 48);
+  } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+    fail('zip: zip64 sizes without a zip64 locator');
   }
   if (cdOffset + cdSize > b.length) fail('zip: central directory outside the file (truncated?)');
   const records = new Map<string, ZipRecord>();
