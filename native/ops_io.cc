@@ -2,7 +2,9 @@
 // Pickle can run arbitrary constructors in Python; libtorch's unpickler only rebuilds tensors and
 // plain containers, but the JS layer still refuses it unless the caller explicitly allows it.
 // libtorch 1.13's unpickler trusts its input, so the JS layer checks every file in full before it
-// gets here (src/io/torch-pickle-check.ts). This side does not rely on that: it runs the unpickler
+// gets here (src/io/torch-pickle-check.ts) and hands over the pickle bytes it checked, which are run
+// instead of this side's own read of data.pkl (so the two zip readers cannot disagree about what runs).
+// For the storages this side does not rely on the checks: it runs the unpickler
 // with the storages' records read through a hook that remembers each record's size, never moves a
 // storage to another device (nothing is read while unpickling), and checks every tensor it got back
 // (storage bytes within the record read for it, view within the storage, depth of the containers)
@@ -106,18 +108,31 @@ void CheckTensor(const std::string& name, const at::Tensor& t, const std::unorde
 
 }  // namespace
 
-// pickleLoad(buffer) -> [[name, tensor], ...] (nested dicts flattened with dots)
+// pickleLoad(buffer[, pickle]) -> [[name, tensor], ...] (nested dicts flattened with dots). `pickle`:
+// the bytes of data.pkl as the JS checks read and checked them, run instead of the archive's own
+// record, so the unpickler runs exactly what was checked whatever the two zip readers make of the file.
 FLM_FN(PickleLoad) {
   FLM_OP("pickleLoad")
-  if (!info[0].IsBuffer() && !info[0].IsTypedArray()) ThrowArg(kOp, "argument 0 must be a Buffer");
-  auto ta = info[0].As<Napi::TypedArray>();
-  const char* p = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BufferReader>(std::vector<char>(p, p + ta.ByteLength())));
+  auto bytesOf = [&](int i) -> std::vector<char> {
+    if (!info[i].IsBuffer() && !info[i].IsTypedArray()) ThrowArg(kOp, "argument " + std::to_string(i) + " must be a Buffer");
+    auto ta = info[i].As<Napi::TypedArray>();
+    const char* p = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    return std::vector<char>(p, p + ta.ByteLength());
+  };
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BufferReader>(bytesOf(0)));
   // what torch::jit::pickle_load does (readArchiveAndTensors("data", "", "")), with the record sizes kept
+  std::vector<char> checked;
   at::DataPtr pkl;
   size_t pklSize = 0;
-  std::tie(pkl, pklSize) = reader.getRecord("data.pkl");
-  const char* pklData = static_cast<const char*>(pkl.get());
+  const char* pklData = nullptr;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    checked = bytesOf(1);
+    pklData = checked.data();
+    pklSize = checked.size();
+  } else {
+    std::tie(pkl, pklSize) = reader.getRecord("data.pkl");
+    pklData = static_cast<const char*>(pkl.get());
+  }
   size_t pos = 0;
   auto readPickle = [&](char* buf, size_t len) -> size_t {
     if (pos >= pklSize) return 0;

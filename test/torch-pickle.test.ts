@@ -208,6 +208,21 @@ test('the addon checks what libtorch rebuilt on its own (storage and view agains
   ], 'native', false);
 });
 
+test('the addon runs the pickle bytes it is handed (the checked ones), not its own read of the archive', () => {
+  // the archive's own data.pkl is the crashing `\x80\x02R.`; the checked pickle handed over is a tensor
+  const zip = join(dir, 'handed.pt');
+  writeFileSync(zip, torchZip(Uint8Array.of(0x80, 2, 0x52, 0x2e), w4));
+  const pkl = Buffer.from(dictPickle([['w', tensorPickle({ key: '0', numel: 4, size: [4], stride: [1] })]])).toString('base64');
+  const script = `
+    import { readFileSync } from 'node:fs';
+    const { native } = await import(${JSON.stringify(NATIVE)});
+    console.log(JSON.stringify(native.pickleLoad(readFileSync(process.argv[1]), Buffer.from(process.argv[2], 'base64')).map((p) => p[0])));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, zip, pkl], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), ['w']);
+});
+
 test('a torch.save layout written by Python\'s own pickler passes the checks and loads (stdlib pickle, stand-in classes)', (t) => {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return void t.skip('no /usr/bin/python3');

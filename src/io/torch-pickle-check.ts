@@ -16,7 +16,8 @@
 //     subprocess, ... are refused by name);
 //   - every storage: a record `data/<key>` that holds at least numel * itemsize bytes;
 //   - every tensor view: offset, sizes and strides inside its storage.
-// The native loader checks the tensors it gets back against the records it read as well (ops_io.cc).
+// The native loader then runs exactly the pickle bytes checked here (not its own read of the zip), and
+// checks the tensors it gets back against the records it actually read as well (ops_io.cc).
 
 import { inflateRawSync } from 'node:zlib';
 
@@ -215,16 +216,22 @@ export interface PickleSummary {
   storages: number;
 }
 
+export interface CheckedTorchFile extends PickleSummary {
+  /** the bytes of data.pkl that were checked: hand these to the unpickler, not the archive's record */
+  pickle: Uint8Array;
+}
+
 /**
  * Checks a torch.save file (the whole zip) for everything libtorch's unpickler would trust.
- * Throws a PickleFormatError saying what is wrong and where; returns a summary otherwise.
+ * Throws a PickleFormatError saying what is wrong and where; returns the checked pickle otherwise.
  */
-export function checkTorchFile(bytes: Uint8Array): PickleSummary {
+export function checkTorchFile(bytes: Uint8Array): CheckedTorchFile {
   const zip = readTorchZip(bytes);
   const pklRecord = zip.records.get(lowerAscii(`${zip.archive}/data.pkl`));
   if (!pklRecord) fail(`zip: no ${zip.archive}/data.pkl record (not a torch.save file)`);
   const recordSize = (key: string): number | undefined => zip.records.get(lowerAscii(`${zip.archive}/data/${key}`))?.size;
-  return checkPickle(recordBytes(bytes, pklRecord!), recordSize);
+  const pickle = recordBytes(bytes, pklRecord!);
+  return { ...checkPickle(pickle, recordSize), pickle };
 }
 
 /**

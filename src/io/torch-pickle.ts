@@ -29,8 +29,8 @@ export function loadTorchFile(path: string, o: { allowPickle?: boolean } = {}): 
   const bytes = readFileSync(path);
   let pairs: [string, NativeTensor][];
   try {
-    checkTorchFile(bytes);
-    pairs = native.pickleLoad(bytes);
+    // the unpickler runs the very bytes that were checked, whatever libtorch's zip reader makes of the file
+    pairs = native.pickleLoad(bytes, checkTorchFile(bytes).pickle);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     // libtorch 1.13's unpickler cannot apply the `_metadata` state that nn.Module.state_dict() attaches
