@@ -12,6 +12,8 @@ import { Command } from 'commander';
 import { F, Tensor, keep, manualSeed, memory, randn, tidy } from '../src/tensor/index.js';
 import { loadSafetensors, saveSafetensors } from '../src/io/safetensors.js';
 import { saveTorchFile } from '../src/io/torch-pickle.js';
+import { readTorchZip } from '../src/io/torch-pickle-check.js';
+import { cat, dictPickle, f32, op, tensorPickle, torchZip, zipStored } from './torch-pickle-fixtures.js';
 import { ConvertError, convertHfClipVision, convertHfText, convertOfficial } from '../src/convert/convert.js';
 import { loadInitWeights } from '../src/convert/init-weights.js';
 import { FLMModel, SingleStreamModel, createModel, flmConfig, resizePositionalEmbedding, singleConfig, validateConfig, withOverrides } from '../src/models/index.js';
@@ -405,6 +407,40 @@ describe('flm convert --official', () => {
     free(ours);
     free(fx);
     nested.get('optimizer_states.0.exp_avg')!.dispose();
+  });
+
+  // Crafted .ckpt files (the bug report): before the pickle checks, a storage claiming more than its
+  // record holds converted with exit 0 (values read from process memory) and a 1 GB claim or a 3-byte
+  // pickle crashed the process. Run as `flm convert` in child processes, so a crash fails the test.
+  it('crafted torch.save files with --allow-pickle are errors naming the file, never memory or a crash', () => {
+    const fx = loadSafetensors(OFFICIAL).tensors;
+    saveTorchFile(p('whole.pt'), new Map([...fx].map(([k, t]) => [`state_dict.${k}`, t])));
+    free(fx);
+    const whole = readFileSync(p('whole.pt'));
+    const entries = [...readTorchZip(whole).records.values()].map((r): [string, Uint8Array] => [r.name, whole.subarray(r.dataStart, r.dataStart + r.compressedSize)]);
+    // vit_model.visual.conv1.weight, the one 6,144-float tensor: its record cut to 16 bytes
+    const victim = entries.filter(([n, b]) => n.includes('/data/') && b.length === 6144 * 4);
+    assert.equal(victim.length, 1);
+    const cut = (bytes: Uint8Array): Buffer => zipStored(entries.map(([n, b]): [string, Uint8Array] => [n, n === victim[0]![0] ? bytes : b]));
+    const w = (numel: number): Buffer => torchZip(dictPickle([['state_dict.w', tensorPickle({ key: '0', numel, size: [numel], stride: [1] })]]), { '0': f32(1, 2, 3, 4) });
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['overclaim.ckpt', cut(victim[0]![1].subarray(0, 16)), /storage '\d+' claims 6144 FloatStorage elements \(24576 bytes\) but its record data\/\d+ holds 16 bytes/],
+      ['gigabyte.ckpt', w(268435456), /claims 268435456 FloatStorage elements \(1073741824 bytes\) but its record data\/0 holds 16 bytes/],
+      ['reduce.ckpt', torchZip(Uint8Array.of(0x80, 2, 0x52, 0x2e)), /malformed pickle: REDUCE at byte 2: the stack is empty/],
+      ['raw-reduce.ckpt', Uint8Array.of(0x80, 2, 0x52, 0x2e), /legacy \(pre-1\.6, non-zip\) torch\.save file/],
+      ['system.ckpt', torchZip(cat(op.proto, op.global('os', 'system'), op.str('touch /tmp/flm-pwned'), op.tuple1, op.reduce, op.stop)), /refusing global 'os\.system'/],
+    ];
+    const bin = join(process.cwd(), 'bin', 'flm.js');
+    for (const [name, bytes, expect] of cases) {
+      writeFileSync(p(name), bytes);
+      const out = p(`out-${name}`);
+      const r = spawnSync(process.execPath, [bin, 'convert', '--official', p(name), '--preset', 'tiny', '--allow-pickle', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.signal, null, `${name}: killed by ${r.signal}\n${r.stderr}`);
+      assert.equal(r.status, 1, `${name}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+      assert.ok(r.stderr.includes(p(name)), `${name}: the error names the file:\n${r.stderr}`);
+      assert.match(r.stderr, expect, name);
+      assert.ok(!existsSync(join(out, 'model.safetensors')), `${name}: nothing written`);
+    }
   });
 
   // A Lightning checkpoint as Python writes it (OrderedDict state_dict, one-entry dicts) is beyond

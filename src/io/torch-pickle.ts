@@ -1,12 +1,16 @@
 // PyTorch `torch.save` files (zip + pickle) through libtorch's own unpickler. Pickle is unsafe for
 // untrusted files (in Python it can run arbitrary code; libtorch's unpickler rebuilds only tensors and
-// plain containers, but the format still deserves suspicion), so loading is refused unless the caller
-// explicitly allows it. Prefer safetensors.
+// plain containers, but trusts its input: a malformed pickle crashes it and a storage that claims more
+// bytes than its record holds reads process memory), so loading is refused unless the caller explicitly
+// allows it, and every file is first checked in full (torch-pickle-check.ts: zip, opcodes, stack,
+// memo, globals, storages against their records, views against their storages); the native loader
+// checks the tensors it rebuilt against the records it read once more. Prefer safetensors.
 import { readFileSync } from 'node:fs';
 import { native, type NativeTensor } from '../native/binding.js';
 import { Tensor, TorchError, keep } from '../tensor/index.js';
 import { wrap } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkTorchFile } from './torch-pickle-check.js';
 
 export class PickleRefusedError extends Error {
   constructor(path: string) {
@@ -25,7 +29,8 @@ export function loadTorchFile(path: string, o: { allowPickle?: boolean } = {}): 
   const bytes = readFileSync(path);
   let pairs: [string, NativeTensor][];
   try {
-    pairs = native.pickleLoad(bytes);
+    // the unpickler runs the very bytes that were checked, whatever libtorch's zip reader makes of the file
+    pairs = native.pickleLoad(bytes, checkTorchFile(bytes).pickle);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     // libtorch 1.13's unpickler cannot apply the `_metadata` state that nn.Module.state_dict() attaches

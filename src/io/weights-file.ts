@@ -84,7 +84,7 @@ export function readWeightsFile(path: string, o: { allowPickle?: boolean } = {})
       // nor the SETITEM opcode Python emits for one-entry dicts (Lightning's hyper_parameters =
       // {config: ...}, optimizer state): a released .ckpt needs the one-time re-save below
       if (/state_dict|GenericDict/.test(msg)) throw new ConvertError(`${msg}; ${RESAVE_HINT}`);
-      if (/Unknown opcode/.test(msg)) {
+      if (/Unknown opcode|unsupported pickle opcode/.test(msg)) {
         throw new ConvertError(`${msg} — libtorch's unpickler cannot read every Python pickle (one-entry dicts such as Lightning's hyper_parameters, optimizer states); ${RESAVE_HINT}`);
       }
       throw new ConvertError(msg);

@@ -216,7 +216,7 @@ export interface NativeBinding {
   zeroGrads(params: H[]): void;
 
   // ops_io.cc: torch.save files
-  pickleLoad(buf: Uint8Array): [string, H][];
+  pickleLoad(buf: Uint8Array, pkl?: Uint8Array): [string, H][];
   pickleSave(names: string[], ts: H[]): Uint8Array;
 
   // ops_dist_group.cc: process groups (distAvailable is optional: FLM_ADDON may name an addon built before them)
