@@ -112,7 +112,9 @@ test('Ctrl-C stops training promptly with a checkpoint, also when the loader ans
     '--batch-size', '4', '--steps', '1000000', '--log-every', '1', '--vocab-size', '400', '--threads', '1', '--out', out, '--quiet'], { stdio: 'ignore' });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const t0 = performance.now();
-  while (!existsSync(join(out, 'metrics.jsonl')) && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+  // the first logged step: the run is training (its signal handlers are in place)
+  const logged = (): boolean => existsSync(join(out, 'metrics.jsonl')) && readFileSync(join(out, 'metrics.jsonl'), 'utf8').includes('"step"');
+  while (!logged() && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const code = await exited;
