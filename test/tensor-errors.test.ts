@@ -175,3 +175,47 @@ test('a bad call inside a training step leaves autograd and grad mode usable', (
   assert.deepEqual(tidy(() => w.grad!.toArray()), [[1, 1], [1, 1], [1, 1]]);
   w.dispose();
 });
+
+// ---- every error is a TorchError naming the public function, the argument and the shapes involved
+
+test('errors the native layer throws are real TorchErrors, also from calls that bypass the Tensor API', async () => {
+  const { native } = await import('../src/native/binding.js');
+  const { setNumThreads, getNumThreads } = await import('../src/tensor/index.js');
+  const before = getNumThreads();
+  const checks: [() => unknown, string, RegExp][] = [
+    [() => setNumThreads(2 ** 40), 'setNumThreads', /\(n\) must be an integer in \[1, 2147483647\], got 1099511627776/],
+    [() => native.add(1 as never, 2 as never), 'add', /argument 0 \(a\) must be a tensor/],
+    [() => native.autocastEnter('cpu', 2), 'autocastEnter', /bfloat16 only/],
+  ];
+  for (const [fn, op, pattern] of checks) {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError, `${op}: expected a TorchError instance, got ${String(e)}`);
+      assert.equal(e.op, op);
+      assert.equal(e.name, 'TorchError');
+      assert.match(e.message, pattern);
+      assert.ok(Array.isArray(e.shapes));
+      return true;
+    });
+  }
+  assert.equal(getNumThreads(), before);
+});
+
+test('a failing native op reports the dtypes and shapes of its tensor arguments', () => tidy(() => {
+  const check = (fn: () => unknown, op: string, shapes: (number[] | null)[], text: RegExp): void => {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError);
+      assert.equal(e.op, op);
+      assert.deepEqual(e.shapes, shapes, e.message);
+      assert.match(e.message, text);
+      return true;
+    });
+  };
+  check(() => randn([2, 3]).bmm(randn([3, 4, 2])), 'bmm', [[2, 3], [3, 4, 2]], /^bmm: .* \(a: float32 \[2, 3\], b: float32 \[3, 4, 2\]\)$/);
+  check(() => randn([2, 3]).matmul(randn([4, 5])), 'matmul', [[2, 3], [4, 5]], /cannot be multiplied.*\(a: float32 \[2, 3\], b: float32 \[4, 5\]\)$/);
+  check(() => F.crossEntropy(randn([2, 3]), i64([0, 1, 2])), 'crossEntropy', [[2, 3], [3]], /float32 \[2, 3\].*int64 \[3\]/);
+  check(() => F.cat([randn([2, 2]), randn([3, 3])]), 'cat', [[2, 2], [3, 3]], /ts\[0\]: float32 \[2, 2\], ts\[1\]: float32 \[3, 3\]/);
+  check(() => disposed().add(ones([2])), 'add', [null, [2]], /\(a: disposed, b: float32 \[2\]\)$/);
+  check(() => zeros([2], { dtype: 'int64' }).requiresGrad_(), 'requiresGrad_', [[2]], /floating point.*\(t: int64 \[2\]\)$/);
+  // an error with no tensor argument has no list
+  check(() => arange(0, 5, 0), 'arange', [], /nonzero[^(]*$/);
+}));

@@ -17,16 +17,12 @@ import { TorchError } from './errors.js';
 
 export { TorchError };
 
-/** Runs a native call and turns its error into a TorchError (native errors carry `op`). */
+/**
+ * Runs a native call. Native errors need no conversion: the addon throws them as TorchErrors itself
+ * (src/native/binding.ts registers the class), with the dtypes and shapes of the tensor arguments.
+ */
 function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Error && typeof (e as { op?: unknown }).op === 'string') {
-      throw new TorchError(e.message, (e as unknown as { op: string }).op);
-    }
-    throw e;
-  }
+  return fn();
 }
 
 function argError(op: string, msg: string): never {
