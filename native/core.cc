@@ -215,13 +215,17 @@ static std::string RangeText(IntRange r) {
 // A short description of a bad argument value for error messages (runs no user code).
 static std::string Describe(const Napi::Value& v) {
   if (v.IsNumber()) {
+    // an integer below 1e21 with all its digits (2**60 is 1152921504606846976), anything else as
+    // JavaScript writes it (1e+300, 0.5, NaN): converting a Number to a string runs no user code
     double d = v.As<Napi::Number>().DoubleValue();
-    char buf[64];
-    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e21) std::snprintf(buf, sizeof buf, "%.0f", d);
-    else if (std::isnan(d)) std::snprintf(buf, sizeof buf, "NaN");
-    else if (std::isinf(d)) std::snprintf(buf, sizeof buf, d > 0 ? "Infinity" : "-Infinity");
-    else std::snprintf(buf, sizeof buf, "%.17g", d);
-    return buf;
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e21) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.0f", d);
+      return buf;
+    }
+    napi_value str;
+    if (napi_coerce_to_string(v.Env(), v, &str) == napi_ok) return Napi::String(v.Env(), str).Utf8Value();
+    return "a number";
   }
   if (v.IsBigInt()) {
     napi_value str;

@@ -219,3 +219,24 @@ test('a failing native op reports the dtypes and shapes of its tensor arguments'
   // an error with no tensor argument has no list
   check(() => arange(0, 5, 0), 'arange', [], /nonzero[^(]*$/);
 }));
+
+test('integers beyond the int64 range are reported as given, never wrapped', () => tidy(() => {
+  const x = randn([2, 3]);
+  for (const [fn, op] of [
+    [() => x.sum(1e300), 'sum'],
+    [() => x.softmax(1e300), 'softmax'],
+    [() => x.unsqueeze(1e300), 'unsqueeze'],
+    [() => x.flatten(1e300), 'flatten'],
+    [() => x.topk(1e300), 'topk'],
+    [() => zeros([1e300]), 'zeros'],
+    [() => x.reshape(1e300, 1), 'reshape'],
+  ] as const) {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError, String(e));
+      assert.equal(e.op, op);
+      assert.match(e.message, /got 1e\+300\b/, e.message);
+      assert.ok(!/9223372036854775808/.test(e.message), e.message);
+      return true;
+    });
+  }
+}));
