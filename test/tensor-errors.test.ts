@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   F, Tensor, TorchError, arange, bernoulli, binomial, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
-  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, type DType, type Device,
+  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, zerosLike, type DType, type Device,
 } from '../src/tensor/index.js';
 
 const i64 = (d: number[] | number[][]): Tensor => tensor(d, { dtype: 'int64' });
@@ -199,6 +199,37 @@ test('errors the native layer throws are real TorchErrors, also from calls that 
   }
   assert.equal(getNumThreads(), before);
 });
+
+test('functions given a non-tensor name the function and the argument', () => {
+  const x = randn([2, 3]);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['softmax', () => F.softmax(3 as unknown as Tensor, 1), /^softmax: argument x must be a Tensor, got number$/],
+    ['logSoftmax', () => F.logSoftmax('a' as unknown as Tensor, 1), /^logSoftmax: argument x must be a Tensor, got string$/],
+    ['topk', () => F.topk(null as unknown as Tensor, 1), /^topk: argument x must be a Tensor, got null$/],
+    ['sort', () => F.sort([1, 2] as unknown as Tensor), /^sort: argument x must be a Tensor, got an array$/],
+    ['argsort', () => F.argsort({} as unknown as Tensor), /^argsort: argument x must be a Tensor, got an object$/],
+    ['relu', () => F.relu(undefined as unknown as Tensor), /^relu: argument x must be a Tensor, got undefined$/],
+    ['gelu', () => F.gelu(1 as unknown as Tensor), /^gelu: argument x must be a Tensor/],
+    ['quickGelu', () => F.quickGelu(1 as unknown as Tensor), /^quickGelu: argument x must be a Tensor/],
+    ['tanh', () => F.tanh(1 as unknown as Tensor), /^tanh: argument x must be a Tensor/],
+    ['sigmoid', () => F.sigmoid(1 as unknown as Tensor), /^sigmoid: argument x must be a Tensor/],
+    ['add', () => F.add(1 as unknown as Tensor, x), /^add: argument a must be a Tensor, got number$/],
+    ['matmul', () => F.matmul(x, 2 as unknown as Tensor), /^matmul: argument b must be a Tensor, got number$/],
+    ['bmm', () => F.bmm(x, new Map() as unknown as Tensor), /^bmm: argument b must be a Tensor, got a Map$/],
+    ['matmul', () => x.matmul(2 as unknown as Tensor), /^matmul: argument other must be a Tensor, got number$/],
+    ['crossEntropy', () => F.crossEntropy(x, 1 as unknown as Tensor), /^crossEntropy: argument target must be a Tensor, got number$/],
+    ['linear', () => F.linear(x, 'w' as unknown as Tensor), /^linear: argument weight must be a Tensor, got string$/],
+    ['zerosLike', () => zerosLikeOf(5), /^zerosLike: argument t must be a Tensor, got number$/],
+  ];
+  for (const [op, fn, pattern] of cases) {
+    assert.throws(fn, (e: unknown) => e instanceof TorchError && e.op === op && pattern.test(e.message), op);
+  }
+  x.dispose();
+});
+
+function zerosLikeOf(v: unknown): Tensor {
+  return zerosLike(v as Tensor);
+}
 
 test('a failing native op reports the dtypes and shapes of its tensor arguments', () => tidy(() => {
   const check = (fn: () => unknown, op: string, shapes: (number[] | null)[], text: RegExp): void => {

@@ -3,7 +3,7 @@ import { native } from '../native/binding.js';
 import {
   type DType, type Device, checkDevice, dtypeCode, dtypeOfTypedArray, elementSize,
 } from './dtype.js';
-import { Tensor, argError, callNative as call, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
+import { Tensor, argError, callNative as call, checkTensors, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -42,9 +42,11 @@ export function full(shape: readonly number[], value: Scalar, o?: CreateOptions)
   return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev('full', o)))), o);
 }
 export function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
+  checkTensors('zerosLike', { t });
   return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
 }
 export function onesLike(t: Tensor, o?: CreateOptions): Tensor {
+  checkTensors('onesLike', { t });
   return ones(t.shape, { dtype: t.dtype, device: t.device, ...o });
 }
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as in PyTorch. */
