@@ -271,3 +271,22 @@ test('integers beyond the int64 range are reported as given, never wrapped', () 
     });
   }
 }));
+
+test('failing calls free the tensors they made before the failure', () => {
+  const cases: [string, () => Tensor[], (ts: Tensor[]) => unknown][] = [
+    ['crossEntropy bf16 logits, float target', () => [randn([2, 3]).to('bfloat16'), tensor([1, 2])], ([l, t]) => F.crossEntropy(l!, t!)],
+    ['crossEntropy bf16 logits, bad reduction', () => [randn([2, 3]).to('bfloat16'), i64([1, 2])], ([l, t]) => F.crossEntropy(l!, t!, { reduction: 'avg' as 'mean' })],
+    ['bce bf16 logits, bad target shape', () => [randn([2, 3]).to('bfloat16'), randn([3, 2])], ([l, t]) => F.binaryCrossEntropyWithLogits(l!, t!)],
+    ['layerNorm bf16 input, bad shape', () => [randn([2, 3]).to('bfloat16'), ones([4])], ([x, w]) => F.layerNorm(x!, [4], w!)],
+    ['zeros int64 requiresGrad', () => [], () => zeros([2], { dtype: 'int64', requiresGrad: true })],
+    ['tensor int64 requiresGrad', () => [], () => tensor([1, 2], { dtype: 'int64', requiresGrad: true })],
+    ['tensor typed array to bf16 requiresGrad on int', () => [], () => tensor(new Float32Array(2), { dtype: 'int32', requiresGrad: true })],
+  ];
+  for (const [name, inputs, fn] of cases) {
+    const ts = inputs();
+    const before = memory().numTensors;
+    assert.throws(() => fn(ts), TorchError, name);
+    assert.equal(memory().numTensors, before, `${name}: tensors left alive after the failure`);
+    for (const t of ts) t.dispose();
+  }
+});

@@ -2,6 +2,7 @@
 import { native } from '../native/binding.js';
 import { type DType, dtypeCode } from './dtype.js';
 import { Tensor, argError, callNative as call, checkInt, checkInts, checkTensors, optTensor, tensorArg, wrap, type Scalar } from './tensor.js';
+import { tidy } from './scope.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -11,7 +12,8 @@ function reduction(op: string, r: string | undefined): Reduction {
   return v;
 }
 
-// Each function checks its tensor arguments first ("softmax: argument x must be a Tensor, got number").
+// Each function checks its tensor arguments first ("softmax: argument x must be a Tensor, got number"),
+// and the composite ones run in tidy(): a failing step frees the intermediates made before it.
 export function add(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('add', { a }); return a.add(b); }
 export function sub(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('sub', { a }); return a.sub(b); }
 export function mul(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('mul', { a }); return a.mul(b); }
@@ -25,12 +27,7 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 /** QuickGELU of OpenAI CLIP: x * sigmoid(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {
   checkTensors('quickGelu', { x });
-  const s = x.mul(1.702);
-  const g = s.sigmoid();
-  s.dispose();
-  const out = x.mul(g);
-  g.dispose();
-  return out;
+  return tidy(() => x.mul(x.mul(1.702).sigmoid()));
 }
 export function tanh(x: Tensor): Tensor { checkTensors('tanh', { x }); return x.tanh(); }
 export function sigmoid(x: Tensor): Tensor { checkTensors('sigmoid', { x }); return x.sigmoid(); }
@@ -67,9 +64,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   tensorArg('layerNorm', x, 'input');
-  if (weight instanceof Tensor && isReducedFloat(x.dtype) && weight.dtype === 'float32') x = x.to('float32');
-  return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
-    optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
+  return tidy(() => {
+    if (weight instanceof Tensor && isReducedFloat(x.dtype) && weight.dtype === 'float32') x = x.to('float32');
+    return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
+      optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
+  });
 }
 /** Dropout: active only when training is true (identity otherwise). */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
@@ -102,9 +101,11 @@ export interface CrossEntropyOptions {
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   // losses are computed in float32 (bfloat16 / float16 logits come from autocast regions)
   checkTensors('crossEntropy', { input: logits, target });
-  if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
-  return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
-    optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
+  return tidy(() => {
+    if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
+    return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
+      optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
+  });
 }
 export function nllLoss(logProbs: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
   return wrap(call(() => native.nllLoss(tensorArg('nllLoss', logProbs, 'input'), tensorArg('nllLoss', target, 'target'),
@@ -112,10 +113,12 @@ export function nllLoss(logProbs: Tensor, target: Tensor, o: { weight?: Tensor; 
 }
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
   checkTensors('binaryCrossEntropyWithLogits', { input: logits, target });
-  if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
-  return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
-    optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
-    reduction('binaryCrossEntropyWithLogits', o.reduction))));
+  return tidy(() => {
+    if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
+    return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
+      optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
+      reduction('binaryCrossEntropyWithLogits', o.reduction))));
+  });
 }
 export function mseLoss(a: Tensor, b: Tensor, r: Reduction = 'mean'): Tensor {
   return wrap(call(() => native.mseLoss(tensorArg('mseLoss', a, 'input'), tensorArg('mseLoss', b, 'target'), reduction('mseLoss', r))));
