@@ -200,6 +200,18 @@ test('errors the native layer throws are real TorchErrors, also from calls that 
   assert.equal(getNumThreads(), before);
 });
 
+test('autocast checks its options itself: the error names autocast, not the native autocastEnter', async () => {
+  const { autocast } = await import('../src/tensor/index.js');
+  const cases: [() => unknown, RegExp][] = [
+    [() => autocast(() => 0, { dtype: 'float16' }), /^autocast: dtype must be bfloat16 on the CPU, got float16$/],
+    [() => autocast(() => 0, { device: 'tpu' as 'cpu' }), /^autocast: device must be 'cpu' or 'cuda', got 'tpu'$/],
+    [() => autocast(() => 0, { dtype: 'float32' as 'bfloat16' }), /^autocast: dtype must be bfloat16/],
+    [() => autocast(5 as unknown as () => number), /^autocast: argument fn must be a function, got number$/],
+  ];
+  for (const [fn, pattern] of cases) assert.throws(fn, (e: unknown) => e instanceof TorchError && e.op === 'autocast' && pattern.test(e.message));
+  assert.equal(autocast(() => 7), 7);
+});
+
 test('functions given a non-tensor name the function and the argument', () => {
   const x = randn([2, 3]);
   const cases: [string, () => unknown, RegExp][] = [
