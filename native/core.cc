@@ -20,16 +20,89 @@ static constexpr int64_t kReportThreshold = 4096;
   throw std::invalid_argument(msg);
 }
 
-Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg) {
+static const char* DtypeName(at::ScalarType st) {
+  static const char* kNames[] = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool", "int8", "int16"};
+  int64_t c = CodeFromDtype(st);
+  return c >= 0 ? kNames[c] : c10::toString(st);
+}
+
+static std::string ParamName(const char* sig, int i);
+static const char* SignatureOf(const char* fn);
+
+Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg) {
+  Napi::Env env = info.Env();
   // libtorch messages can carry a trailing "Exception raised from ..." block: keep the first part.
   std::string m = msg;
   auto cut = m.find("\nException raised from");
   if (cut != std::string::npos) m = m.substr(0, cut);
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  Napi::Error err = Napi::Error::New(env, std::string(op) + ": " + m);
+
+  // The tensor arguments (and tensors in array arguments) the op was called with: "a: float32 [2, 3]".
+  std::vector<std::string> parts;
+  Napi::Array shapes = Napi::Array::New(env);
+  uint32_t ns = 0;
+  const char* sig = SignatureOf(g_current_fn);
+  auto describe = [&](const Napi::Value& v, const std::string& name) {
+    if (!HasTypeTag(env, v, kTensorTag)) return false;
+    const at::Tensor& t = v.As<Napi::External<TensorBox>>().Data()->t;
+    if (!t.defined()) {
+      parts.push_back(name + ": disposed");
+      shapes.Set(ns++, env.Null());
+      return true;
+    }
+    auto sizes = t.sizes();
+    auto arr = Napi::Array::New(env, sizes.size());
+    for (size_t k = 0; k < sizes.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(sizes[k])));
+    shapes.Set(ns++, arr);
+    parts.push_back(name + ": " + DtypeName(t.scalar_type()) + " " + c10::str(sizes));
+    return true;
+  };
+  try {
+    for (size_t i = 0; i < info.Length(); i++) {
+      std::string name = sig ? ParamName(sig, static_cast<int>(i)) : std::string();
+      if (name.empty()) name = "argument " + std::to_string(i);
+      Napi::Value v = info[i];
+      if (describe(v, name) || !v.IsArray()) continue;
+      auto a = v.As<Napi::Array>();
+      uint32_t n = a.Length();
+      for (uint32_t k = 0; k < n && k < 8; k++) describe(a.Get(k), name + "[" + std::to_string(k) + "]");
+      if (n > 8) parts.push_back("...");
+    }
+  } catch (const Napi::Error&) {
+    // an array element getter threw: report what was collected
+  }
+  std::string full = std::string(op) + ": " + m;
+  if (!parts.empty()) {
+    full += " (";
+    for (size_t k = 0; k < parts.size(); k++) full += (k ? ", " : "") + parts[k];
+    full += ")";
+  }
+  auto* ctor = env.GetInstanceData<Napi::FunctionReference>();
+  if (ctor != nullptr && !ctor->IsEmpty()) {
+    try {
+      Napi::Object e = ctor->New({Napi::String::New(env, full), Napi::String::New(env, op), shapes});
+      return Napi::Error(env, e);
+    } catch (const Napi::Error&) {
+      // the registered class threw: fall back to a plain Error with the same fields
+    }
+  }
+  Napi::Error err = Napi::Error::New(env, full);
   err.Set("op", Napi::String::New(env, op));
+  err.Set("shapes", shapes);
   err.Set("name", Napi::String::New(env, "TorchError"));
   return err;
+}
+
+// setErrorClass(ctor): the class MakeTorchError instantiates (new ctor(message, op, shapes)), so that
+// every native error is a real TorchError in JavaScript. src/native/binding.ts calls it once at load.
+FLM_FN(SetErrorClass) {
+  FLM_OP("setErrorClass")
+  if (!info[0].IsFunction()) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a class");
+  auto* old = info.Env().GetInstanceData<Napi::FunctionReference>();
+  if (old != nullptr) old->Reset(info[0].As<Napi::Function>(), 1);
+  else info.Env().SetInstanceData(new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>())));
+  return info.Env().Undefined();
+  FLM_END
 }
 
 static int64_t BytesOf(const at::Tensor& t) {
@@ -55,7 +128,7 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   g_live_tensors++;
   g_live_bytes += bytes;
   auto ext = Napi::External<TensorBox>::New(env, box, Finalize);
-  if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw Napi::Error::New(env, "cannot tag a tensor handle");
+  if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw std::runtime_error("cannot tag a tensor handle");
   // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
   if (bytes >= kReportThreshold && box->t.is_cpu()) {
     box->reported = bytes;
@@ -106,20 +179,24 @@ static std::string ParamName(const char* sig, int i) {
   return "";
 }
 
-// "argument 6 (groups)": the position, and the parameter's name from the running op's ops.def signature.
-std::string ArgPos(const char* op, int i) {
+// The ops.def signature of the C++ op function `fn` (nullptr when unknown).
+static const char* SignatureOf(const char* fn) {
   static const std::unordered_map<std::string, const char*> kSignatures = {
 #define FLM_OP_DEF(JS_NAME, CPP_FN, TS_SIGNATURE) {#CPP_FN, TS_SIGNATURE},
 #include "ops.def"
 #undef FLM_OP_DEF
   };
+  if (!fn) return nullptr;
+  auto it = kSignatures.find(fn);
+  return it == kSignatures.end() ? nullptr : it->second;
+}
+
+// "argument 6 (groups)": the position, and the parameter's name from the running op's ops.def signature.
+std::string ArgPos(const char* op, int i) {
   std::string s = "argument " + std::to_string(i);
-  if (g_current_fn) {
-    auto it = kSignatures.find(g_current_fn);
-    if (it != kSignatures.end()) {
-      std::string name = ParamName(it->second, i);
-      if (!name.empty()) s += " (" + name + ")";
-    }
+  if (const char* sig = SignatureOf(g_current_fn)) {
+    std::string name = ParamName(sig, i);
+    if (!name.empty()) s += " (" + name + ")";
   }
   return s;
 }
@@ -138,13 +215,17 @@ static std::string RangeText(IntRange r) {
 // A short description of a bad argument value for error messages (runs no user code).
 static std::string Describe(const Napi::Value& v) {
   if (v.IsNumber()) {
+    // an integer below 1e21 with all its digits (2**60 is 1152921504606846976), anything else as
+    // JavaScript writes it (1e+300, 0.5, NaN): converting a Number to a string runs no user code
     double d = v.As<Napi::Number>().DoubleValue();
-    char buf[64];
-    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e21) std::snprintf(buf, sizeof buf, "%.0f", d);
-    else if (std::isnan(d)) std::snprintf(buf, sizeof buf, "NaN");
-    else if (std::isinf(d)) std::snprintf(buf, sizeof buf, d > 0 ? "Infinity" : "-Infinity");
-    else std::snprintf(buf, sizeof buf, "%.17g", d);
-    return buf;
+    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e21) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.0f", d);
+      return buf;
+    }
+    napi_value str;
+    if (napi_coerce_to_string(v.Env(), v, &str) == napi_ok) return Napi::String(v.Env(), str).Utf8Value();
+    return "a number";
   }
   if (v.IsBigInt()) {
     napi_value str;

@@ -6,7 +6,7 @@
 //
 // Every exported function is listed once in ops.def, is defined with FLM_FN, and runs its body inside
 // FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS Error
-// "<op>: <libtorch message>". No C++ exception ever reaches V8, and nothing here calls abort().
+// a TorchError "<op>: <libtorch message> (<tensor arguments' dtypes and shapes>)". No C++ exception ever reaches V8, and nothing here calls abort().
 #pragma once
 
 #include <ATen/ATen.h>
@@ -41,7 +41,10 @@ extern std::atomic<int64_t> g_live_bytes;
 
 // ---- errors ----
 [[noreturn]] void ThrowArg(const char* op, const std::string& msg);
-Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg);
+// The one place native errors are made: a TorchError (the class src/native/binding.ts registers with
+// setErrorClass) whose message is "<op>: <msg> (<name>: <dtype> <shape>, ...)", naming every tensor
+// argument the op was called with, and whose `op` and `shapes` (one entry per tensor argument) are set.
+Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg);
 
 // ---- wrapping ----
 Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
@@ -113,9 +116,9 @@ extern thread_local const char* g_current_fn;
     } catch (const Napi::Error& e) {                                   \
       throw;                                                           \
     } catch (const c10::Error& e) {                                    \
-      throw ::flm::MakeTorchError(info.Env(), kOp, e.what_without_backtrace()); \
+      throw ::flm::MakeTorchError(info, kOp, e.what_without_backtrace()); \
     } catch (const std::exception& e) {                                \
-      throw ::flm::MakeTorchError(info.Env(), kOp, e.what());          \
+      throw ::flm::MakeTorchError(info, kOp, e.what());                \
     }                                                                  \
   }
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   F, Tensor, TorchError, arange, bernoulli, binomial, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
-  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, type DType, type Device,
+  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, zerosLike, type DType, type Device,
 } from '../src/tensor/index.js';
 
 const i64 = (d: number[] | number[][]): Tensor => tensor(d, { dtype: 'int64' });
@@ -174,4 +174,131 @@ test('a bad call inside a training step leaves autograd and grad mode usable', (
   tidy(() => w.matmul(ones([2, 1])).sum().backward());
   assert.deepEqual(tidy(() => w.grad!.toArray()), [[1, 1], [1, 1], [1, 1]]);
   w.dispose();
+});
+
+// ---- every error is a TorchError naming the public function, the argument and the shapes involved
+
+test('errors the native layer throws are real TorchErrors, also from calls that bypass the Tensor API', async () => {
+  const { native } = await import('../src/native/binding.js');
+  const { setNumThreads, getNumThreads } = await import('../src/tensor/index.js');
+  const before = getNumThreads();
+  const checks: [() => unknown, string, RegExp][] = [
+    [() => setNumThreads(2 ** 40), 'setNumThreads', /\(n\) must be an integer in \[1, 2147483647\], got 1099511627776/],
+    [() => native.add(1 as never, 2 as never), 'add', /argument 0 \(a\) must be a tensor/],
+    [() => native.autocastEnter('cpu', 2), 'autocastEnter', /bfloat16 only/],
+  ];
+  for (const [fn, op, pattern] of checks) {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError, `${op}: expected a TorchError instance, got ${String(e)}`);
+      assert.equal(e.op, op);
+      assert.equal(e.name, 'TorchError');
+      assert.match(e.message, pattern);
+      assert.ok(Array.isArray(e.shapes));
+      return true;
+    });
+  }
+  assert.equal(getNumThreads(), before);
+});
+
+test('autocast checks its options itself: the error names autocast, not the native autocastEnter', async () => {
+  const { autocast } = await import('../src/tensor/index.js');
+  const cases: [() => unknown, RegExp][] = [
+    [() => autocast(() => 0, { dtype: 'float16' }), /^autocast: dtype must be bfloat16 on the CPU, got float16$/],
+    [() => autocast(() => 0, { device: 'tpu' as 'cpu' }), /^autocast: device must be 'cpu' or 'cuda', got 'tpu'$/],
+    [() => autocast(() => 0, { dtype: 'float32' as 'bfloat16' }), /^autocast: dtype must be bfloat16/],
+    [() => autocast(5 as unknown as () => number), /^autocast: argument fn must be a function, got number$/],
+  ];
+  for (const [fn, pattern] of cases) assert.throws(fn, (e: unknown) => e instanceof TorchError && e.op === 'autocast' && pattern.test(e.message));
+  assert.equal(autocast(() => 7), 7);
+});
+
+test('functions given a non-tensor name the function and the argument', () => {
+  const x = randn([2, 3]);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['softmax', () => F.softmax(3 as unknown as Tensor, 1), /^softmax: argument x must be a Tensor, got number$/],
+    ['logSoftmax', () => F.logSoftmax('a' as unknown as Tensor, 1), /^logSoftmax: argument x must be a Tensor, got string$/],
+    ['topk', () => F.topk(null as unknown as Tensor, 1), /^topk: argument x must be a Tensor, got null$/],
+    ['sort', () => F.sort([1, 2] as unknown as Tensor), /^sort: argument x must be a Tensor, got an array$/],
+    ['argsort', () => F.argsort({} as unknown as Tensor), /^argsort: argument x must be a Tensor, got an object$/],
+    ['relu', () => F.relu(undefined as unknown as Tensor), /^relu: argument x must be a Tensor, got undefined$/],
+    ['gelu', () => F.gelu(1 as unknown as Tensor), /^gelu: argument x must be a Tensor/],
+    ['quickGelu', () => F.quickGelu(1 as unknown as Tensor), /^quickGelu: argument x must be a Tensor/],
+    ['tanh', () => F.tanh(1 as unknown as Tensor), /^tanh: argument x must be a Tensor/],
+    ['sigmoid', () => F.sigmoid(1 as unknown as Tensor), /^sigmoid: argument x must be a Tensor/],
+    ['add', () => F.add(1 as unknown as Tensor, x), /^add: argument a must be a Tensor, got number$/],
+    ['matmul', () => F.matmul(x, 2 as unknown as Tensor), /^matmul: argument b must be a Tensor, got number$/],
+    ['bmm', () => F.bmm(x, new Map() as unknown as Tensor), /^bmm: argument b must be a Tensor, got a Map$/],
+    ['matmul', () => x.matmul(2 as unknown as Tensor), /^matmul: argument other must be a Tensor, got number$/],
+    ['crossEntropy', () => F.crossEntropy(x, 1 as unknown as Tensor), /^crossEntropy: argument target must be a Tensor, got number$/],
+    ['linear', () => F.linear(x, 'w' as unknown as Tensor), /^linear: argument weight must be a Tensor, got string$/],
+    ['zerosLike', () => zerosLikeOf(5), /^zerosLike: argument t must be a Tensor, got number$/],
+  ];
+  for (const [op, fn, pattern] of cases) {
+    assert.throws(fn, (e: unknown) => e instanceof TorchError && e.op === op && pattern.test(e.message), op);
+  }
+  x.dispose();
+});
+
+function zerosLikeOf(v: unknown): Tensor {
+  return zerosLike(v as Tensor);
+}
+
+test('a failing native op reports the dtypes and shapes of its tensor arguments', () => tidy(() => {
+  const check = (fn: () => unknown, op: string, shapes: (number[] | null)[], text: RegExp): void => {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError);
+      assert.equal(e.op, op);
+      assert.deepEqual(e.shapes, shapes, e.message);
+      assert.match(e.message, text);
+      return true;
+    });
+  };
+  check(() => randn([2, 3]).bmm(randn([3, 4, 2])), 'bmm', [[2, 3], [3, 4, 2]], /^bmm: .* \(a: float32 \[2, 3\], b: float32 \[3, 4, 2\]\)$/);
+  check(() => randn([2, 3]).matmul(randn([4, 5])), 'matmul', [[2, 3], [4, 5]], /cannot be multiplied.*\(a: float32 \[2, 3\], b: float32 \[4, 5\]\)$/);
+  check(() => F.crossEntropy(randn([2, 3]), i64([0, 1, 2])), 'crossEntropy', [[2, 3], [3]], /float32 \[2, 3\].*int64 \[3\]/);
+  check(() => F.cat([randn([2, 2]), randn([3, 3])]), 'cat', [[2, 2], [3, 3]], /ts\[0\]: float32 \[2, 2\], ts\[1\]: float32 \[3, 3\]/);
+  check(() => disposed().add(ones([2])), 'add', [null, [2]], /\(a: disposed, b: float32 \[2\]\)$/);
+  check(() => zeros([2], { dtype: 'int64' }).requiresGrad_(), 'requiresGrad_', [[2]], /floating point.*\(t: int64 \[2\]\)$/);
+  // an error with no tensor argument has no list
+  check(() => arange(0, 5, 0), 'arange', [], /nonzero[^(]*$/);
+}));
+
+test('integers beyond the int64 range are reported as given, never wrapped', () => tidy(() => {
+  const x = randn([2, 3]);
+  for (const [fn, op] of [
+    [() => x.sum(1e300), 'sum'],
+    [() => x.softmax(1e300), 'softmax'],
+    [() => x.unsqueeze(1e300), 'unsqueeze'],
+    [() => x.flatten(1e300), 'flatten'],
+    [() => x.topk(1e300), 'topk'],
+    [() => zeros([1e300]), 'zeros'],
+    [() => x.reshape(1e300, 1), 'reshape'],
+  ] as const) {
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof TorchError, String(e));
+      assert.equal(e.op, op);
+      assert.match(e.message, /got 1e\+300\b/, e.message);
+      assert.ok(!/9223372036854775808/.test(e.message), e.message);
+      return true;
+    });
+  }
+}));
+
+test('failing calls free the tensors they made before the failure', () => {
+  const cases: [string, () => Tensor[], (ts: Tensor[]) => unknown][] = [
+    ['crossEntropy bf16 logits, float target', () => [randn([2, 3]).to('bfloat16'), tensor([1, 2])], ([l, t]) => F.crossEntropy(l!, t!)],
+    ['crossEntropy bf16 logits, bad reduction', () => [randn([2, 3]).to('bfloat16'), i64([1, 2])], ([l, t]) => F.crossEntropy(l!, t!, { reduction: 'avg' as 'mean' })],
+    ['bce bf16 logits, bad target shape', () => [randn([2, 3]).to('bfloat16'), randn([3, 2])], ([l, t]) => F.binaryCrossEntropyWithLogits(l!, t!)],
+    ['layerNorm bf16 input, bad shape', () => [randn([2, 3]).to('bfloat16'), ones([4])], ([x, w]) => F.layerNorm(x!, [4], w!)],
+    ['zeros int64 requiresGrad', () => [], () => zeros([2], { dtype: 'int64', requiresGrad: true })],
+    ['tensor int64 requiresGrad', () => [], () => tensor([1, 2], { dtype: 'int64', requiresGrad: true })],
+    ['tensor typed array to bf16 requiresGrad on int', () => [], () => tensor(new Float32Array(2), { dtype: 'int32', requiresGrad: true })],
+  ];
+  for (const [name, inputs, fn] of cases) {
+    const ts = inputs();
+    const before = memory().numTensors;
+    assert.throws(() => fn(ts), TorchError, name);
+    assert.equal(memory().numTensors, before, `${name}: tensors left alive after the failure`);
+    for (const t of ts) t.dispose();
+  }
 });

@@ -19,6 +19,7 @@ export interface NativeBinding {
   toBuffer(t: H): ArrayBuffer;
   dataView(t: H): ArrayBuffer;
   item(t: H): number | boolean;
+  setErrorClass(ctor: Function): void;
 
   // ops_tensor.cc: creation and randomness
   empty(shape: number[], dtype: Opt<number>, device: Opt<string>): H;

@@ -6,6 +6,7 @@
 // raw gradients, gradient clipping), src/dist/ (process groups, collectives, the gradient reducer) and
 // src/io/torch-pickle.ts (libtorch's pickler).
 import type { NativeBinding } from './binding.gen.js';
+import { TorchError } from './errors.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -39,7 +40,11 @@ function load(): NativeBinding {
   // this when it is loaded, which happens with the addon below, so it must be set first.
   if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   const require = createRequire(import.meta.url);
-  return require(addonPath()) as NativeBinding;
+  const addon = require(addonPath()) as NativeBinding;
+  // Every error the addon throws is made natively as an instance of this class (one path: no wrapper
+  // in TypeScript rewraps native errors, and callers of `native` directly get TorchErrors too).
+  addon.setErrorClass(TorchError);
+  return addon;
 }
 
 export const native: NativeBinding = load();

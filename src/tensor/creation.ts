@@ -3,7 +3,8 @@ import { native } from '../native/binding.js';
 import {
   type DType, type Device, checkDevice, dtypeCode, dtypeOfTypedArray, elementSize,
 } from './dtype.js';
-import { Tensor, argError, callNative as call, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
+import { tidy } from './scope.js';
+import { Tensor, argError, callNative as call, checkTensors, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -18,7 +19,14 @@ function dev(op: string, o: CreateOptions | undefined): string | null {
   return o?.device ? checkDevice(o.device, op) : null;
 }
 function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
-  if (o?.requiresGrad) t.requiresGrad_(true);
+  if (o?.requiresGrad) {
+    try {
+      t.requiresGrad_(true);
+    } catch (e) {
+      t.dispose(); // an integer tensor cannot require grad: free it before the error leaves
+      throw e;
+    }
+  }
   return t;
 }
 function shapeOf(op: string, s: readonly number[]): number[] {
@@ -42,9 +50,11 @@ export function full(shape: readonly number[], value: Scalar, o?: CreateOptions)
   return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev('full', o)))), o);
 }
 export function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
+  checkTensors('zerosLike', { t });
   return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
 }
 export function onesLike(t: Tensor, o?: CreateOptions): Tensor {
+  checkTensors('onesLike', { t });
   return ones(t.shape, { dtype: t.dtype, device: t.device, ...o });
 }
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as in PyTorch. */
@@ -156,6 +166,10 @@ function typedFor(d: DType, values: number[]): ArrayBufferView {
  * Nested numbers default to float32 (int64 with dtype), booleans to bool.
  */
 export function tensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+  // tidy: a failing conversion (a dtype, a device) frees the tensors made before it
+  return tidy(() => makeTensor(data, options));
+}
+function makeTensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] }): Tensor {
   const op = 'tensor';
   // The options are read once, into plain values, before the data is looked at: reading them can run user
   // code (getters) that resizes or detaches a TypedArray's buffer. fromBuffer copies the bytes last.

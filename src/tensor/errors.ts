@@ -1,7 +1,2 @@
-// The engine's error type: every bad call throws a TorchError whose message starts with the op's name.
-export class TorchError extends Error {
-  constructor(message: string, readonly op: string) {
-    super(message);
-    this.name = 'TorchError';
-  }
-}
+// The engine's error type (defined in src/native/errors.ts, where the addon's errors are made).
+export { TorchError } from '../native/errors.js';

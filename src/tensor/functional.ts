@@ -1,7 +1,8 @@
 // Functional ops (torch.nn.functional and friends) as plain functions.
 import { native } from '../native/binding.js';
 import { type DType, dtypeCode } from './dtype.js';
-import { Tensor, argError, callNative as call, checkInt, checkInts, optTensor, tensorArg, wrap, type Scalar } from './tensor.js';
+import { Tensor, argError, callNative as call, checkInt, checkInts, checkTensors, optTensor, tensorArg, wrap, type Scalar } from './tensor.js';
+import { tidy } from './scope.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -11,29 +12,27 @@ function reduction(op: string, r: string | undefined): Reduction {
   return v;
 }
 
-export const add = (a: Tensor, b: Tensor | Scalar): Tensor => a.add(b);
-export const sub = (a: Tensor, b: Tensor | Scalar): Tensor => a.sub(b);
-export const mul = (a: Tensor, b: Tensor | Scalar): Tensor => a.mul(b);
-export const div = (a: Tensor, b: Tensor | Scalar): Tensor => a.div(b);
-export const matmul = (a: Tensor, b: Tensor): Tensor => a.matmul(b);
-export const bmm = (a: Tensor, b: Tensor): Tensor => a.bmm(b);
-export const minimum = (a: Tensor, b: Tensor): Tensor => a.minimum(b);
-export const maximum = (a: Tensor, b: Tensor): Tensor => a.maximum(b);
-export const relu = (x: Tensor): Tensor => x.relu();
-export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor => x.gelu(approximate);
+// Each function checks its tensor arguments first ("softmax: argument x must be a Tensor, got number"),
+// and the composite ones run in tidy(): a failing step frees the intermediates made before it.
+export function add(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('add', { a }); return a.add(b); }
+export function sub(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('sub', { a }); return a.sub(b); }
+export function mul(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('mul', { a }); return a.mul(b); }
+export function div(a: Tensor, b: Tensor | Scalar): Tensor { checkTensors('div', { a }); return a.div(b); }
+export function matmul(a: Tensor, b: Tensor): Tensor { checkTensors('matmul', { a, b }); return a.matmul(b); }
+export function bmm(a: Tensor, b: Tensor): Tensor { checkTensors('bmm', { a, b }); return a.bmm(b); }
+export function minimum(a: Tensor, b: Tensor): Tensor { checkTensors('minimum', { a, b }); return a.minimum(b); }
+export function maximum(a: Tensor, b: Tensor): Tensor { checkTensors('maximum', { a, b }); return a.maximum(b); }
+export function relu(x: Tensor): Tensor { checkTensors('relu', { x }); return x.relu(); }
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor { checkTensors('gelu', { x }); return x.gelu(approximate); }
 /** QuickGELU of OpenAI CLIP: x * sigmoid(1.702 x). */
 export function quickGelu(x: Tensor): Tensor {
-  const s = x.mul(1.702);
-  const g = s.sigmoid();
-  s.dispose();
-  const out = x.mul(g);
-  g.dispose();
-  return out;
+  checkTensors('quickGelu', { x });
+  return tidy(() => x.mul(x.mul(1.702).sigmoid()));
 }
-export const tanh = (x: Tensor): Tensor => x.tanh();
-export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
-export const softmax = (x: Tensor, dim: number, dtype?: DType): Tensor => x.softmax(dim, dtype);
-export const logSoftmax = (x: Tensor, dim: number, dtype?: DType): Tensor => x.logSoftmax(dim, dtype);
+export function tanh(x: Tensor): Tensor { checkTensors('tanh', { x }); return x.tanh(); }
+export function sigmoid(x: Tensor): Tensor { checkTensors('sigmoid', { x }); return x.sigmoid(); }
+export function softmax(x: Tensor, dim: number, dtype?: DType): Tensor { checkTensors('softmax', { x }); return x.softmax(dim, dtype); }
+export function logSoftmax(x: Tensor, dim: number, dtype?: DType): Tensor { checkTensors('logSoftmax', { x }); return x.logSoftmax(dim, dtype); }
 
 /** where(cond, a, b): a where cond is true, else b (tensors or scalars). */
 export function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
@@ -65,9 +64,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   tensorArg('layerNorm', x, 'input');
-  if (weight instanceof Tensor && isReducedFloat(x.dtype) && weight.dtype === 'float32') x = x.to('float32');
-  return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
-    optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
+  return tidy(() => {
+    if (weight instanceof Tensor && isReducedFloat(x.dtype) && weight.dtype === 'float32') x = x.to('float32');
+    return wrap(call(() => native.layerNorm(tensorArg('layerNorm', x, 'input'), checkInts('layerNorm', 'normalizedShape', normalizedShape),
+      optTensor('layerNorm', weight, 'weight'), optTensor('layerNorm', bias, 'bias'), eps)));
+  });
 }
 /** Dropout: active only when training is true (identity otherwise). */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
@@ -99,19 +100,25 @@ export interface CrossEntropyOptions {
 /** Cross-entropy over logits [N, C] (or [N, C, d...]) with class-index targets (or class probabilities). */
 export function crossEntropy(logits: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   // losses are computed in float32 (bfloat16 / float16 logits come from autocast regions)
-  if (tensorArg('crossEntropy', logits, 'input') && isReducedFloat(logits.dtype)) logits = logits.to('float32');
-  return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
-    optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
+  checkTensors('crossEntropy', { input: logits, target });
+  return tidy(() => {
+    if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
+    return wrap(call(() => native.crossEntropy(tensorArg('crossEntropy', logits, 'input'), tensorArg('crossEntropy', target, 'target'),
+      optTensor('crossEntropy', o.weight, 'weight'), reduction('crossEntropy', o.reduction), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0)));
+  });
 }
 export function nllLoss(logProbs: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
   return wrap(call(() => native.nllLoss(tensorArg('nllLoss', logProbs, 'input'), tensorArg('nllLoss', target, 'target'),
     optTensor('nllLoss', o.weight, 'weight'), reduction('nllLoss', o.reduction), o.ignoreIndex ?? -100)));
 }
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
-  if (tensorArg('binaryCrossEntropyWithLogits', logits, 'input') && isReducedFloat(logits.dtype)) logits = logits.to('float32');
-  return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
-    optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
-    reduction('binaryCrossEntropyWithLogits', o.reduction))));
+  checkTensors('binaryCrossEntropyWithLogits', { input: logits, target });
+  return tidy(() => {
+    if (isReducedFloat(logits.dtype)) logits = logits.to('float32');
+    return wrap(call(() => native.bceWithLogits(tensorArg('binaryCrossEntropyWithLogits', logits, 'input'), tensorArg('binaryCrossEntropyWithLogits', target, 'target'),
+      optTensor('binaryCrossEntropyWithLogits', o.weight, 'weight'), optTensor('binaryCrossEntropyWithLogits', o.posWeight, 'posWeight'),
+      reduction('binaryCrossEntropyWithLogits', o.reduction))));
+  });
 }
 export function mseLoss(a: Tensor, b: Tensor, r: Reduction = 'mean'): Tensor {
   return wrap(call(() => native.mseLoss(tensorArg('mseLoss', a, 'input'), tensorArg('mseLoss', b, 'target'), reduction('mseLoss', r))));
@@ -127,9 +134,18 @@ export function interpolate(x: Tensor, size: [number, number], mode: 'bilinear' 
 export function oneHot(x: Tensor, numClasses = -1): Tensor {
   return wrap(call(() => native.oneHot(tensorArg('oneHot', x, 'input'), numClasses)));
 }
-export const topk = (x: Tensor, k: number, dim = -1, largest = true, sorted = true) => x.topk(k, dim, largest, sorted);
-export const sort = (x: Tensor, dim = -1, descending = false) => x.sort(dim, descending);
-export const argsort = (x: Tensor, dim = -1, descending = false): Tensor => x.argsort(dim, descending);
+export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+  checkTensors('topk', { x });
+  return x.topk(k, dim, largest, sorted);
+}
+export function sort(x: Tensor, dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+  checkTensors('sort', { x });
+  return x.sort(dim, descending);
+}
+export function argsort(x: Tensor, dim = -1, descending = false): Tensor {
+  checkTensors('argsort', { x });
+  return x.argsort(dim, descending);
+}
 
 /**
  * Scaled dot-product attention as BERT computes it: softmax(q k^T / sqrt(d) + mask) v, with an additive

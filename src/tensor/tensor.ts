@@ -17,16 +17,12 @@ import { TorchError } from './errors.js';
 
 export { TorchError };
 
-/** Runs a native call and turns its error into a TorchError (native errors carry `op`). */
+/**
+ * Runs a native call. Native errors need no conversion: the addon throws them as TorchErrors itself
+ * (src/native/binding.ts registers the class), with the dtypes and shapes of the tensor arguments.
+ */
 function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Error && typeof (e as { op?: unknown }).op === 'string') {
-      throw new TorchError(e.message, (e as unknown as { op: string }).op);
-    }
-    throw e;
-  }
+  return fn();
 }
 
 function argError(op: string, msg: string): never {
@@ -34,12 +30,31 @@ function argError(op: string, msg: string): never {
 }
 
 function checkInt(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) argError(op, `${name} must be an integer, got ${String(v)}`);
+  // the range (int64, int32...) is checked natively, where the target type is known; both report the
+  // number as given (1e+300), never as a wrapped int64
+  if (typeof v !== 'number' || !Number.isInteger(v)) argError(op, `${name} must be an integer, got ${describeValue(v)}`);
   return v;
 }
 
+/** A value as an error message shows it: numbers as JavaScript writes them, other things by kind. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return kindOf(v);
+}
+
+/** The kind of a value for "must be a Tensor, got <kind>": number, string, null, an array, Map... */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') {
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  return typeof v;
+}
+
 function checkInts(op: string, name: string, v: unknown): number[] {
-  if (!Array.isArray(v)) argError(op, `${name} must be an array of integers, got ${String(v)}`);
+  if (!Array.isArray(v)) argError(op, `${name} must be an array of integers, got ${describeValue(v)}`);
   for (const x of v) checkInt(op, name, x);
   return v as number[];
 }
@@ -53,12 +68,18 @@ function dims(op: string, d: Opt<number | readonly number[]>): number[] {
 function other(op: string, b: Tensor | Scalar): H | Scalar {
   if (b instanceof Tensor) return b.handle;
   if (typeof b === 'number' || typeof b === 'boolean') return b;
-  return argError(op, `expected a Tensor or a number, got ${b === null ? 'null' : typeof b}`);
+  return argError(op, `argument other must be a Tensor or a number, got ${kindOf(b)}`);
 }
 
-function tensorArg(op: string, t: unknown, name = 'argument'): H {
-  if (!(t instanceof Tensor)) argError(op, `${name} must be a Tensor`);
+/** The handle of a Tensor argument; anything else is a TorchError naming the function and argument. */
+function tensorArg(op: string, t: unknown, name = 'other'): H {
+  if (!(t instanceof Tensor)) argError(op, `argument ${name} must be a Tensor, got ${kindOf(t)}`);
   return t.handle;
+}
+
+/** Checks that each named argument is a Tensor (for functions that call Tensor methods on them). */
+function checkTensors(op: string, args: Record<string, unknown>): void {
+  for (const [name, t] of Object.entries(args)) tensorArg(op, t, name);
 }
 
 function optTensor(op: string, t: Opt<Tensor>, name: string): H | null {
@@ -505,4 +526,4 @@ export function wrap(h: H): Tensor {
   return new Tensor(h);
 }
 
-export { call as callNative, argError, checkInt, checkInts, tensorArg, optTensor };
+export { call as callNative, argError, checkInt, checkInts, checkTensors, tensorArg, optTensor };
