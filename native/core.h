@@ -6,7 +6,8 @@
 //
 // Every exported function is listed once in ops.def, is defined with FLM_FN, and runs its body inside
 // FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS Error
-// "<op>: <libtorch message>". No C++ exception ever reaches V8, and nothing here calls abort().
+// "<op>: <libtorch message>". No C++ exception ever reaches V8 or node-addon-api's callback wrapper (see
+// FLM_END), finalizers throw nothing, and nothing here calls abort().
 #pragma once
 
 #include <ATen/ATen.h>
@@ -41,7 +42,11 @@ extern std::atomic<int64_t> g_live_bytes;
 
 // ---- errors ----
 [[noreturn]] void ThrowArg(const char* op, const std::string& msg);
-Napi::Error MakeTorchError(Napi::Env env, const char* op, const std::string& msg);
+// Throw a TorchError "<op>: <msg>" (or rethrow e) into JavaScript with raw N-API calls: never throws a
+// C++ exception, checks every napi_status, and does nothing when the environment cannot run JavaScript
+// (terminating worker, exiting process) or an exception is already pending.
+void ThrowIntoJs(napi_env env, const char* op, const std::string& msg) noexcept;
+void RethrowIntoJs(napi_env env, const Napi::Error& e) noexcept;
 
 // ---- wrapping ----
 Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
@@ -109,13 +114,26 @@ extern thread_local const char* g_current_fn;
     static constexpr const char* kOp = NAME; \
     ::flm::g_current_fn = __func__; \
     try {
+// No exception, C++ or N-API, leaves an op: node-addon-api would rethrow a Napi::Error through
+// ThrowAsJavaScriptException, and when the environment is shutting down (worker.terminate(), process
+// exit) napi_throw fails and node-addon-api throws again from inside its catch handler, out of the
+// N-API callback: std::terminate aborted the whole process. So every exception is caught here and
+// handed to ThrowIntoJs, which uses raw N-API calls, checks each status and throws nothing: when the
+// environment can no longer run JavaScript the error is dropped (nobody is left to see it) and the op
+// returns an empty value.
 #define FLM_END                                                        \
     } catch (const Napi::Error& e) {                                   \
-      throw;                                                           \
+      ::flm::RethrowIntoJs(info.Env(), e);                             \
+      return Napi::Value();                                            \
     } catch (const c10::Error& e) {                                    \
-      throw ::flm::MakeTorchError(info.Env(), kOp, e.what_without_backtrace()); \
+      ::flm::ThrowIntoJs(info.Env(), kOp, e.what_without_backtrace()); \
+      return Napi::Value();                                            \
     } catch (const std::exception& e) {                                \
-      throw ::flm::MakeTorchError(info.Env(), kOp, e.what());          \
+      ::flm::ThrowIntoJs(info.Env(), kOp, e.what());                   \
+      return Napi::Value();                                            \
+    } catch (...) {                                                    \
+      ::flm::ThrowIntoJs(info.Env(), kOp, "unknown native exception"); \
+      return Napi::Value();                                            \
     }                                                                  \
   }
 

@@ -163,7 +163,13 @@ FLM_FN(DistInitGroup) {
   }
 
   auto* h = new GroupHandle{s};
-  auto ext = Napi::External<GroupHandle>::New(info.Env(), h, [](Napi::Env, GroupHandle* p) { delete p; });
+  auto ext = Napi::External<GroupHandle>::New(info.Env(), h, [](Napi::Env, GroupHandle* p) noexcept {
+    // Also runs at environment teardown (a terminated worker): must not throw.
+    try {
+      delete p;
+    } catch (...) {
+    }
+  });
   napi_type_tag_object(info.Env(), ext, &kGroupTag);
   return ext;
   FLM_END
