@@ -22,6 +22,7 @@
       "defines": [
         "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "<!@(node scripts/find-libtorch.mjs --gyp=defines)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -93,6 +93,59 @@ Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const
   return err;
 }
 
+// Raw N-API, status checked, nothing thrown: the environment may be terminating (worker.terminate(),
+// process exit), when every call that would run JavaScript fails with napi_pending_exception /
+// napi_cannot_run_js. node-addon-api's helpers throw a Napi::Error on such a failure, which escaped the
+// callback wrapper and aborted the process.
+void ThrowIntoJs(napi_env env, const char* op, const std::string& msg) noexcept {
+  try {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+    std::string m = msg;
+    auto cut = m.find("\nException raised from");
+    if (cut != std::string::npos) m = m.substr(0, cut);
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    std::string text = std::string(op) + ": " + m;
+    napi_value jsMsg, err, jsOp, name;
+    if (napi_create_string_utf8(env, text.data(), text.size(), &jsMsg) != napi_ok) return;
+    if (napi_create_error(env, nullptr, jsMsg, &err) != napi_ok) return;
+    if (napi_create_string_utf8(env, op, NAPI_AUTO_LENGTH, &jsOp) == napi_ok) napi_set_named_property(env, err, "op", jsOp);
+    if (napi_create_string_utf8(env, "TorchError", NAPI_AUTO_LENGTH, &name) == napi_ok)
+      napi_set_named_property(env, err, "name", name);
+    napi_throw(env, err);  // fails only when the environment cannot run JavaScript: then nobody is left to tell
+  } catch (...) {
+    // std::bad_alloc building the message: drop it rather than let it out of a noexcept function.
+  }
+}
+
+void RethrowIntoJs(napi_env env, const Napi::Error& e) noexcept {
+  try {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+    napi_value v = nullptr;
+    if (!e.IsEmpty()) v = static_cast<napi_value>(e.Value());  // may throw when the env is going away
+    if (v == nullptr) {
+      ThrowIntoJs(env, "native", "an N-API call failed");
+      return;
+    }
+    napi_throw(env, v);
+  } catch (...) {
+  }
+}
+
+void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg) noexcept {
+  napi_env env = info.Env();
+  try {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+    Napi::Error e = MakeTorchError(info, op, msg);
+    napi_throw(env, e.Value());  // fails only when the environment cannot run JavaScript
+  } catch (...) {
+    // building the TorchError needs JavaScript (its constructor): without it, the raw error or nothing
+    ThrowIntoJs(env, op, msg);
+  }
+}
+
 // setErrorClass(ctor): the class MakeTorchError instantiates (new ctor(message, op, shapes)), so that
 // every native error is a real TorchError in JavaScript. src/native/binding.ts calls it once at load.
 FLM_FN(SetErrorClass) {
@@ -111,30 +164,42 @@ static int64_t BytesOf(const at::Tensor& t) {
 }
 
 // A basic (GC-safe) finalizer: with NAPI_EXPERIMENTAL it runs during GC, not in a later SetImmediate,
-// so a long synchronous loop does not pile up dead handles until the event loop turns.
-static void Finalize(Napi::BasicEnv env, TensorBox* box) {
-  if (box->reported) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reported);
+// so a long synchronous loop does not pile up dead handles until the event loop turns. It also runs when
+// the environment is torn down (a terminated worker's live tensors are released here), so it uses the
+// raw call and ignores its status: it must not throw.
+static void Finalize(node_api_basic_env env, void* data, void* /*hint*/) {
+  auto* box = static_cast<TensorBox*>(data);
+  if (box->reported) {
+    int64_t ignored = 0;
+    napi_adjust_external_memory(env, -box->reported, &ignored);
+  }
   if (box->t.defined()) {
     g_live_tensors--;
     g_live_bytes -= BytesOf(box->t);
   }
-  delete box;
+  delete box;  // at::Tensor's destructor does not throw
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
   auto* box = new TensorBox{std::move(t), 0};
   int64_t bytes = BytesOf(box->t);
+  napi_value ext = nullptr;
+  if (napi_create_external(env, box, Finalize, nullptr, &ext) != napi_ok) {
+    // Not handed to JavaScript (the environment is terminating, or out of memory): free it here.
+    delete box;
+    throw std::runtime_error("cannot create a tensor handle");
+  }
   g_live_tensors++;
   g_live_bytes += bytes;
-  auto ext = Napi::External<TensorBox>::New(env, box, Finalize);
+  // From here the finalizer owns the box (it runs at GC or at environment teardown).
   if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw std::runtime_error("cannot tag a tensor handle");
   // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
   if (bytes >= kReportThreshold && box->t.is_cpu()) {
-    box->reported = bytes;
-    Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+    int64_t ignored = 0;
+    if (napi_adjust_external_memory(env, bytes, &ignored) == napi_ok) box->reported = bytes;
   }
-  return ext;
+  return Napi::Value(env, ext);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {

@@ -5,8 +5,10 @@
 // and the external's finalizer frees it if JS forgets; both report the bytes to V8.
 //
 // Every exported function is listed once in ops.def, is defined with FLM_FN, and runs its body inside
-// FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS Error
-// a TorchError "<op>: <libtorch message> (<tensor arguments' dtypes and shapes>)". No C++ exception ever reaches V8, and nothing here calls abort().
+// FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS
+// TorchError "<op>: <libtorch message> (<tensor arguments' dtypes and shapes>)". No C++ exception
+// ever reaches V8 or node-addon-api's callback wrapper (see FLM_END), finalizers throw nothing, and
+// nothing here calls abort().
 #pragma once
 
 #include <ATen/ATen.h>
@@ -45,6 +47,15 @@ extern std::atomic<int64_t> g_live_bytes;
 // setErrorClass) whose message is "<op>: <msg> (<name>: <dtype> <shape>, ...)", naming every tensor
 // argument the op was called with, and whose `op` and `shapes` (one entry per tensor argument) are set.
 Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg);
+// The fallback when no TorchError can be built: a plain Error "<op>: <msg>" named TorchError (or e
+// rethrown) into JavaScript with raw N-API calls: never throws a C++ exception, checks every
+// napi_status, and does nothing when the environment cannot run JavaScript (terminating worker,
+// exiting process) or an exception is already pending.
+void ThrowIntoJs(napi_env env, const char* op, const std::string& msg) noexcept;
+void RethrowIntoJs(napi_env env, const Napi::Error& e) noexcept;
+// Throw the TorchError of MakeTorchError into JavaScript without letting any C++ exception out: when
+// the environment cannot run JavaScript (a terminating worker), the error is dropped.
+void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg) noexcept;
 
 // ---- wrapping ----
 Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
@@ -112,13 +123,26 @@ extern thread_local const char* g_current_fn;
     static constexpr const char* kOp = NAME; \
     ::flm::g_current_fn = __func__; \
     try {
+// No exception, C++ or N-API, leaves an op: node-addon-api would rethrow a Napi::Error through
+// ThrowAsJavaScriptException, and when the environment is shutting down (worker.terminate(), process
+// exit) napi_throw fails and node-addon-api throws again from inside its catch handler, out of the
+// N-API callback: std::terminate aborted the whole process. So every exception is caught here and
+// handed to ThrowIntoJs, which uses raw N-API calls, checks each status and throws nothing: when the
+// environment can no longer run JavaScript the error is dropped (nobody is left to see it) and the op
+// returns an empty value.
 #define FLM_END                                                        \
     } catch (const Napi::Error& e) {                                   \
-      throw;                                                           \
+      ::flm::RethrowIntoJs(info.Env(), e);                             \
+      return Napi::Value();                                            \
     } catch (const c10::Error& e) {                                    \
-      throw ::flm::MakeTorchError(info, kOp, e.what_without_backtrace()); \
+      ::flm::ThrowTorchError(info, kOp, e.what_without_backtrace());  \
+      return Napi::Value();                                            \
     } catch (const std::exception& e) {                                \
-      throw ::flm::MakeTorchError(info, kOp, e.what());                \
+      ::flm::ThrowTorchError(info, kOp, e.what());                     \
+      return Napi::Value();                                            \
+    } catch (...) {                                                    \
+      ::flm::ThrowTorchError(info, kOp, "unknown native exception"); \
+      return Napi::Value();                                            \
     }                                                                  \
   }
 

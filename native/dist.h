@@ -110,6 +110,9 @@ c10::intrusive_ptr<c10d::Work> Launch(GroupState& g, const std::string& what, F&
 }
 
 // The TCPStore every rank of a job connects to (rank 0 hosts it); ops_dist_store.cc.
-c10::intrusive_ptr<c10d::Store> Rendezvous(const std::string& addr, int64_t port, int rank, int size, milliseconds timeout);
+// A non-loopback master needs a non-empty token (the shared secret every rank presents); a loopback
+// master's store only serves loopback clients (a kernel socket filter on rank 0's listening socket).
+c10::intrusive_ptr<c10d::Store> Rendezvous(const std::string& addr, int64_t port, int rank, int size, milliseconds timeout,
+                                           const std::string& token);
 
 }  // namespace flm

@@ -91,7 +91,7 @@ FLM_FN(DistAvailable) {
 
 static std::atomic<int> g_group_counter{0};
 
-// distInitGroup(backend, rank, size, masterAddr, masterPort, timeoutMs, ifnames[], hostname, threads) -> group
+// distInitGroup(backend, rank, size, masterAddr, masterPort, timeoutMs, ifnames[], hostname, threads, storeToken) -> group
 // Rank 0 hosts the TCPStore (and waits for every rank to join, bounded by the timeout); every rank
 // then builds the process group over a per-group PrefixStore.
 FLM_FN(DistInitGroup) {
@@ -105,6 +105,7 @@ FLM_FN(DistInitGroup) {
   auto ifnames = StrList(info, 6, kOp);
   std::string hostname = info.Length() > 7 && info[7].IsString() ? ArgString(info, 7, kOp) : "";
   int64_t threads = info.Length() > 8 && info[8].IsNumber() ? ArgInt(info, 8, kOp, kCountInt32) : 0;
+  std::string token = info.Length() > 9 && info[9].IsString() ? ArgString(info, 9, kOp) : "";
   if (size < 1) ThrowArg(kOp, "worldSize must be >= 1");
   if (rank < 0 || rank >= size) ThrowArg(kOp, "rank must be in [0, worldSize)");
   if (port < 1 || port > 65535) ThrowArg(kOp, "masterPort must be in [1, 65535]");
@@ -116,7 +117,7 @@ FLM_FN(DistInitGroup) {
   s->backend = backend;
   s->timeout = milliseconds(tmo);
 
-  s->store = Rendezvous(addr, port, s->rank, s->size, s->timeout);
+  s->store = Rendezvous(addr, port, s->rank, s->size, s->timeout, token);
   // Every process creates its groups in the same order, so the counter names the same group everywhere.
   std::string prefix = "flm_pg_" + std::to_string(g_group_counter++);
   auto pstore = c10::make_intrusive<c10d::PrefixStore>(prefix, s->store);
@@ -163,7 +164,13 @@ FLM_FN(DistInitGroup) {
   }
 
   auto* h = new GroupHandle{s};
-  auto ext = Napi::External<GroupHandle>::New(info.Env(), h, [](Napi::Env, GroupHandle* p) { delete p; });
+  auto ext = Napi::External<GroupHandle>::New(info.Env(), h, [](Napi::Env, GroupHandle* p) noexcept {
+    // Also runs at environment teardown (a terminated worker): must not throw.
+    try {
+      delete p;
+    } catch (...) {
+    }
+  });
   napi_type_tag_object(info.Env(), ext, &kGroupTag);
   return ext;
   FLM_END

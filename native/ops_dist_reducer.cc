@@ -230,9 +230,13 @@ FLM_FN(DistReducerNew) {
     r->accs.push_back(acc);
   }
   auto* h = new ReducerHandle{r};
-  auto ext = Napi::External<ReducerHandle>::New(info.Env(), h, [](Napi::Env, ReducerHandle* p) {
-    if (p->s) ReleaseReducer(*p->s);
-    delete p;
+  auto ext = Napi::External<ReducerHandle>::New(info.Env(), h, [](Napi::Env, ReducerHandle* p) noexcept {
+    // Also runs at environment teardown (a terminated worker): must not throw.
+    try {
+      if (p->s) ReleaseReducer(*p->s);
+      delete p;
+    } catch (...) {
+    }
   });
   napi_type_tag_object(info.Env(), ext, &kReducerTag);
   return ext;

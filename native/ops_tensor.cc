@@ -67,7 +67,8 @@ FLM_FN(Dispose) {
     g_live_bytes -= static_cast<int64_t>(box->t.numel()) * static_cast<int64_t>(box->t.element_size());
     box->t = at::Tensor();
     if (box->reported) {
-      Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -box->reported);
+      int64_t ignored = 0;
+      napi_adjust_external_memory(info.Env(), -box->reported, &ignored);
       box->reported = 0;
     }
   }

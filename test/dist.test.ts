@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, flmBin, freePort, stripLaunchFlags, workerCommand, type LaunchResult } from '../src/dist/launch.js';
@@ -220,9 +221,9 @@ test('two hosts: a 2-node job across two network namespaces (veth pair)', { skip
     }
     const port = await freePort();
     const out = join(dir, 'netns.json');
-    const node = (ns: string, v: string, nodeRank: number): Promise<{ code: number | null; log: string }> =>
+    const node = (ns: string, v: string, nodeRank: number, storeToken = 'two-host-secret', timeoutMs = 20_000, p = port): Promise<{ code: number | null; log: string }> =>
       new Promise((resolve) => {
-        const opts = { nproc: 1, nnodes: 2, nodeRank, masterAddr: ipA, masterPort: port, timeoutMs: 20_000 };
+        const opts = { nproc: 1, nnodes: 2, nodeRank, masterAddr: ipA, masterPort: p, timeoutMs, storeToken };
         const args = ['netns', 'exec', ns, process.execPath, launcherFixture, JSON.stringify(opts), worker, '--out', out, '--steps', String(K), '--batch', String(B), '--find-unused'];
         const c = spawn('ip', args, { env: { ...process.env, GLOO_SOCKET_IFNAME: v }, stdio: ['ignore', 'pipe', 'pipe'] });
         let log = '';
@@ -237,6 +238,14 @@ test('two hosts: a 2-node job across two network namespaces (veth pair)', { skip
     const rep = JSON.parse(readFileSync(out, 'utf8')) as Report;
     const d = maxDiff(rep.params, reference!);
     assert.ok(d < 1e-5, `max |2-node ddp - single| = ${d}`);
+
+    // The store token: a node with another secret is refused (rank 0 names the rank), and the job fails.
+    const port2 = await freePort();
+    const [a2, b2] = await Promise.all([node(nsA, vA, 0, 'two-host-secret', 8_000, port2), node(nsB, vB, 1, 'not-the-secret', 8_000, port2)]);
+    assert.notEqual(a2.code, 0, a2.log);
+    assert.notEqual(b2.code, 0, b2.log);
+    assert.match(a2.log, /rank 1 did not present the store token/, a2.log);
+    assert.doesNotMatch(b2.log, /step 1 done/, b2.log);
   } finally {
     sh('ip', ['netns', 'del', nsA]);
     sh('ip', ['netns', 'del', nsB]);
@@ -296,6 +305,69 @@ test('flm finetune caption --nproc 2: the one trainer makes every task data-para
     assert.equal(state.ranks.length, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// With a loopback master the store must only serve loopback clients: a client connecting to another
+// address of this host (the report: it could read and write keys) is dropped by rank 0's socket filter.
+function otherHostAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  }
+  return null;
+}
+
+function tryConnect(host: string, port: number, ms: number): Promise<'connected' | 'refused' | 'no answer'> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (r: 'connected' | 'refused' | 'no answer'): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(r);
+    };
+    const t = setTimeout(() => done('no answer'), ms);
+    s.once('connect', () => done('connected'));
+    s.once('error', () => done('refused'));
+  });
+}
+
+test('a loopback master\'s store serves no client from another address of the host', { skip: skipNoDist || (otherHostAddress() === null ? 'this host has no non-loopback IPv4 address' : false), timeout: 60_000 }, async () => {
+  const other = otherHostAddress()!;
+  const port = await freePort();
+  const DIST = new URL('../src/dist/process-group.js', import.meta.url).href;
+  // rank 0 of a 2-rank job: it hosts the store and blocks waiting for rank 1, which never comes
+  const script = `const D = await import(${JSON.stringify(DIST)});
+    try { D.initProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: ${port}, timeoutMs: 20000, backend: 'gloo' }); } catch {}`;
+  const rank0 = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  try {
+    let local: string = 'no answer';
+    for (let i = 0; i < 100 && local !== 'connected'; i++) {
+      local = await tryConnect('127.0.0.1', port, 1000);
+      if (local !== 'connected') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(local, 'connected', 'the store never listened on 127.0.0.1');
+    const remote = await tryConnect(other, port, 1500);
+    assert.notEqual(remote, 'connected', `a client connected to the loopback store through ${other}:${port}`);
+  } finally {
+    rank0.kill('SIGKILL');
+  }
+});
+
+test('a non-loopback master needs a store token (launcher and initProcessGroup)', { skip: skipNoDist }, async () => {
+  const saved = process.env.FLM_STORE_TOKEN;
+  delete process.env.FLM_STORE_TOKEN;
+  try {
+    await assert.rejects(
+      launch({ nproc: 1, nnodes: 2, nodeRank: 1, masterAddr: '10.1.2.3', masterPort: 29999, command: process.execPath, args: ['-e', ''] }),
+      /not a loopback address: give every node the same --store-token/,
+    );
+    const D = await import('../src/dist/process-group.js');
+    assert.throws(
+      () => D.initProcessGroup({ rank: 1, worldSize: 2, masterAddr: '10.1.2.3', masterPort: 29999, timeoutMs: 1000, backend: 'gloo' }),
+      /not a loopback address: give every rank the same store token/,
+    );
+  } finally {
+    if (saved !== undefined) process.env.FLM_STORE_TOKEN = saved;
   }
 });
 

@@ -19,7 +19,8 @@ export function addLaunchOptions(cmd: Command): Command {
     .addOption(new Option('--node-rank <r>', "this node's index (0 hosts rank 0)").argParser(int('--node-rank')))
     .addOption(new Option('--master-addr <addr>', "rank 0's address"))
     .addOption(new Option('--master-port <port>', "the rendezvous store's port").argParser(int('--master-port')))
-    .addOption(new Option('--dist-timeout <ms>', 'bound on rendezvous and on each collective').argParser(int('--dist-timeout')));
+    .addOption(new Option('--dist-timeout <ms>', 'bound on rendezvous and on each collective').argParser(int('--dist-timeout')))
+    .addOption(new Option('--store-token <secret>', 'shared secret every rank presents to the rendezvous store (default FLM_STORE_TOKEN; required with a non-loopback --master-addr)'));
 }
 
 export function registerLaunch(p: Command): void {
@@ -31,6 +32,7 @@ export function registerLaunch(p: Command): void {
     .option('--node-rank <r>', "this node's index (node 0 hosts rank 0 and the store)", int('--node-rank'), 0)
     .option('--master-addr <addr>', "rank 0's address", '127.0.0.1')
     .option('--master-port <port>', "the store's port (default: a free port on one node, 29500 on several)", int('--master-port'))
+    .option('--store-token <secret>', 'shared secret every rank presents to the rendezvous store (default FLM_STORE_TOKEN; required with a non-loopback --master-addr)')
     .option('--timeout <ms>', 'bound on rendezvous and on each collective in the workers (FLM_DIST_TIMEOUT_MS)', int('--timeout'))
     .option('--grace <ms>', 'after a worker failed, time the others get to stop by themselves before SIGTERM', int('--grace'), 10000)
     .option('--exec', 'run the command as a program instead of an flm subcommand')
@@ -38,7 +40,7 @@ export function registerLaunch(p: Command): void {
     .allowUnknownOption()
     .action(async (tokens: string[], o: {
       nproc: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort?: number; timeout?: number;
-      grace: number; exec?: boolean; prefix: boolean;
+      storeToken?: string; grace: number; exec?: boolean; prefix: boolean;
     }, cmd: Command) => {
       const { launch, workerCommand } = await import('../dist/launch.js');
       const { command, args } = workerCommand(tokens, { exec: o.exec });
@@ -48,6 +50,7 @@ export function registerLaunch(p: Command): void {
         nodeRank: o.nodeRank,
         masterAddr: o.masterAddr,
         masterPort: o.masterPort,
+        storeToken: o.storeToken,
         timeoutMs: o.timeout,
         graceMs: o.grace,
         prefix: o.prefix,

@@ -29,7 +29,7 @@ export function settingsMarkdown(): string {
     'config spelling (`batchSize`) or the flag spelling (`batch-size`); command-line flags override the file. The',
     'resolved settings are saved as `config.json` in the run folder. `null` is written `none` on the command line.',
     'Besides them every training command takes `--config FILE`, `--resume`, `--quiet`, `--json` and the launch',
-    'flags (`--nproc N`, `--nnodes`, `--node-rank`, `--master-addr`, `--master-port`, `--dist-timeout`).',
+    'flags (`--nproc N`, `--nnodes`, `--node-rank`, `--master-addr`, `--master-port`, `--dist-timeout`, `--store-token`).',
     '',
     '## Settings of every training command',
     '',

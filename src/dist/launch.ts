@@ -25,6 +25,11 @@ export interface LaunchOptions {
   masterAddr?: string;
   /** the store's port (default: a free port for a one-node job, 29500 otherwise) */
   masterPort?: number;
+  /**
+   * The shared secret every rank presents to the rendezvous store, passed to the workers as
+   * FLM_STORE_TOKEN (default: this process's FLM_STORE_TOKEN). Required for a non-loopback master.
+   */
+  storeToken?: string;
   /** program each worker runs, and its arguments */
   command: string;
   args?: string[];
@@ -125,6 +130,12 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
   const masterAddr = o.masterAddr ?? '127.0.0.1';
   const masterPort = o.masterPort ?? (nnodes === 1 ? await freePort() : DEFAULT_MASTER_PORT);
   const worldSize = nnodes * nproc;
+  const storeToken = o.storeToken ?? o.env?.FLM_STORE_TOKEN ?? process.env.FLM_STORE_TOKEN ?? '';
+  if (worldSize > 1 && storeToken === '' && !/^(127\.\d+\.\d+\.\d+|localhost|::1)$/i.test(masterAddr))
+    throw new Error(
+      `launch: --master-addr ${masterAddr} is not a loopback address: give every node the same --store-token ` +
+        `(or FLM_STORE_TOKEN), so that only ranks holding the secret can join the rendezvous store`,
+    );
   const graceMs = o.graceMs ?? 10_000;
   const killAfterMs = o.killAfterMs ?? 5_000;
   const prefix = o.prefix ?? true;
@@ -205,6 +216,7 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
       NODE_RANK: String(nodeRank),
       MASTER_ADDR: masterAddr,
       MASTER_PORT: String(masterPort),
+      ...(storeToken !== '' ? { FLM_STORE_TOKEN: storeToken } : {}),
       FLM_LAUNCH_WORKER: '1',
     };
     const child = spawn(o.command, o.args ?? [], { env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -316,7 +328,7 @@ export function workerCommand(tokens: string[], o: { exec?: boolean } = {}): { c
 }
 
 /** The launch options a training command accepts directly (`flm pretrain --nproc 2 ...`). */
-export const LAUNCH_FLAGS = ['--nproc', '--nnodes', '--node-rank', '--master-addr', '--master-port', '--dist-timeout'] as const;
+export const LAUNCH_FLAGS = ['--nproc', '--nnodes', '--node-rank', '--master-addr', '--master-port', '--dist-timeout', '--store-token'] as const;
 
 /** argv without the launch flags (both `--flag v` and `--flag=v` forms). */
 export function stripLaunchFlags(argv: readonly string[]): string[] {
@@ -344,6 +356,7 @@ export interface SelfLaunchOptions {
   masterAddr?: string;
   masterPort?: number | string;
   distTimeout?: number | string;
+  storeToken?: string;
 }
 
 function num(v: number | string | undefined, name: string): number | undefined {
@@ -370,6 +383,7 @@ export async function launchSelfIfRequested(opts: SelfLaunchOptions, argv: reado
     nodeRank: num(opts.nodeRank, '--node-rank'),
     masterAddr: opts.masterAddr,
     masterPort: num(opts.masterPort, '--master-port'),
+    storeToken: opts.storeToken,
     timeoutMs: num(opts.distTimeout, '--dist-timeout'),
     command: process.execPath,
     args: [flmBin(), ...stripLaunchFlags(argv)],

@@ -95,6 +95,11 @@ export interface InitOptions {
   hostname?: string;
   /** Gloo worker threads (default 2 per interface) */
   threads?: number;
+  /**
+   * The shared secret every rank presents to the rendezvous store (default FLM_STORE_TOKEN). Required
+   * when the master address is not a loopback address; see docs/distributed.md for what it protects.
+   */
+  storeToken?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/i;
@@ -293,10 +298,18 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const hostname = o.hostname ?? (ifnames.length === 0 && LOOPBACK.test(masterAddr) ? '127.0.0.1' : '');
+  const storeToken = o.storeToken ?? process.env.FLM_STORE_TOKEN ?? '';
+  if (worldSize > 1 && storeToken === '' && !LOOPBACK.test(masterAddr))
+    throw new DistError(
+      `the master address ${masterAddr} is not a loopback address: give every rank the same store token ` +
+        `(FLM_STORE_TOKEN or --store-token); without it anyone who can reach port ${masterPort} could join the rendezvous`,
+      'init',
+      rank,
+    );
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new DistError(`worldSize must be a positive integer, got ${worldSize}`, 'init', null);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new DistError(`rank must be in [0, ${worldSize}), got ${rank}`, 'init', null);
   const h = nativeCall('init', rank, () =>
-    native.distInitGroup(backend, rank, worldSize, masterAddr, masterPort, timeoutMs, ifnames, hostname, o.threads ?? 0),
+    native.distInitGroup(backend, rank, worldSize, masterAddr, masterPort, timeoutMs, ifnames, hostname, o.threads ?? 0, storeToken),
   );
   defaultGroup = new ProcessGroup(h, rank, worldSize, localRank, backend, timeoutMs);
   return defaultGroup;

@@ -222,7 +222,7 @@ export interface NativeBinding {
 
   // ops_dist_group.cc: process groups (distAvailable is optional: FLM_ADDON may name an addon built before them)
   distAvailable?(): { gloo: boolean; nccl: boolean };
-  distInitGroup(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, ifnames: string[], hostname: string, threads: number): DistGroupHandle;
+  distInitGroup(backend: string, rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, ifnames: string[], hostname: string, threads: number, storeToken: string): DistGroupHandle;
   distGroupInfo(g: DistGroupHandle): { rank?: number; size?: number; backend?: string; timeoutMs?: number; broken?: boolean; why?: string; destroyed: boolean };
   distDestroy(g: DistGroupHandle): void;
 
