@@ -148,12 +148,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const total = queue.reduce((a, q) => a + q.count, 0);
   let done = 0;
   const internalErrors: string[] = [];
+  const generatorErrors: string[] = [];
 
   async function worker(): Promise<void> {
     for (let q = queue.shift(); q; q = queue.shift()) {
       const r = await runBatch({ mode: q.mode, seed: o.seed, from: q.from, count: q.count }, o);
       const c = counts[q.mode];
       for (const [, v] of r.results) {
+        if (v.outcome === 'generator') {
+          generatorErrors.push(v.detail);
+          continue;
+        }
         c.calls++;
         c.functions.add(v.name.replace('+chain', ''));
         if (v.outcome === 'returned') c.returned++;
@@ -164,6 +169,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         }
       }
       done += r.results.size;
+      if (generatorErrors.length) throw new Error(`the fuzzer's argument generator failed: ${generatorErrors[0]}`);
       if (r.internal) internalErrors.push(r.internal);
       if (r.failure) {
         const f = r.failure;

@@ -67,7 +67,9 @@ export function indexTensor(p: Pool): Tensor {
   const r = p.rng;
   const n = r.range(0, 4);
   const vals = Array.from({ length: n }, () => (r.chance(0.85) ? r.range(0, 3) : r.pick([-1, -5, 7, 100, 2 ** 40])));
-  const t = T.tensor(vals, { dtype: r.chance(0.8) ? 'int64' : r.pick(['int32', 'uint8', 'bool', 'float32'] as const) });
+  const dtype = r.chance(0.8) ? 'int64' : r.pick(['int32', 'uint8', 'bool', 'float32'] as const);
+  const fit = dtype === 'uint8' ? vals.map((v) => Math.max(0, Math.min(255, v))) : dtype === 'int32' ? vals.map((v) => Math.min(v, 2 ** 31 - 1)) : vals;
+  const t = T.tensor(fit, { dtype });
   p.made.push(t);
   return t;
 }
@@ -184,7 +186,11 @@ export function anyValue(p: Pool, depth = 0): unknown {
 export function plausible(p: Pool, position: number, like?: Tensor): unknown {
   const r = p.rng;
   switch (r.int(8)) {
-    case 0: case 1: return like && !like.isDisposed && r.chance(0.6) ? validTensor(p, like.dtype, like.shape) : validTensor(p);
+    case 0: case 1: {
+      let same: [string, number[]] | undefined;
+      try { same = like && r.chance(0.6) ? [like.dtype, like.shape] : undefined; } catch { /* forged or disposed */ }
+      return same ? validTensor(p, same[0], same[1]) : validTensor(p);
+    }
     case 2: return r.pick(GOOD_INTS);
     case 3: return position === 0 ? r.pick(SHAPES) : r.pick([-1, 0, 1]);
     case 4: return indexTensor(p);
