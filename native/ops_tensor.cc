@@ -7,7 +7,9 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "core.h"
 
@@ -442,9 +444,17 @@ FLM_FN(IsGradEnabled) {
 }
 
 // ---------------------------------------------------------------- threads / info
+// Thread counts are capped: OpenMP sizes its team by the count at the next parallel region, so
+// setNumThreads(2^31 - 1) made libgomp exit the process ("Out of memory allocating 481036338272 bytes")
+// and a thousand threads on two cores ran a 4M-element op for minutes. More threads than 4x the
+// hardware threads (at least 64) only slow libtorch down.
+static IntRange ThreadRange() {
+  int64_t hw = static_cast<int64_t>(std::thread::hardware_concurrency());
+  return IntRange{1, std::max<int64_t>(64, 4 * hw)};
+}
 FLM_FN(SetNumThreads) {
   FLM_OP("setNumThreads")
-  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
+  auto n = ArgInt(info, 0, kOp, ThreadRange());
   at::set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END
@@ -500,7 +510,7 @@ FLM_FN(AutocastExit) {
 }
 FLM_FN(SetNumInteropThreads) {
   FLM_OP("setNumInteropThreads")
-  auto n = ArgInt(info, 0, kOp, kPositiveInt32);
+  auto n = ArgInt(info, 0, kOp, ThreadRange());
   at::set_num_interop_threads(static_cast<int>(n));
   return info.Env().Undefined();
   FLM_END

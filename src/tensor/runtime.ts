@@ -1,6 +1,7 @@
 // Process-wide runtime settings and introspection: threads, memory, build information.
 import { native } from '../native/binding.js';
 
+/** Intra-op threads, 1 to max(64, 4 x the hardware threads) (more only slows libtorch down). */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: thread count must be a positive integer, got ${n}`);
   native.setNumThreads(n);
