@@ -27,7 +27,11 @@ import { initFinetuneModel } from '../src/tasks/common/finetune-init.js';
 import { evaluateCheckpoint } from '../src/tasks/common/eval.js';
 import { evaluateRetrieval, type PairScorer } from '../src/tasks/retrieval/eval.js';
 import type { RetrievalSet } from '../src/tasks/retrieval/data.js';
-import { TASK_NAMES, type FinetuneTask, type TaskName } from '../src/tasks/common/task.js';
+import type { FinetuneTask } from '../src/tasks/common/task.js';
+
+/** The classification-style tasks these tests cover (captioning has test/caption.test.ts). */
+const TASK_NAMES = ['retrieval', 'vqa', 'nlvr2'] as const;
+type TaskName = (typeof TASK_NAMES)[number];
 import { cli } from './cli-helpers.js';
 
 const SEED = 'seed=3&size=32';

@@ -3,7 +3,7 @@
 // follow from the same table (config/resolve.ts). The run flags (--config, --resume, --quiet, --json,
 // the launch flags) are the same for every training command.
 import { Option, type Command } from 'commander';
-import { defaultText, flagOf, helpOf, settingsOf, type Setting, type TaskSpec } from '../config/settings.js';
+import { camel, defaultText, flagOf, helpOf, kebab, settingsOf, type Setting, type TaskSpec } from '../config/settings.js';
 import type { TaskEntry } from '../tasks/registry.js';
 import { readConfigFile } from './config-file.js';
 import { setExitCode } from './exit-code.js';
@@ -26,8 +26,7 @@ export function addSettingOptions(cmd: Command, spec: TaskSpec): Command {
   for (const [key, s] of settingsOf(spec)) {
     cmd.addOption(settingOption(spec, key, s));
     for (const alias of s.aliases ?? []) {
-      const flag = alias.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-      cmd.addOption(new Option(`--${flag} <${s.arg ?? 'value'}>`, `same as --${flagOf(key, s)}`));
+      cmd.addOption(new Option(`--${kebab(alias)} <${s.arg ?? 'value'}>`, `same as --${flagOf(key, s)}`));
     }
   }
   cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget and --threads may change)')
@@ -42,7 +41,7 @@ export function givenSettings(cmd: Command, spec: TaskSpec): Record<string, stri
   const opts = cmd.opts<Record<string, unknown>>();
   for (const [key, s] of settingsOf(spec)) {
     const flag = flagOf(key, s);
-    const names = [flag, ...(s.aliases ?? [])].map((n) => n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+    const names = [flag, ...(s.aliases ?? [])].map(camel);
     for (const name of names) {
       if (cmd.getOptionValueSource(name) !== 'cli') continue;
       const v = opts[name];

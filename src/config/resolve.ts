@@ -1,6 +1,7 @@
 // From the settings table to one validated run configuration: the command's defaults, then a config
 // file (keys in the config spelling `batchSize`, the flag spelling `batch-size`, or an alias), then
 // command-line values, then the checks — every problem found is reported at once.
+import { warmupStepsOf } from './warmup.js';
 import { camel, defaultOf, defaultOut, flagOf, kebab, settingsOf, type ConfigOf, type Setting, type TaskSpec } from './settings.js';
 
 /** A setting that cannot work (named in the message), or a checkpoint that does not fit the run. */
@@ -68,13 +69,10 @@ function crossChecks(c: Record<string, unknown>, bad: string[]): void {
   if (typeof mb === 'number' && Number.isInteger(mb) && Number.isInteger(c.batchSize) && n('batchSize') % mb !== 0) {
     bad.push(`batchSize (${n('batchSize')}) must be a multiple of microBatch (${mb})`);
   }
-  const w = c.warmup;
-  if (typeof w === 'number' && Number.isFinite(w) && w >= 0 && Number.isInteger(c.steps) && n('steps') >= 1) {
-    if (!Number.isInteger(w) && w > 1) bad.push(`warmup ${w} is neither an integer step count nor a fraction in (0, 1)`);
-    else {
-      const steps = Number.isInteger(w) ? w : Math.trunc(n('steps') * w);
-      if (steps >= n('steps')) bad.push(`warmup (${steps} steps) must be shorter than steps (${n('steps')})`);
-    }
+  if (typeof c.warmup === 'number' && Number.isFinite(c.warmup) && c.warmup >= 0 && Number.isInteger(c.steps) && n('steps') >= 1) {
+    const w = warmupStepsOf(n('warmup'), n('steps'));
+    if ('error' in w) bad.push(w.error);
+    else if (w.steps >= n('steps')) bad.push(`warmup (${w.steps} steps) must be shorter than steps (${n('steps')})`);
   }
 }
 

@@ -13,6 +13,7 @@
  * default (base) lr, which is what transformers divides by. Step 0 has factor 0 when W > 0.
  * FLM's `warmup_steps` may be a float fraction of the total: W = int(T * warmup) (meter_utils.py).
  */
+import { warmupStepsOf } from '../config/warmup.js';
 
 export class ScheduleConfigError extends Error {
   override name = 'ScheduleConfigError';
@@ -52,11 +53,9 @@ function checkFinite(name: string, v: number): void {
 
 /** Warmup steps W: an integer as is, a fraction in (0, 1) as int(T * fraction). */
 export function resolveWarmupSteps(warmup: number, totalSteps: number): number {
-  checkFinite('warmup', warmup);
-  if (warmup < 0) fail(`warmup must be >= 0, got ${warmup}`);
-  if (Number.isInteger(warmup)) return warmup;
-  if (warmup > 1) fail(`warmup ${warmup} is neither an integer step count nor a fraction in (0, 1)`);
-  return Math.trunc(totalSteps * warmup);
+  const w = warmupStepsOf(warmup, totalSteps);
+  if ('error' in w) fail(w.error);
+  return w.steps;
 }
 
 export function validateScheduleConfig(config: ScheduleConfig): void {

@@ -2,7 +2,7 @@
 // with its vocabulary grown by <bos>/<eos>, or the preset's random init; the run's tokenizer.json (with
 // the caption tokens) is written to the run folder.
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { tidy } from '../../tensor/index.js';
 import { FLMModel, PRESETS, withOverrides, type FLMConfig } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';

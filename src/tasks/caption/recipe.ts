@@ -17,9 +17,7 @@
 // (B.11), and the official loss weight 0.5 on the backpropagated loss. A one-stream AR (or MLM)
 // pretraining run loads by name: its causal text path is exactly the forward stream, so the AR baseline
 // captions through the same decoder. Without --from the model starts from the preset's init.
-import { join } from 'node:path';
-import { tidy } from '../../tensor/index.js';
-import { FLMModel, validateConfig } from '../../models/index.js';
+import type { FLMModel } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
 import { defaultsOf, type ConfigOf } from '../../config/settings.js';
@@ -31,6 +29,7 @@ import type { CaptionTokens } from './tokens.js';
 import { captionBatch, captionStep } from './step.js';
 import { evaluateCaptions, type CaptionEvalResult } from './eval.js';
 import { initCaptionModel } from './init.js';
+import { resumedModel, runFolderModel } from '../common/run-folder-model.js';
 import { CAPTION } from './spec.js';
 
 export { captionModelConfig, initCaptionModel, type CaptionModelInit } from './init.js';
@@ -60,10 +59,8 @@ export const recipe: Recipe<typeof CAPTION> = {
     let decided: { preset: CaptionFinetuneConfig['preset'] } | undefined;
     if (saved) {
       if (saved.modelConfig === undefined || saved.captionTokens === undefined) throw new TrainConfigError(`${saved.dir} is not a caption fine-tuning checkpoint`);
-      modelConfig = validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`);
-      tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
+      ({ model, modelConfig, tokenizer } = await resumedModel(saved, c.out));
       tokens = saved.captionTokens as CaptionTokens;
-      model = tidy(() => new FLMModel(modelConfig));
     } else {
       // rank 0 builds the model and writes the run's tokenizer; the other ranks take its config and read
       // that tokenizer (data parallelism broadcasts rank 0's weights)
@@ -71,11 +68,7 @@ export const recipe: Recipe<typeof CAPTION> = {
       const shared = share(p ? { tokens: p.tokens, modelConfig: p.modelConfig, origin: p.origin, sourcePreset: p.sourcePreset ?? null } : null);
       if (shared.sourcePreset) decided = { preset: shared.sourcePreset as CaptionFinetuneConfig['preset'] };
       ({ tokens, modelConfig } = shared);
-      if (p) ({ model, tokenizer } = p);
-      else {
-        tokenizer = await TextTokenizer.fromFile(join(c.out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
-        model = tidy(() => new FLMModel(modelConfig));
-      }
+      ({ model, tokenizer } = p ?? (await runFolderModel(modelConfig, c.out)));
       init = { lines: [`caption fine-tuning from ${shared.origin}; loss on the ${c.compat === 'official' ? 'reconstructor (official)' : 'forward stream'}`], report: { source: shared.origin } };
     }
     const stepOpts = { compat: c.compat, maskId: tokenizer.specialIds.mask, padId: tokenizer.specialIds.pad };

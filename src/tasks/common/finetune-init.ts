@@ -4,7 +4,7 @@
 // loaded by name where keys match; a single-stream MLM / AR pretraining run loads that way too, which
 // is how the official code could only fine-tune those baselines (spec H.11). The missing / unexpected
 // key report is returned (and printed by the trainer).
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tidy } from '../../tensor/index.js';
 import {

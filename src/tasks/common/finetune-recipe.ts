@@ -5,9 +5,7 @@
 // Recipe (spec E.1-E.3): AdamW (0.9, 0.98), eps 1e-8, weight decay 0.01 without biases / LayerNorm
 // weights, lr multipliers for the heads and the cross-modal layers, linear warmup then linear decay —
 // all the trainer's. Retrieval negatives are a pure function of (seed, step), so resume stays exact.
-import { join } from 'node:path';
-import { tidy } from '../../tensor/index.js';
-import { FLMModel, createModel, validateConfig } from '../../models/index.js';
+import { FLMModel } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
 import type { DatasetSource } from '../../data/types.js';
@@ -16,6 +14,7 @@ import { defaultsOf, type ConfigOf, type TaskSpec, type TrainSettings } from '..
 import { TrainConfigError } from '../../train/errors.js';
 import type { Evaluation, EvalRequest, PreparedRun, Recipe, SavedRun } from '../../train/recipe.js';
 import { formatInitReport, initFinetuneModel } from './finetune-init.js';
+import { resumedModel, type RunFolderModel } from './run-folder-model.js';
 import type { FinetuneTask } from './task.js';
 
 export interface TaskFactoryInput<C> {
@@ -31,14 +30,6 @@ export function batchCounts(b: Batch): { tokens: number; images: number } {
   return { tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size * b.images.length };
 }
 
-/** The model and tokenizer of a resumed fine-tuning run: its saved model config and the run folder's tokenizer. */
-export async function resumedModel(saved: SavedRun, out: string): Promise<{ model: FLMModel; modelConfig: ReturnType<typeof validateConfig>; tokenizer: TextTokenizer }> {
-  if (saved.modelConfig === undefined) throw new TrainConfigError(`${saved.dir}: state.json has no modelConfig`);
-  const modelConfig = validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`);
-  const tokenizer = await TextTokenizer.fromFile(join(out, 'tokenizer.json'), { maxLength: modelConfig.max_text_len });
-  return { model: tidy(() => createModel(modelConfig)) as FLMModel, modelConfig, tokenizer };
-}
-
 /**
  * A fine-tuning recipe from a task factory: `makeTask` builds the task (and the source to train on:
  * VQA drops unanswerable questions) for a new or resumed run.
@@ -52,7 +43,7 @@ export function finetuneRecipe<S extends TaskSpec>(
     async prepare({ c, saved, main, barrier }): Promise<PreparedRun> {
       const raw = await openDataset(c.data);
       const { task, source } = await makeTask({ c, train: { spec: c.data, source: raw }, saved });
-      let built: { model: FLMModel; modelConfig: ReturnType<typeof validateConfig>; tokenizer: TextTokenizer };
+      let built: RunFolderModel;
       let init: PreparedRun['init'];
       let decided: PreparedRun['decided'];
       if (saved) built = await resumedModel(saved, c.out);

@@ -8,10 +8,6 @@ import { flmMasks, fusionIds, type ObjectiveResult } from '../../objectives/inde
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 
-/** The classification-style fine-tuning tasks (captioning decodes; it has its own recipe). */
-export const TASK_NAMES = ['retrieval', 'vqa', 'nlvr2'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
-
 export type { StepContext } from '../../train/recipe.js';
 import type { StepContext } from '../../train/recipe.js';
 

@@ -11,7 +11,7 @@ import { TrainConfigError } from '../../train/errors.js';
 import { train, type TrainHooks, type TrainResult } from '../../train/trainer.js';
 import type { Recipe } from '../../train/recipe.js';
 import { weightsSource } from '../common/weights-source.js';
-import { batchTensors, createObjectiveModel, objectiveConfig, objectiveStep, type ObjectiveOptions, type PretrainObjective } from './objective-step.js';
+import { batchTensors, createObjectiveModel, objectiveConfig, objectiveStep, type ObjectiveOptions } from './objective-step.js';
 import { heldOutLoss } from './held-out.js';
 import { runTokenizer } from './tokenizer.js';
 import { PRETRAIN } from './spec.js';
