@@ -28,6 +28,7 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   ['train'], //                       the one trainer, its loop, recipes' interface, checkpoints, schedules
   ['eval'], //                        metrics (tensor-free)
   ['tasks'], //                       fine-tuning tasks, inference, evaluation runs
+  ['api'], //                         the library API for trained models: loadModel, evaluate, exportModel
   ['bench', 'compare', 'demo'], //    benchmarks, objective comparison, the demo
   ['cli'], //                         the `flm` command line
   ['.'], //                           package entry

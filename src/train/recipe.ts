@@ -84,6 +84,11 @@ export interface PreparedRun {
   evaluate?(r: EvalRequest): Promise<Evaluation>;
   /** JSON kept in every checkpoint besides the trainer's (VQA answers, caption tokens) */
   stateExtras?(): Record<string, unknown>;
+  /**
+   * What a checkpoint's config.json says about the task head besides its weights (model-folder.ts `head`);
+   * default: stateExtras. The run's tokenizer is `<out>/tokenizer.json`, which prepare() writes.
+   */
+  modelHead?(): Record<string, unknown>;
   /** settings the source decided (a fine-tune's model size is its source's): recorded in config.json */
   decided?: Partial<TrainSettings>;
   /** what a new run was initialised from: lines for the log, and the report saved as init.json */

@@ -12,7 +12,9 @@
 //                     `split: "val"` records hold the evaluations
 //     loss.svg, lr.svg, val.svg
 //     checkpoints/    step-N folders (model.safetensors with the official PyTorch names, optimiser
-//                     moments, state.json with RNG and loader positions), `latest`, `best`
+//                     moments, state.json with RNG and loader positions), `latest`, `best`; each is also a
+//                     model folder usable on its own (config.json + tokenizer.json, model-folder.ts)
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getRngState, manualSeed, setRngState } from '../tensor/index.js';
 import type { AnyFLMModel } from '../models/index.js';
@@ -27,6 +29,7 @@ import type { ConfigOf, TaskSpec } from '../config/settings.js';
 import { BatchFeed, cleanUp, TrainLoop, type StopReason, type TrainLoopStart } from './loop.js';
 import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from './resume.js';
 import { saveCheckpoint } from './checkpoint.js';
+import { modelFolderConfig, MODEL_CONFIG_FILE, TOKENIZER_FILE } from './model-folder.js';
 import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
 import { writeLineChart } from './plot.js';
 import type { Evaluation, Metrics, PreparedRun, Recipe, SavedRun } from './recipe.js';
@@ -196,6 +199,18 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     return isBest;
   });
 
+  // the run's tokenizer as prepare() left it (a caption run's has <bos>/<eos>): copied into every checkpoint
+  const runTokenizer = join(c.out, TOKENIZER_FILE);
+  const tokenizerBytes = main && existsSync(runTokenizer) ? readFileSync(runTokenizer) : null;
+  if (main && !tokenizerBytes) say(`warning: ${runTokenizer} is missing; checkpoints will not hold a tokenizer`);
+  const modelFiles = (step: number): Record<string, string | Uint8Array> => ({
+    [MODEL_CONFIG_FILE]: JSON.stringify(modelFolderConfig({
+      task: command, step, model: modelConfig, vocabSize: tokenizer.vocabSize,
+      head: prep.modelHead?.() ?? prep.stateExtras?.() ?? {}, settings: c as unknown as Record<string, unknown>,
+    }), null, 1),
+    ...(tokenizerBytes ? { [TOKENIZER_FILE]: tokenizerBytes } : {}),
+  });
+
   let savedStep = -1;
   const checkpoint = async (isBest = false): Promise<void> => {
     if (savedStep === loop.step && !isBest) return;
@@ -208,7 +223,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
       step: loop.step, task: command, config: c, modelConfig, ...mine, ranks, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite,
       lastLoss: loop.lastLoss, best, lastEval: last, ...prep.stateExtras?.(),
     };
-    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state, { keepLast: c.keepLast, isBest });
+    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state, { keepLast: c.keepLast, isBest, files: modelFiles(loop.step) });
     // the hook (the race's probes) runs off the clock
     const hook = o.hooks?.onCheckpoint;
     if (hook) await loop.clock.paused(() => hook({ step: loop.step, dir, model, tokenizer, elapsedS: loop.elapsed() }));

@@ -63,6 +63,8 @@ export const recipe: Recipe<typeof PRETRAIN> = {
         tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size,
       }),
       evaluate: (r) => heldOutLoss(model, c.objective, objectiveOptions(c), c.seed, tok, r),
+      // zero-shot scoring by the pretraining loss needs to know which loss
+      modelHead: () => ({ objective: c.objective }),
     };
   },
 };
