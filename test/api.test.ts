@@ -40,7 +40,7 @@ const images = join(root, 'images');
 const png = join(images, 'scene.png');
 const jpg = join(images, 'other.jpg');
 const exported = join(root, 'models', 'cap');
-const TASKS = ['pre', 'cap', 'vqa', 'nlvr2'] as const;
+const TASKS = ['pre', 'cap', 'vqa', 'nlvr2', 'ret'] as const;
 const copy = (t: (typeof TASKS)[number]): string => join(copies, t);
 /** What the run folders gave before they were deleted. */
 const ref: { caption?: string; beamCaption?: string; bestCaption?: string; tokenizer?: Record<string, Buffer>; bestStep?: string; captionRun?: string } = {};
@@ -56,6 +56,7 @@ before(async () => {
   }, { quiet: true });
   await finetune({ ...finetuneDefaults('vqa'), ...small, from: join(runs, 'pre'), data: `${DATA}&task=vqa`, valData: 'shapes:val?n=2&seed=3&size=32&task=vqa', out: join(runs, 'vqa'), steps: 2, evalEvery: 100, evalBatch: 8 }, { quiet: true });
   await finetune({ ...finetuneDefaults('nlvr2'), ...small, from: join(runs, 'pre'), data: 'shapes:train?n=32&seed=3&size=32&task=nlvr2', valData: null, out: join(runs, 'nlvr2'), steps: 2 }, { quiet: true });
+  await finetune({ ...finetuneDefaults('retrieval'), ...small, from: join(runs, 'pre'), data: DATA, valData: null, out: join(runs, 'ret'), steps: 1, negatives: 1 }, { quiet: true });
   mkdirSync(images);
   await sharp(Buffer.from(world.image(0)), { raw: { width: S, height: S, channels: 3 } }).png().toFile(png);
   await sharp(Buffer.from(world.image(1)), { raw: { width: S, height: S, channels: 3 } }).jpeg().toFile(jpg);
@@ -108,6 +109,15 @@ describe('model folders', () => {
     const vqa = readJson<ModelFolderConfig & { head: { answers: string[] } }>(join(copy('vqa'), 'config.json'));
     assert.equal(vqa.head.answers.length, vqa.model.vqa_label_size);
     assert.deepEqual(readJson<ModelFolderConfig>(join(copy('nlvr2'), 'config.json')).head, {});
+    assert.deepEqual(readJson<ModelFolderConfig>(join(copy('ret'), 'config.json')).head, {});
+  });
+
+  it('a copied pretraining checkpoint starts a fine-tune (--from) with its own tokenizer', async () => {
+    const out = join(root, 'from-copy');
+    const r = await finetune({ ...finetuneDefaults('nlvr2'), from: copy('pre'), data: 'shapes:train?n=8&seed=3&size=32&task=nlvr2', valData: null, out, steps: 1, batchSize: 2, workers: 0 }, { quiet: true });
+    assert.equal(r.steps, 1);
+    assert.deepEqual(readFileSync(join(out, 'tokenizer.json')), ref.tokenizer!.pre);
+    assert.equal(readJson<{ preset: string }>(join(out, 'config.json')).preset, 'tiny', 'the model size comes from the copy');
   });
 
   it('a copied checkpoint, its run folder deleted, captions through the CLI from another directory', () => {
@@ -219,6 +229,7 @@ describe('loadModel', () => {
     assert.deepEqual(models.get('vqa')!.capabilities, ['answer', 'embed']);
     assert.deepEqual(models.get('nlvr2')!.capabilities, ['judge', 'embed']);
     assert.deepEqual(models.get('pre')!.capabilities, ['score', 'embed']);
+    assert.deepEqual(models.get('ret')!.capabilities, ['score', 'embed']);
   });
 
   it('caption(): one image or several; a path, encoded bytes and RGB pixels give the same caption', async () => {
@@ -242,7 +253,7 @@ describe('loadModel', () => {
     const j = await models.get('nlvr2')!.judge([png, jpg], 'there is a circle in both images');
     assert.ok(j.probability >= 0 && j.probability <= 1 && j.label === j.probability > 0.5);
     const texts = [world.captions(0)[0]!, world.captions(1)[0]!, 'nothing at all'];
-    for (const [t, kind] of [['cap', 'caption'], ['pre', 'flm']] as const) {
+    for (const [t, kind] of [['cap', 'caption'], ['pre', 'flm'], ['ret', 'rank']] as const) {
       const s = await models.get(t)!.score([png, jpg], texts);
       assert.equal(s.kind, kind);
       assert.equal(s.scores.length, 2);
