@@ -104,6 +104,19 @@ describe('flm finetune <task> from a pretraining run, then flm eval', () => {
     }
   });
 
+  it('val.svg draws every evaluation metric, a chart each (not the example counts and timings)', () => {
+    const want: Record<TaskName, string[]> = {
+      retrieval: ['ir_r1', 'ir_r10', 'ir_r5', 'r1_sum', 'rsum', 'tr_r1', 'tr_r10', 'tr_r5'],
+      vqa: ['vqa_score'],
+      nlvr2: ['accuracy'],
+    };
+    for (const task of TASK_NAMES) {
+      const svg = readFileSync(join(root, task, 'val.svg'), 'utf8');
+      // each chart's title (15 px) names its metric
+      assert.deepEqual([...svg.matchAll(/font-size="15">([^<]+)</g)].map((m) => m[1]).sort(), want[task], task);
+    }
+  });
+
   it('the task heads are built and the pretrained weights loaded (NLVR2: 3 token types, row 2 := row 1)', () => {
     const init = readJson<{ missing: string[]; unexpected: string[]; adapted: string[]; loaded: number }>(join(root, 'nlvr2', 'init.json'));
     assert.ok(init.loaded > 100);

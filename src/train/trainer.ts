@@ -29,7 +29,7 @@ import { BatchFeed, cleanUp, TrainLoop, type StopReason, type TrainLoopStart } f
 import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from './resume.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { MetricsLog, logRecorder, openMetricsLog, type MetricsRecord } from './metrics-log.js';
-import { writeLineChart } from './plot.js';
+import { writeChartGrid, writeLineChart } from './plot.js';
 import type { Evaluation, Metrics, PreparedRun, Recipe, SavedRun } from './recipe.js';
 
 export interface EvalRecord {
@@ -231,7 +231,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   };
 }
 
-/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg. */
+/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg: a chart per evaluation metric. */
 function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves']): void {
   const train = recs.filter((r) => r.split === undefined);
   const val = recs.filter((r) => r.split === 'val');
@@ -239,6 +239,8 @@ function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves'
   const lossKeys = ['loss', ...curves.loss].filter((k) => train.some((r) => typeof r[k] === 'number'));
   writeLineChart(join(dir, 'loss.svg'), 'training loss', 'step', 'loss', lossKeys.map((k) => ({ name: k, points: series(train, k) })));
   writeLineChart(join(dir, 'lr.svg'), 'learning rate', 'step', 'lr', [{ name: 'lr (group 0)', points: series(train, 'lr') }]);
-  const valKeys = curves.val.filter((k) => val.some((r) => typeof r[k] === 'number'));
-  if (valKeys.length) writeLineChart(join(dir, 'val.svg'), 'validation', 'step', 'metric', valKeys.map((k) => ({ name: k, points: series(val, k) })));
+  // `selection` repeats one metric (or its negation) for the best-checkpoint choice
+  const notCurves = new Set(['step', 'split', 'selection', ...(curves.sizes ?? [])]);
+  const valKeys = [...new Set([...curves.val, ...val.flatMap((r) => Object.keys(r))])].filter((k) => !notCurves.has(k) && val.some((r) => typeof r[k] === 'number'));
+  if (valKeys.length) writeChartGrid(join(dir, 'val.svg'), 'validation', 'step', valKeys.map((k) => ({ title: k, series: [{ name: k, points: series(val, k) }] })));
 }

@@ -44,7 +44,7 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
 
 export const recipe: Recipe<typeof CAPTION> = {
   spec: CAPTION,
-  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
+  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'], sizes: ['images'] },
   async prepare({ c, saved, main, share }) {
     const src = await openDataset(c.data);
     if (src.textKind !== 'caption') {

@@ -3,7 +3,7 @@ import { finetuneRecipe } from '../common/finetune-recipe.js';
 import { VQA } from './spec.js';
 import { createVqaTask } from './task.js';
 
-export const recipe = finetuneRecipe(VQA, { loss: ['vqa'], val: ['vqa_score'] }, ({ c, train, saved }) => {
+export const recipe = finetuneRecipe(VQA, { loss: ['vqa'], val: ['vqa_score'], sizes: ['n'] }, ({ c, train, saved }) => {
   const answers = saved && Array.isArray(saved.answers) ? (saved.answers as string[]) : undefined;
   return createVqaTask(train, { ...(answers ? { answers } : {}), minAnswerCount: c.minAnswerCount });
 });
