@@ -90,6 +90,7 @@ describe('flm finetune <task> from a pretraining run, then flm eval', () => {
         assert.equal(m.n_texts! >= 6, true);
       } else if (task === 'vqa') {
         inUnit(m.vqa_score, 'vqa_score');
+        inUnit(m.vqa_prior_score, 'vqa_prior_score');
         assert.equal(m.n, 18); // 6 images x 3 questions
       } else {
         inUnit(m.accuracy, 'accuracy');
@@ -100,7 +101,11 @@ describe('flm finetune <task> from a pretraining run, then flm eval', () => {
       const state = readJson<{ task: string; modelConfig: { loss_names: Record<string, number>; vqa_label_size?: number }; answers?: string[] }>(
         join(runDir, 'checkpoints', 'step-00000003', 'state.json'));
       assert.equal(state.task, task);
-      if (task === 'vqa') assert.equal(state.modelConfig.vqa_label_size, state.answers!.length);
+      if (task === 'vqa') {
+        assert.equal(state.modelConfig.vqa_label_size, state.answers!.length);
+        const prior = (state as { answer_prior?: Record<string, string> }).answer_prior;
+        assert.ok(prior && typeof prior[''] === 'string' && Object.values(prior).every((a) => state.answers!.includes(a)), JSON.stringify(prior));
+      }
     }
   });
 
