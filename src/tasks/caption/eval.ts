@@ -146,6 +146,6 @@ export async function evaluateCaptions(
 export function captionMetrics(e: CaptionEvalResult): Record<string, number> {
   return {
     ...Object.fromEntries(e.bleu.map((b, i) => [`bleu${i + 1}`, b])), cider: e.cider, images: e.images,
-    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed } : {}),
+    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed, object_recall: e.semantic.objectRecall } : {}),
   };
 }

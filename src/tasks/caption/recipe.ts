@@ -45,7 +45,7 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
 
 export const recipe: Recipe<typeof CAPTION> = {
   spec: CAPTION,
-  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
+  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy', 'object_recall'], sizes: ['images'] },
   async prepare({ c, saved, main, share }) {
     const src = await openDataset(c.data);
     if (src.textKind !== 'caption') {
