@@ -281,6 +281,13 @@ describe('loadModel', () => {
     await assert.rejects(cap.caption({ data: new Uint8Array(S * S * 4), width: S, height: S }), /that is RGBA/);
     await assert.rejects(cap.score([png], ['  ']), /query text is empty/);
     await assert.rejects(loadModel(images), /is not a checkpoint/);
+    const broken = join(root, 'broken');
+    cpSync(exported, broken, { recursive: true });
+    rmSync(join(broken, 'tokenizer.json'));
+    await assert.rejects(loadModel(broken), /model folder .*broken is incomplete: tokenizer\.json is missing/);
+    const cfg = readJson<ModelFolderConfig>(join(exported, 'config.json'));
+    writeFileSync(join(broken, 'config.json'), JSON.stringify({ ...cfg, formatVersion: 99 }));
+    await assert.rejects(loadModel(broken), /format version 99 is not one this flm reads \(up to 1\): update flm/);
     const m = await loadModel(copy('cap'));
     m.dispose();
     m.dispose();

@@ -14,11 +14,11 @@ export interface TrainingRecord {
 }
 
 const WHAT: Record<string, string> = {
-  pretrain: 'a pretrained vision-language model (no task head fine-tuned): image-text scoring by its own pretraining loss and features',
-  retrieval: 'an image-text retrieval model: a rank head on the fused image-text features',
-  vqa: 'a visual question answering model: a classifier over a fixed answer vocabulary',
-  nlvr2: 'an NLVR2-style model: judges whether a statement is true of a pair of images',
-  caption: 'an image captioning model: autoregressive decoding on the forward text stream',
+  pretrain: 'pretrained, no task head fine-tuned (scores image-text pairs by its own pretraining loss; features)',
+  retrieval: 'image-text retrieval (a rank head on the fused image-text features)',
+  vqa: 'visual question answering (a classifier over a fixed answer vocabulary)',
+  nlvr2: 'NLVR2-style reasoning (whether a statement is true of a pair of images)',
+  caption: 'image captioning (autoregressive decoding on the forward text stream)',
 };
 
 const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(4));
@@ -42,7 +42,7 @@ function usage(task: string, name: string): string[] {
   };
   return [
     '```sh', cli[task] ?? `flm embed --checkpoint ${dir} --images photos/ --out features.safetensors`, '```', '',
-    '```js', `import { loadModel } from 'flm';`, `const model = await loadModel(${JSON.stringify(name)});`,
+    '```js', `import { loadModel } from 'flm';`, `const model = await loadModel('${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}');`,
     lib[task] ?? `const { vectors } = await model.embed({ images: ['photo.png'] });`, 'model.dispose();', '```',
   ];
 }
@@ -80,7 +80,7 @@ export function modelCard(cfg: ModelFolderConfig, record: TrainingRecord | null,
     '| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), '',
     '## Metrics', '', ...metrics, '',
     ...(command ? ['## The command that made it', '', '```sh', command, '```', ''] : []),
-    '## Use it', '', ...usage(cfg.task, o.name), '',
+    '## Use it', '', `From the folder that holds \`${o.name}/\`:`, '', ...usage(cfg.task, o.name), '',
     '## Files', '',
     '- `config.json`: the model config (official names), the tokenizer settings, the task head (`head`) and the training settings',
     '- `tokenizer.json`: the Hugging Face tokenizer the model was trained with',

@@ -100,11 +100,12 @@ export async function loadRunModel(path: string, o: { which?: string } = {}): Pr
   const { dir, runDir } = findCheckpoint(path, o.which);
   const folder = readModelFolderConfig(dir);
   const state = existsSync(join(dir, 'state.json')) || !folder ? readState(dir) : stateOfFolder(folder);
-  let tokenizerPath: string;
-  if (folder) {
-    tokenizerPath = join(dir, folder.tokenizer.file);
-    if (!existsSync(tokenizerPath)) throw new CheckpointError(`model folder ${dir} is incomplete: ${folder.tokenizer.file} is missing`);
-  } else tokenizerPath = tokenizerPathOf(dir, runDir, state);
+  let tokenizerPath = folder ? join(dir, folder.tokenizer.file) : '';
+  if (!folder || !existsSync(tokenizerPath)) {
+    // a checkpoint saved without its tokenizer (the run folder had none) looks where older ones keep it
+    if (folder && !existsSync(join(dir, 'state.json'))) throw new CheckpointError(`model folder ${dir} is incomplete: ${folder.tokenizer.file} is missing`);
+    tokenizerPath = tokenizerPathOf(dir, runDir, state);
+  }
   const tokJson = readTokenizerJson(tokenizerPath);
   const vocabSize = new TextTokenizer(tokJson).vocabSize;
   const config = folder ? folder.model : modelConfigOf(state, vocabSize, dir);
