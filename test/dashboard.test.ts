@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { PRETRAIN_DEFAULTS, pretrain } from '../src/tasks/pretrain/recipe.js';
 import { CAPTION_DEFAULTS, finetuneCaption } from '../src/tasks/caption/recipe.js';
 import { summarize } from '../src/compare/report.js';
 import type { RaceResults } from '../src/compare/race.js';
+import { readMetricsFrom } from '../src/dashboard/metrics-tail.js';
 import { cli } from './cli-helpers.js';
 
 const FLM = fileURLToPath(new URL('../../bin/flm.js', import.meta.url));
@@ -319,5 +320,30 @@ describe('flm dashboard', () => {
       assert.match(err, message);
       assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
     }
+  });
+});
+
+describe('metrics.jsonl read on from a byte offset', () => {
+  it('returns whole new lines only, and starts again when the log was truncated', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flm-dashboard-tail-'));
+    const path = join(dir, 'metrics.jsonl');
+    assert.deepEqual(readMetricsFrom(path, 0), { offset: 0, reset: false, more: false, records: [] }, 'no log yet');
+    writeFileSync(path, '{"step":1,"loss":3}\n{"step":2,"loss":2}\n{"step":3,"lo');
+    const a = readMetricsFrom(path, 0);
+    assert.deepEqual(a.records.map((r) => r.step), [1, 2], 'the line being written is left for later');
+    assert.equal(readMetricsFrom(path, a.offset).records.length, 0);
+    appendFileSync(path, 'ss":1}\n');
+    const b = readMetricsFrom(path, a.offset);
+    assert.deepEqual([b.reset, b.records.map((r) => r.step)], [false, [3]]);
+    // a resumed run truncates the log to its checkpoint, then writes on: the old offset is stale
+    writeFileSync(path, '{"step":1,"loss":3}\n{"step":2,"loss":2.5}\n{"step":3,"loss":1.5}\n{"step":4,"loss":1}\n');
+    const c = readMetricsFrom(path, b.offset);
+    assert.equal(c.reset, true);
+    assert.deepEqual(c.records.map((r) => r.loss), [3, 2.5, 1.5, 1]);
+    writeFileSync(path, '{"step":1,"loss":3}\n');
+    assert.equal(readMetricsFrom(path, c.offset).reset, true, 'an offset past the end');
+    const small = readMetricsFrom(path, 0, 8);
+    assert.equal(small.records.length, 0);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

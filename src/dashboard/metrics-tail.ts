@@ -1,7 +1,8 @@
 // Incremental reads of a growing metrics.jsonl: the client keeps a byte offset and asks for what was
 // appended after it, so a live curve costs the new lines only. Only whole lines are returned (a line
 // being written is left for the next read); a log that shrank (a resumed run truncates it) is read
-// again from the start and flagged `reset`.
+// again from the start and flagged `reset`, as is one whose byte before the offset is no longer a
+// newline (truncated, then grown past the offset again before the next read).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { MetricsRecord } from '../train/metrics-log.js';
 
@@ -18,11 +19,22 @@ export interface MetricsChunk {
 /** At most this many bytes per answer; a longer backlog comes in several. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
+function byteAt(path: string, at: number): number {
+  const b = Buffer.alloc(1);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, b, 0, 1, at) === 1 ? b[0]! : -1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readMetricsFrom(path: string, offset: number, maxBytes = CHUNK_BYTES): MetricsChunk {
   if (!existsSync(path)) return { offset: 0, reset: offset > 0, more: false, records: [] };
   const size = statSync(path).size;
   let start = Number.isSafeInteger(offset) && offset >= 0 ? offset : 0;
-  const reset = start > size || start !== offset;
+  // an offset past the end, or not just after a newline, belongs to an older version of the log
+  const reset = start !== offset || start > size || (start > 0 && byteAt(path, start - 1) !== 0x0a);
   if (reset) start = 0;
   const length = Math.min(size - start, maxBytes);
   const buf = Buffer.alloc(length);

@@ -22,6 +22,8 @@ import { readMetricsFrom } from './metrics-tail.js';
 import { raceView } from './race-view.js';
 import { MaskRequestError, maskView } from './masks-view.js';
 import { loadTryItModel, type TryItModel } from './try-it.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { InputError } from '../tasks/common/inference-inputs.js';
 
 export interface DashboardOptions {
   /** the runs folder */
@@ -205,7 +207,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       'Content-Type': contentType(real), 'Content-Length': st.size, 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store',
       'Content-Security-Policy': FILE_CSP,
     });
-    createReadStream(real).pipe(res);
+    createReadStream(real).on('error', () => res.destroy()).pipe(res);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -242,7 +244,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : e instanceof PathRefusedError ? 403 : e instanceof NotFoundError ? 404
-        : e instanceof MaskRequestError || e instanceof RangeError ? 400 : 500;
+        : e instanceof MaskRequestError || e instanceof RangeError || e instanceof InputError ? 400
+          : e instanceof CheckpointError ? 422 : 500;
       const message = e instanceof Error ? e.message : String(e);
       if (status === 500) console.error(`flm dashboard: ${req.method} ${req.url}: ${message}`);
       if (res.headersSent) res.destroy();

@@ -24,7 +24,15 @@ class RunLog {
         this.train = [];
         this.eval = [];
       }
-      for (const rec of r.records) (typeof rec.split === 'string' ? this.eval : this.train).push(rec);
+      for (const rec of r.records) {
+        const list = typeof rec.split === 'string' ? this.eval : this.train;
+        // a resumed run logs again from its checkpoint's step: the records it replaces go
+        if (list.length && rec.step <= list[list.length - 1].step) {
+          this.train = this.train.filter((x) => x.step < rec.step);
+          this.eval = this.eval.filter((x) => x.step < rec.step);
+          (typeof rec.split === 'string' ? this.eval : this.train).push(rec);
+        } else list.push(rec);
+      }
       const grew = r.records.length > 0 || r.reset;
       this.offset = r.offset;
       more = r.more;
