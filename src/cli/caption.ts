@@ -14,7 +14,7 @@ interface EvalFlags {
 
 export function registerCaptionEval(evalCmd: Command): void {
   evalCmd.command('caption')
-    .description('caption a dataset with a caption checkpoint: BLEU-1..4 and CIDEr-D (pycocoevalcap-exact), semantic accuracy on shapes')
+    .description('caption a dataset with a caption checkpoint: BLEU-1..4 and CIDEr-D (pycocoevalcap-exact), semantic accuracy and object recall on shapes')
     .requiredOption('--checkpoint <dir>', 'caption run (its best checkpoint, else the latest) or checkpoint folder')
     .option('--data <spec>', `caption dataset (default ${DEFAULT_CAPTION_EVAL_DATA})`)
     .option('--beam <k>', 'beam size (1: greedy, the official decoder)', '1')
@@ -52,7 +52,7 @@ export function registerCaptionEval(evalCmd: Command): void {
           console.log(`images      ${r.images}${r.skipped ? ` (${r.skipped} skipped)` : ''}`);
           r.bleu.forEach((b, i) => console.log(`BLEU-${i + 1}      ${b.toFixed(4)}`));
           console.log(`CIDEr-D     ${r.cider.toFixed(4)}`);
-          if (r.semantic) console.log(`semantic    ${r.semantic.accuracy.toFixed(4)} true, ${r.semantic.parsed.toFixed(4)} parsed, coverage ${r.semantic.coverage.toFixed(4)}`);
+          if (r.semantic) console.log(`semantic    ${r.semantic.accuracy.toFixed(4)} true, ${r.semantic.parsed.toFixed(4)} parsed, coverage ${r.semantic.coverage.toFixed(4)}, object recall ${r.semantic.objectRecall.toFixed(4)}`);
           console.log(`time        ${r.elapsedS.toFixed(1)} s`);
         }
       } finally {

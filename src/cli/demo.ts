@@ -37,7 +37,7 @@ export function registerDemo(p: Command): void {
         printJson('demo', {
           pretrain_final_loss: r.pretrain.finalLoss, zero_shot_tr_r1: r.zeroShot.tr_r1, zero_shot_ir_r1: r.zeroShot.ir_r1,
           retrieval_tr_r1: r.retrieval?.tr_r1 ?? null, retrieval_ir_r1: r.retrieval?.ir_r1 ?? null,
-          caption_bleu4: r.caption.bleu4, caption_cider: r.caption.cider, caption_semantic_accuracy: r.caption.semanticAccuracy, seconds: r.seconds,
+          caption_bleu4: r.caption.bleu4, caption_cider: r.caption.cider, caption_semantic_accuracy: r.caption.semanticAccuracy, caption_object_recall: r.caption.objectRecall, seconds: r.seconds,
         }, r as unknown as Record<string, unknown>);
       }
       else console.log(formatDemo(r, f.out).join('\n'));

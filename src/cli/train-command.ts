@@ -29,7 +29,7 @@ export function addSettingOptions(cmd: Command, spec: TaskSpec): Command {
       cmd.addOption(new Option(`--${kebab(alias)} <${s.arg ?? 'value'}>`, `same as --${flagOf(key, s)}`));
     }
   }
-  cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget and --threads may change)')
+  cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget, --threads and --no-tensorboard may change)')
     .option('--quiet', 'no progress line')
     .option('--json', 'print the result as one JSON object ({command, metrics, ...}; see docs/json.md)');
   return addLaunchOptions(cmd);

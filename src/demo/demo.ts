@@ -57,7 +57,7 @@ export interface DemoResult {
   zeroShot: RetrievalRecall & { objective: string; images: number; texts: number; examples: RankedQuery[] };
   /** null when retrievalSteps is 0 */
   retrieval: (RetrievalRecall & { steps: number; seconds: number; images: number; texts: number; examples: RankedQuery[] }) | null;
-  caption: { steps: number; seconds: number; images: number; bleu4: number; cider: number; semanticAccuracy: number | null; examples: { caption: string; reference: string; correct: boolean | null }[] };
+  caption: { steps: number; seconds: number; images: number; bleu4: number; cider: number; semanticAccuracy: number | null; objectRecall: number | null; examples: { caption: string; reference: string; correct: boolean | null }[] };
   seconds: number;
 }
 
@@ -153,7 +153,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     zeroShot,
     retrieval,
     caption: {
-      steps: cap.steps, seconds: cap.elapsedS, images: ev.images, bleu4: ev.bleu4, cider: ev.cider, semanticAccuracy: ev.semantic?.accuracy ?? null,
+      steps: cap.steps, seconds: cap.elapsedS, images: ev.images, bleu4: ev.bleu4, cider: ev.cider, semanticAccuracy: ev.semantic?.accuracy ?? null, objectRecall: ev.semantic?.objectRecall ?? null,
       examples: ev.predictions.slice(0, 5).map((p) => ({ caption: p.caption, reference: p.references[0] ?? '', correct: p.correct ?? null })),
     },
     seconds: (performance.now() - t0) / 1000,
@@ -177,7 +177,8 @@ export function formatDemo(r: DemoResult, out: string): string[] {
       : ['  (fine-tune retrieval with ITM + rank loss: flm finetune retrieval --from ' + join(out, 'pretrain') + ' --steps 2000)']),
     `  captioning after ${r.caption.steps} fine-tuning steps (${r.caption.seconds.toFixed(0)} s), ${r.caption.images} test images, greedy: ` +
       `BLEU-4 ${r.caption.bleu4.toFixed(3)}, CIDEr-D ${r.caption.cider.toFixed(3)}` +
-      (r.caption.semanticAccuracy === null ? '' : `, semantic accuracy ${pct(r.caption.semanticAccuracy)} (the caption parses and is true of the scene)`),
+      (r.caption.semanticAccuracy === null ? '' : `, semantic accuracy ${pct(r.caption.semanticAccuracy)} (the caption parses and is true of the scene)`) +
+      (r.caption.objectRecall === null ? '' : `, object recall ${pct(r.caption.objectRecall)} (objects named with their colour and shape)`),
     ...r.caption.examples.map((e) => `    ${e.correct === null ? '' : e.correct ? 'true ' : 'false'}  "${e.caption}"   reference: "${e.reference}"`),
     `  runs, curves and checkpoints in ${out}; every number in ${join(out, 'demo.json')}`,
   ];

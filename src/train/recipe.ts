@@ -97,6 +97,9 @@ export interface Recipe<S extends TaskSpec = TaskSpec> {
   prepare(ctx: PrepareContext<ConfigOf<S>>): Promise<PreparedRun>;
   /** `flm eval`: the recipe's evaluation of a saved model (its checkpoint state holds the extras) */
   evaluateSaved?(saved: SavedModel, r: EvalRequest): Promise<Evaluation>;
-  /** metrics.jsonl keys drawn in loss.svg, and the validation keys drawn in val.svg */
-  readonly curves: { loss: readonly string[]; val: readonly string[] };
+  /**
+   * metrics.jsonl keys drawn in loss.svg besides the loss; val.svg draws every number of the
+   * evaluations, the `val` keys first, except `sizes` (example counts and timings, which are no curves)
+   */
+  readonly curves: { loss: readonly string[]; val: readonly string[]; sizes?: readonly string[] };
 }

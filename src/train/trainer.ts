@@ -10,7 +10,8 @@
 //     init.json       what a new run loaded from --from: loaded / missing / unexpected tensors
 //     metrics.jsonl   one object per logged step (loss, its terms, lr, elapsed_s, tokens_per_s, ...);
 //                     `split: "val"` records hold the evaluations
-//     loss.svg, lr.svg, val.svg
+//     events.out.tfevents.*  the same numbers as TensorBoard scalars (one file per session; --no-tensorboard: none)
+//     loss.svg, lr.svg, val.svg (every evaluation metric)
 //     checkpoints/    step-N folders (model.safetensors with the official PyTorch names, optimiser
 //                     moments, state.json with RNG and loader positions), `latest`, `best`
 import { join, resolve } from 'node:path';
@@ -27,8 +28,8 @@ import type { ConfigOf, TaskSpec } from '../config/settings.js';
 import { BatchFeed, cleanUp, TrainLoop, type StopReason, type TrainLoopStart } from './loop.js';
 import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from './resume.js';
 import { saveCheckpoint } from './checkpoint.js';
-import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
-import { writeLineChart } from './plot.js';
+import { MetricsLog, logRecorder, openMetricsLog, type MetricsRecord } from './metrics-log.js';
+import { writeChartGrid, writeLineChart } from './plot.js';
 import type { Evaluation, Metrics, PreparedRun, Recipe, SavedRun } from './recipe.js';
 
 export interface EvalRecord {
@@ -67,7 +68,7 @@ export interface TrainHooks {
 
 export interface TrainOptions {
   resume?: boolean;
-  /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget and threads */
+  /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget, threads and TensorBoard logging */
   explicit?: ReadonlySet<string>;
   quiet?: boolean;
   hooks?: TrainHooks;
@@ -132,9 +133,6 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     batchSize: microBatch, imageSize: modelConfig.image_size, ...(prep.tokenizeInLoader ? { tokenizer, maxTextLength: modelConfig.max_text_len } : {}),
     seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true, rank, worldSize: world,
   });
-  const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
-  // a new run in a used folder (a run killed before its first checkpoint, or started again) starts a new log
-  if (!saved && main) log.truncateAfter(0);
   let start: TrainLoopStart | undefined;
   let best: EvalRecord | null = null;
   let lastEval: TrainResult['lastEval'] = null;
@@ -143,9 +141,11 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     best = saved.best ?? null;
     lastEval = saved.lastEval ?? null;
     start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
-    if (main) log.truncateAfter(saved.step);
     say(`resumed from ${ckptDir} at step ${saved.step}`);
   }
+  // a new run in a used folder (a run killed before its first checkpoint, or started again) starts new logs;
+  // a resumed one drops what was logged past its checkpoint
+  const log = main ? openMetricsLog(c.out, { resumedAt: saved?.step ?? null, tensorboard: c.tensorboard }) : new MetricsLog(join(c.out, 'metrics.jsonl'));
 
   const draw = (recs: MetricsRecord[]): void => writeCurves(c.out, recs, recipe.curves);
   const feed = new BatchFeed(loader.batches(), loader.state());
@@ -231,7 +231,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   };
 }
 
-/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg. */
+/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg: a chart per evaluation metric. */
 function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves']): void {
   const train = recs.filter((r) => r.split === undefined);
   const val = recs.filter((r) => r.split === 'val');
@@ -239,6 +239,8 @@ function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves'
   const lossKeys = ['loss', ...curves.loss].filter((k) => train.some((r) => typeof r[k] === 'number'));
   writeLineChart(join(dir, 'loss.svg'), 'training loss', 'step', 'loss', lossKeys.map((k) => ({ name: k, points: series(train, k) })));
   writeLineChart(join(dir, 'lr.svg'), 'learning rate', 'step', 'lr', [{ name: 'lr (group 0)', points: series(train, 'lr') }]);
-  const valKeys = curves.val.filter((k) => val.some((r) => typeof r[k] === 'number'));
-  if (valKeys.length) writeLineChart(join(dir, 'val.svg'), 'validation', 'step', 'metric', valKeys.map((k) => ({ name: k, points: series(val, k) })));
+  // `selection` repeats one metric (or its negation) for the best-checkpoint choice
+  const notCurves = new Set(['step', 'split', 'selection', ...(curves.sizes ?? [])]);
+  const valKeys = [...new Set([...curves.val, ...val.flatMap((r) => Object.keys(r))])].filter((k) => !notCurves.has(k) && val.some((r) => typeof r[k] === 'number'));
+  if (valKeys.length) writeChartGrid(join(dir, 'val.svg'), 'validation', 'step', valKeys.map((k) => ({ title: k, series: [{ name: k, points: series(val, k) }] })));
 }

@@ -44,7 +44,7 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
 
 export const recipe: Recipe<typeof CAPTION> = {
   spec: CAPTION,
-  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
+  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy', 'object_recall'], sizes: ['images'] },
   async prepare({ c, saved, main, share }) {
     const src = await openDataset(c.data);
     if (src.textKind !== 'caption') {
@@ -93,7 +93,7 @@ export const recipe: Recipe<typeof CAPTION> = {
 export function captionMetrics(e: CaptionEvalResult): Record<string, number> {
   return {
     ...Object.fromEntries(e.bleu.map((b, i) => [`bleu${i + 1}`, b])), cider: e.cider, images: e.images,
-    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed } : {}),
+    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed, object_recall: e.semantic.objectRecall } : {}),
   };
 }
 
