@@ -29,7 +29,7 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   ['eval'], //                        metrics (tensor-free)
   ['tasks'], //                       fine-tuning tasks, inference, evaluation runs
   ['api'], //                         the library API for trained models: loadModel, evaluate, exportModel
-  ['bench', 'compare', 'demo'], //    benchmarks, objective comparison, the demo
+  ['bench', 'compare', 'demo', 'dashboard'], // benchmarks, objective comparison, the demo, the web dashboard
   ['cli'], //                         the `flm` command line
   ['.'], //                           package entry
 ];

@@ -14,6 +14,7 @@ import { registerCompare } from './compare.js';
 import { registerConvert } from './convert.js';
 import { registerSettings } from './settings.js';
 import { registerExport } from './export.js';
+import { registerDashboard } from './dashboard.js';
 import { exitCodeOf } from './exit-code.js';
 import { flmVersion } from './version.js';
 
@@ -37,6 +38,7 @@ export function program(): Command {
   registerConvert(p);
   registerSettings(p);
   registerExport(p);
+  registerDashboard(p);
   return p;
 }
 

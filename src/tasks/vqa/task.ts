@@ -21,6 +21,14 @@ import { evalBatches } from '../common/eval-batches.js';
 import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer-prior.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
+/** One answered question (VQAv2 result-file keys, plus the question and the expected answer where known). */
+export interface VqaPrediction {
+  question_id: number;
+  answer: string;
+  question: string;
+  expected?: string;
+}
+
 const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
 
 /** Annotator answers of a question, normalised (VQA eval rules) and counted. */
@@ -104,14 +112,17 @@ class VqaTask implements FinetuneTask {
     // the answer-prior baseline, scored by the same scorer from one-hot logits
     const priorScore = new VqaScore();
     const C = this.answers.length;
-    const predictions: { question_id: number; answer: string }[] = [];
+    const predictions: VqaPrediction[] = [];
     let n = 0;
     for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
       const logits = noGrad(() => tidy(() => this.logits(model, b).toTypedArray() as Float32Array)); // [B·C]
       const targets = b.meta.map((m) => vqaTargetOf(m, this.index));
       score.update(logits, C, targets);
       if (this.prior) priorScore.update(this.priorLogits(b.meta as VqaMeta[], C), C, targets);
-      argmaxRows(logits, C).forEach((c, i) => predictions.push({ question_id: (b.meta[i] as VqaMeta).questionId, answer: this.answers[c]! }));
+      argmaxRows(logits, C).forEach((c, i) => {
+        const m = b.meta[i] as VqaMeta;
+        predictions.push({ question_id: m.questionId, answer: this.answers[c]!, question: b.texts[i]!, ...(m.multipleChoiceAnswer !== undefined ? { expected: m.multipleChoiceAnswer } : {}) });
+      });
       n += b.size;
     }
     const vqaScore = score.compute();
