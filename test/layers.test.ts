@@ -23,7 +23,7 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   ['objectives'], //                  masks and losses (tensor only)
   ['optim', 'dist'], //               optimisers; process groups and DDP
   ['io'], //                          file formats: safetensors, torch pickle, atomic writes, weights files
-  ['convert', 'verify'], //           model-aware weight conversion; parity with the PyTorch reference
+  ['convert', 'verify', 'onnx'], //   model-aware weight conversion; parity with the PyTorch reference; ONNX graphs of models
   ['data'], //                        datasets, loader, tokenizer, shapes world, seeded PRNG (tensor-free)
   ['train'], //                       the one trainer, its loop, recipes' interface, checkpoints, schedules
   ['eval'], //                        metrics (tensor-free)
