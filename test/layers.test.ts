@@ -25,7 +25,8 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   ['io'], //                          file formats: safetensors, torch pickle, atomic writes, weights files
   ['convert', 'verify', 'onnx'], //   model-aware weight conversion; parity with the PyTorch reference; ONNX graphs of models
   ['data'], //                        datasets, loader, tokenizer, shapes world, seeded PRNG (tensor-free)
-  ['train'], //                       the one trainer, its loop, recipes' interface, checkpoints, schedules
+  ['train', 'web'], //                the one trainer, its loop, recipes' interface, checkpoints, schedules;
+  //                                  the in-browser library for ONNX exports (browser-safe: see WEB_CLOSURE)
   ['eval'], //                        metrics (tensor-free)
   ['tasks'], //                       fine-tuning tasks, inference, evaluation runs
   ['api'], //                         the library API for trained models: loadModel, evaluate, exportModel

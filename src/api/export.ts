@@ -2,12 +2,15 @@
 // model.safetensors (the weights byte for byte, without the optimiser state) and a model card
 // (README.md) — from a run folder (its best checkpoint, else the latest), a checkpoint folder, or a
 // model folder. The weights are loaded once on the way, so a folder that does not load is never exported.
+// Format 'onnx' writes the model's inference graphs instead (export-onnx.ts), optionally with a web demo.
+// Either way the folder is written beside `out` and renamed into place: a failed export leaves nothing.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { publishDir, tempSibling, writeFileAtomic } from '../io/atomic.js';
 import { modelFolderConfig, MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, type ModelFolderConfig } from '../train/model-folder.js';
 import { loadRunModel, type RunModel } from '../tasks/common/inference-model.js';
 import { modelCard, type TrainingRecord } from './model-card.js';
+import { writeOnnxExport } from './export-onnx.js';
 
 import { EXPORT_FORMATS, type ExportFormat } from './export-formats.js';
 
@@ -16,8 +19,13 @@ export { EXPORT_FORMATS, type ExportFormat };
 export interface ExportOptions {
   /** the folder to write; it must not exist or be empty unless `force` */
   out: string;
-  /** 'safetensors' (default): config.json + tokenizer.json + model.safetensors + README.md */
+  /**
+   * 'safetensors' (default): config.json + tokenizer.json + model.safetensors + README.md;
+   * 'onnx': the inference graphs (*.onnx) + tokenizer.json + manifest.json + README.md
+   */
   format?: ExportFormat;
+  /** onnx only: also a static page that runs the model in the browser (index.html, demo.js, lib/, vendor/) */
+  webDemo?: boolean;
   /** in a run folder: 'best', 'latest' or a step folder name (default: best when the run has one, else latest) */
   which?: string;
   /** replace a non-empty `out` */
@@ -62,6 +70,7 @@ export async function exportModel(source: string, o: ExportOptions): Promise<Exp
   const format = o.format ?? 'safetensors';
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new ExportError(`format must be one of ${EXPORT_FORMATS.join(', ')}, got '${String(format)}'`);
   if (typeof o.out !== 'string' || o.out === '') throw new ExportError('give the output folder (--out DIR)');
+  if (o.webDemo && format !== 'onnx') throw new ExportError('the web demo runs an ONNX export: add --format onnx');
   const out = resolve(o.out);
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new ExportError(`${out} exists and is not a folder`);
@@ -76,6 +85,11 @@ export async function exportModel(source: string, o: ExportOptions): Promise<Exp
     const tmp = tempSibling(out);
     mkdirSync(tmp);
     try {
+      if (format === 'onnx') {
+        const files = writeOnnxExport(run, tmp, { name: basename(out), webDemo: o.webDemo ?? false });
+        publishDir(tmp, out);
+        return { out, format, source: run.dir, task: cfg.task, step: cfg.step, files };
+      }
       copyFileSync(join(run.dir, WEIGHTS_FILE), join(tmp, WEIGHTS_FILE));
       copyFileSync(run.tokenizerPath, join(tmp, TOKENIZER_FILE));
       const config: ModelFolderConfig = { ...cfg, tokenizer: { ...cfg.tokenizer, file: TOKENIZER_FILE } };

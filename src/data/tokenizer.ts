@@ -3,8 +3,10 @@
  * with @huggingface/tokenizers, plus what that library leaves to its callers: truncation to the max
  * text length, padding, attention and special-tokens masks, explicit special ids, and word ids for
  * whole-word masking.
+ *
+ * The module runs in browsers too (the in-browser library, src/web, tokenises with it): Node's file
+ * system is imported only when `fromFile` is called.
  */
-import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 /** Special token strings; which ones a model uses is part of its config, never guessed at train time. */
@@ -135,6 +137,7 @@ export class TextTokenizer {
   }
 
   static async fromFile(path: string, opts: TokenizerOptions = {}): Promise<TextTokenizer> {
+    const { readFile } = await import('node:fs/promises');
     let text: string;
     try {
       text = await readFile(path, 'utf8');

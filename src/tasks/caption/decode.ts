@@ -85,8 +85,11 @@ function nextLogProbs(model: FLMModel, img: Tensor, rows: readonly (readonly num
   });
 }
 
+/** Generated tokens at most when not given (official 30). */
+export const DEFAULT_CAPTION_STEPS = 30;
+
 function stepsOf(model: FLMModel, o: DecodeOptions): number {
-  const n = o.maxSteps ?? 30;
+  const n = o.maxSteps ?? DEFAULT_CAPTION_STEPS;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`maxSteps must be a positive integer, got ${n}`);
   // the longest input is <s> <bos> + (steps - 1) generated tokens, within the trained text length
   return Math.min(n, model.config.max_text_len - 1);

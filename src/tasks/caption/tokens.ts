@@ -11,17 +11,13 @@
 // should not grow; the model then needs no new rows.
 import { readFileSync } from 'node:fs';
 import { TextTokenizer, TokenizerError } from '../../data/tokenizer.js';
+import type { CaptionTokens } from '../../data/caption-text.js';
+
+// the caption text itself lives in data/ (browser-safe: the in-browser library encodes captions too)
+export { encodeCaptions, decodeCaption, type CaptionTokens, type EncodedCaptions } from '../../data/caption-text.js';
 
 export const BOS_TOKEN = '<bos>';
 export const EOS_TOKEN = '<eos>';
-
-export interface CaptionTokens {
-  mode: 'added' | 'existing';
-  /** the prompt token after `<s>` (official caption_prompt '<bos>') */
-  bos: number;
-  /** the token the caption ends with; decoding also stops at `</s>` (D.11 step 3) */
-  eos: number;
-}
 
 /** The caption tokens a tokenizer already has: `<bos>`/`<eos>` when present, else null. */
 export function findCaptionTokens(tok: TextTokenizer): CaptionTokens | null {
@@ -74,38 +70,4 @@ export function addCaptionTokens(json: TokenizerJson, maxLength: number): { json
     throw new TokenizerError(`adding ${BOS_TOKEN} / ${EOS_TOKEN} did not give ids ${V}, ${V + 1}`);
   }
   return { json: out, tokenizer, tokens };
-}
-
-export interface EncodedCaptions {
-  ids: Int32Array; // [B, L] row-major
-  mask: Int32Array; // [B, L] 1 on real tokens
-  shape: [number, number];
-}
-
-/**
- * `<s> <bos> w.. <eos> </s> <pad>..` for each caption (already preprocessed, spec E.4), padded to L;
- * the words are truncated to L - 4 tokens.
- */
-export function encodeCaptions(tok: TextTokenizer, ct: CaptionTokens, texts: readonly string[], L: number): EncodedCaptions {
-  if (L < 5) throw new RangeError(`encodeCaptions: text length ${L} leaves no room for words`);
-  const { cls, sep, pad } = tok.specialIds;
-  const unk = tok.specialIds.unk;
-  const ids = new Int32Array(texts.length * L).fill(pad);
-  const mask = new Int32Array(texts.length * L);
-  texts.forEach((text, b) => {
-    const words = tok.tokenize(text).slice(0, L - 4).map((t) => {
-      const id = tok.tokenToId(t) ?? unk;
-      if (id === undefined) throw new TokenizerError(`token "${t}" is not in the vocabulary and the tokenizer has no unk token`);
-      return id;
-    });
-    const row = [cls, ct.bos, ...words, ct.eos, sep];
-    ids.set(row, b * L);
-    mask.fill(1, b * L, b * L + row.length);
-  });
-  return { ids, mask, shape: [texts.length, L] };
-}
-
-/** Generated ids (prompt and stop token excluded) as text. */
-export function decodeCaption(tok: TextTokenizer, ids: readonly number[]): string {
-  return tok.decode(ids, { skipSpecialTokens: true }).trim();
 }
