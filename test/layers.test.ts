@@ -210,6 +210,28 @@ test('layers: the checker flags upward imports, same-tier imports, cycles, unkno
   assert.match(layerViolations([e('models/flm.ts', 'native/binding.ts')]).join('\n'), /native bridge: src\/models\/flm\.ts/);
 });
 
+/**
+ * The browser library's compiled files (what `flm export --web-demo` copies and a bundler would take):
+ * the closure of dist/src/web/index.js. Only these, and only these packages, may be in it.
+ */
+export const WEB_CLOSURE = ['web/index.js', 'web/model.js', 'web/manifest.js', 'web/preprocess.js', 'data/tokenizer.js', 'data/caption-text.js', 'data/text.js'];
+const WEB_PACKAGES = ['onnxruntime-web', '@huggingface/tokenizers'];
+
+test('layers: src/web runs in a browser: its compiled import closure is the web library and browser-safe data/ files, no Node builtin, no tensor', async () => {
+  const { webLibraryFiles } = await import('../src/api/web-demo.js');
+  const files = webLibraryFiles();
+  assert.deepEqual(files.map((f) => f.path).sort(), [...WEB_CLOSURE].sort());
+  for (const f of files) {
+    for (const p of f.packages) assert.ok(WEB_PACKAGES.includes(p), `${f.path} imports ${p}, which the browser build does not map`);
+    // a dynamic import runs only when called: data/tokenizer.js reads a file in fromFile(), which browsers never call
+    assert.deepEqual(f.dynamic, f.path === 'data/tokenizer.js' ? ['node:fs/promises'] : [], `${f.path}: dynamic imports`);
+  }
+  // the source side: src/web imports no folder but data (and itself)
+  for (const e of srcEdges().edges.filter((x) => layerOf(x.from) === 'web')) {
+    assert.ok(['web', 'data'].includes(layerOf(e.to)), `src/${e.from}:${e.line} imports src/${e.to}`);
+  }
+});
+
 test('layers: src/ imports flow one way (LAYERS), with no cycle among folders', () => {
   const { files, edges, unresolved } = srcEdges();
   assert.ok(files.length > 100 && edges.length > 300, `parsed ${files.length} files, ${edges.length} imports`);

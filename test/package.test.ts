@@ -13,7 +13,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Where shipped files may live; a new kind of runtime file belongs in package.json `files` and here. */
 const ALLOWED = [/^bin\/flm\.js$/, /^dist\/src\/.+\.(js|d\.ts)$/, /^native\/[a-z_]+\.(cc|h|def)$/, /^binding\.gyp$/, /^scripts\/(install|find-libtorch)\.mjs$/,
-  /^bench\/engine_peer\.py$/, /^web\/dashboard\/[a-z-]+\.(html|js|css)$/, /^(LICENSE|README\.md|package\.json)$/];
+  /^bench\/engine_peer\.py$/, /^web\/(dashboard|onnx-demo)\/[a-z-]+\.(html|js|css)$/, /^(LICENSE|README\.md|package\.json)$/];
 
 test('npm pack ships what a user needs and nothing else', (t) => {
   // --ignore-scripts: the `prepare` build is the test runner's job; this reads the file list only
@@ -25,7 +25,7 @@ test('npm pack ships what a user needs and nothing else', (t) => {
 
   assert.deepEqual(files.filter((f) => !ALLOWED.some((a) => a.test(f))), [], 'files outside what the package needs');
   assert.deepEqual(files.filter((f) => /^dist\/(test|bench|fuzz)\//.test(f) || f.startsWith('fixtures/') || f.endsWith('.map')), []);
-  for (const need of ['LICENSE', 'README.md', 'package.json', pkg.main, pkg.types, ...Object.values(pkg.bin), 'dist/src/cli/main.js', 'dist/src/api/index.d.ts', 'web/dashboard/index.html', 'binding.gyp', 'scripts/install.mjs', 'native/ops.def']) {
+  for (const need of ['LICENSE', 'README.md', 'package.json', pkg.main, pkg.types, ...Object.values(pkg.bin), 'dist/src/cli/main.js', 'dist/src/api/index.d.ts', 'web/dashboard/index.html', 'web/onnx-demo/index.html', 'dist/src/web/index.js', 'dist/src/web/index.d.ts', 'binding.gyp', 'scripts/install.mjs', 'native/ops.def']) {
     assert.ok(files.includes(need.replace(/^\.\//, '')), `${need} is shipped`);
   }
   // every native source binding.gyp compiles is shipped
