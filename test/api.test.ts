@@ -303,8 +303,14 @@ describe('evaluate()', () => {
     assert.equal(r.captions!.images, 2);
     const c = await cli('eval', 'caption', '--checkpoint', exported, '--data', data, '--beam', '2', '--json');
     assert.deepEqual((JSON.parse(c.out) as { metrics: unknown }).metrics, r.metrics);
-    const v = await evaluate(copy('vqa'), { data: 'shapes:val?n=2&seed=3&size=32&task=vqa', batchSize: 4 });
+    const file = join(mkdtempSync(join(tmpdir(), 'flm-vqa-pred-')), 'predictions.json');
+    const v = await evaluate(copy('vqa'), { data: 'shapes:val?n=2&seed=3&size=32&task=vqa', batchSize: 4, predictions: file });
     assert.ok(v.metrics.vqa_score! >= 0 && v.metrics.vqa_score! <= 1 && v.predictions!.length === 6);
+    assert.ok(v.metrics.vqa_prior_score! >= 0 && v.metrics.vqa_prior_score! <= 1, 'the answer prior is scored beside the model');
+    // the predictions file is the EvalAI submission format: exactly {question_id, answer}
+    const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
+    assert.deepEqual(written.map((p) => Object.keys(p).sort()), written.map(() => ['answer', 'question_id']));
+    assert.ok(v.predictions!.every((p) => typeof (p as { question?: unknown }).question === 'string'));
     const z = await evaluate(copy('pre'), { task: 'retrieval', zeroShot: true, data: 'shapes:val?n=3&seed=3&size=32' });
     assert.equal(z.zeroShotObjective, 'flm');
     await assert.rejects(evaluate(copy('pre')), /a pretraining model is evaluated by zero-shot retrieval/);

@@ -88,7 +88,8 @@ export async function evaluate(dir: string, settings: EvaluateSettings = {}): Pr
     } : {}),
   });
   if (s.predictions) {
-    const predictions = r.captions?.predictions ?? r.predictions;
+    // VQA: only the EvalAI submission keys (the evaluation also carries each question and its expected answer)
+    const predictions = r.captions?.predictions ?? r.predictions?.map(({ question_id, answer }) => ({ question_id, answer }));
     if (predictions) writeFileAtomic(s.predictions, JSON.stringify(predictions, null, r.captions ? 1 : undefined));
   }
   return r;

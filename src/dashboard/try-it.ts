@@ -1,14 +1,6 @@
-// The try-it view's one door to the models: load a model folder, caption an image, answer a question
-// about it, rank typed captions for it. Written over the task inference code (tasks/*/infer.ts, the
-// code behind `flm caption`, `flm vqa`, `flm retrieve`); when the library's `loadModel(dir)` lands this
-// file is the only one to switch over to it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadRunModel, type RunModel } from '../tasks/common/inference-model.js';
-import { captionFiles } from '../tasks/caption/infer.js';
-import { answerQuestion } from '../tasks/vqa/infer.js';
-import { retrieveImages } from '../tasks/retrieval/infer.js';
+// The try-it view's one door to the models: the library's `loadModel` (src/api), so the page shows
+// exactly what a user's script would get. Uploads go to the model as encoded bytes, never as files.
+import { loadModel, type FlmModel } from '../api/index.js';
 
 export interface TryItModel {
   /** the checkpoint folder actually loaded (a run folder's best checkpoint, else its latest) */
@@ -22,56 +14,37 @@ export interface TryItModel {
   dispose(): void;
 }
 
-/** The inference code reads image files: each call writes the upload to a private temporary file. */
-async function withImageFile<T>(image: Uint8Array, fn: (path: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'flm-dashboard-'));
-  try {
-    const path = join(dir, 'upload');
-    writeFileSync(path, image);
-    return await fn(path);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-class RunModelAdapter implements TryItModel {
-  constructor(private readonly run: RunModel) {}
+class LibraryModel implements TryItModel {
+  constructor(private readonly model: FlmModel) {}
 
   get checkpoint(): string {
-    return this.run.dir;
+    return this.model.dir;
   }
 
   get task(): string {
-    return this.run.task;
+    return this.model.task;
   }
 
-  caption(image: Uint8Array, o: { beam: number; maxSteps?: number }): Promise<string> {
-    return withImageFile(image, async (p) => (await captionFiles(this.run, [p], { beam: o.beam, maxSteps: o.maxSteps ?? 30 }))[0]!.caption);
+  async caption(image: Uint8Array, o: { beam: number; maxSteps?: number }): Promise<string> {
+    return (await this.model.caption(image, { beam: o.beam, maxSteps: o.maxSteps ?? 30 })).caption;
   }
 
-  answer(image: Uint8Array, question: string, o: { top: number }): Promise<{ answer: string; score: number }[]> {
-    return withImageFile(image, (p) => answerQuestion(this.run, p, question, { top: o.top }));
+  async answer(image: Uint8Array, question: string, o: { top: number }): Promise<{ answer: string; score: number }[]> {
+    return (await this.model.answer(image, question, { top: o.top })).top;
   }
 
-  score(image: Uint8Array, texts: readonly string[]): Promise<{ by: string; ranked: { text: string; score: number }[] }> {
-    return withImageFile(image, async (p) => {
-      let by = '';
-      const ranked: { text: string; score: number }[] = [];
-      for (const text of texts) {
-        const r = await retrieveImages(this.run, [p], text);
-        by = r.score;
-        ranked.push({ text, score: r.ranked[0]!.score });
-      }
-      return { by, ranked: ranked.sort((a, b) => b.score - a.score) };
-    });
+  async score(image: Uint8Array, texts: readonly string[]): Promise<{ by: string; ranked: { text: string; score: number }[] }> {
+    const m = await this.model.score([image], texts);
+    const ranked = texts.map((text, t) => ({ text, score: m.scores[0]![t]! }));
+    return { by: m.kind, ranked: ranked.sort((a, b) => b.score - a.score) };
   }
 
   dispose(): void {
-    this.run.model.dispose();
+    this.model.dispose();
   }
 }
 
 /** Loads a run folder (its best checkpoint, else its latest) or a checkpoint folder. */
 export async function loadTryItModel(dir: string): Promise<TryItModel> {
-  return new RunModelAdapter(await loadRunModel(dir, { which: 'auto' }));
+  return new LibraryModel(await loadModel(dir));
 }
