@@ -27,7 +27,7 @@ import { forwardMask, toAdditive } from '../src/objectives/index.js';
 import { loadImageTensor } from '../src/data/image.js';
 import { FLMModel, type FLMConfig } from '../src/models/index.js';
 import { Module } from '../src/nn/module.js';
-import { checkExportable, decodeModel, encodeModel, OnnxExportError, OPSET, taskGraphs } from '../src/onnx/index.js';
+import { captionCacheSlots, checkExportable, decodeModel, encodeModel, OnnxExportError, OPSET, taskGraphs } from '../src/onnx/index.js';
 import { exportModel, loadModel, ExportError } from '../src/index.js';
 import { loadWebModel, preprocessImage, type OnnxManifest, type WebModel } from '../src/web/index.js';
 
@@ -151,18 +151,42 @@ async function graphDiffs(t: Task, model: FLMModel, m: RunModel, session: (role:
       const add = toAdditive(forwardMask(tensor(Int32Array.from(mask), { shape: [B, T], dtype: 'int64' })));
       return forwardHead(model).forward(forwardStream(model, captionImageTokens(model, image), idt, add)).toTypedArray() as Float32Array;
     });
+    const empty = (n: number): Record<string, ort.Tensor> => Object.fromEntries(captionCacheSlots(model).flatMap((sl, i) => ['key', 'value'].map((kv) => [`past_${kv}_${i}`, new ort.Tensor('float32', new Float32Array(0), [n, sl.heads, 0, sl.headDim])])));
     // decoding: <s> <bos> and generated tokens, all real, at every prefix length the decoder feeds
-    for (const T of [2, 3, 7, model.config.max_text_len]) {
-      const ids = Array.from({ length: B * T }, (_, k) => (k % T === 0 ? sp.cls : k % T === 1 ? ct.bos : 4 + ((k * 31) % (V - 4))));
+    const L = model.config.max_text_len;
+    const all = Array.from({ length: B * L }, (_, k) => (k % L === 0 ? sp.cls : k % L === 1 ? ct.bos : 4 + ((k * 31) % (V - 4))));
+    const prefix = (T: number): number[] => all.filter((_, k) => k % L < T);
+    for (const T of [2, 3, 7, L]) {
+      const ids = prefix(T);
       const ones = ids.map(() => 1);
-      const got = await run('caption_step', { image_embeds: e, input_ids: i64(ids, [B, T]), attention_mask: i64(ones, [B, T]) });
+      const got = await run('caption_step', { image_embeds: e, input_ids: i64(ids, [B, T]), attention_mask: i64(ones, [B, T]), ...empty(B) });
       assert.deepEqual(got.dims, [B, T, V]);
       check(`caption_step T=${T}`, got, ref(ids, ones, T), T * V);
+    }
+    // decoding with the key/value cache: <s> <bos> first, then one token a step with the presents of the
+    // step before; each step's last row against libtorch's full forward of the same prefix
+    {
+      const s = session('caption_step');
+      let past = empty(B);
+      const diffs: number[] = [];
+      for (let T = 2; T <= L; T++) {
+        const ids = prefix(T);
+        const r = await s.run({ image_embeds: e, input_ids: i64(ids, [B, T]), attention_mask: i64(ids.map(() => 1), [B, T]), ...past });
+        const rows = T === 2 ? 2 : 1;
+        assert.deepEqual(r.logits!.dims, [B, rows, V]);
+        assert.deepEqual(r.present_key_0!.dims.slice(2, 3), [T]);
+        const want = ref(ids, ids.map(() => 1), T);
+        const lastGot = Array.from({ length: B }, (_, b) => Array.from((r.logits!.data as Float32Array).subarray((b * rows + rows - 1) * V, (b * rows + rows) * V))).flat();
+        const lastWant = Array.from({ length: B }, (_, b) => Array.from(want.subarray((b * T + T - 1) * V, (b * T + T) * V))).flat();
+        diffs.push(maxAbsDiff(lastGot, lastWant));
+        past = Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith('present_')).map(([k, v]) => [k.replace('present_', 'past_'), v]));
+      }
+      out['caption_step cached'] = Math.max(...diffs);
     }
     // scoring: padded captions (the attention mask matters)
     const texts = Array.from({ length: B }, (_, i) => world.captions(i % 4)[0]!);
     const c = encodeCaptions(m.tokenizer, ct, texts, model.config.max_text_len);
-    const got = await run('caption_step', { image_embeds: e, input_ids: i64(c.ids, c.shape), attention_mask: i64(c.mask, c.shape) });
+    const got = await run('caption_step', { image_embeds: e, input_ids: i64(c.ids, c.shape), attention_mask: i64(c.mask, c.shape), ...empty(B) });
     check('caption_step padded', got, ref(c.ids, c.mask, c.shape[1]), c.shape[1] * V);
     image.dispose();
     return out;

@@ -3,10 +3,15 @@
 //   image_encoder  image [B, 3, S, S] -> image_embeds = cross_modal_image_transform(ViT(image)) [B, N, H]
 //                  (the image tokens before their token-type row, which each text graph adds: 1, or
 //                  2 for NLVR2's second image)
-//   caption_step   (image_embeds, input_ids [B, T], attention_mask [B, T]) -> logits [B, T, V]: the
-//                  forward (l2r) stream alone and its LM head, as tasks/caption/decode.ts `forwardStream`
-//                  (greedy decoding feeds the tokens so far with an all-ones mask and reads the last row;
-//                  caption scoring feeds padded captions). No key/value cache: each step reruns the prefix.
+//   caption_step   (image_embeds, input_ids [B, T], attention_mask [B, T], past_key_i / past_value_i
+//                  [B, heads, P, d]) -> logits [B, T - P, V], present_key_i / present_value_i [B, heads, T, d]:
+//                  the forward (l2r) stream alone and its LM head, as tasks/caption/decode.ts `forwardStream`,
+//                  for the tokens after the P cached ones. One cache slot per self-attention of the stream
+//                  (bottom layers, then cross-modal layers). The cache is exact: under the forward mask a row
+//                  q >= 1 sees rows 1..q only, so earlier rows never change when tokens are appended (row 0,
+//                  which sees every token, is seen by no other row). P = 0 (empty past tensors) is the plain
+//                  forward: caption scoring feeds padded captions that way; greedy decoding feeds <s> <bos>
+//                  first, then all tokens so far with the presents of the step before, reading the last row.
 //   vqa            (image_embeds, input_ids, attention_mask) -> logits [B, C]: vqa_classifier(cls_feats)
 //   rank           (image_embeds, input_ids, attention_mask) -> score [B]: rank_output(cls_feats)[:, 0]
 //   nlvr2          (image_embeds_0, image_embeds_1, input_ids, attention_mask) -> logits [B, 2]
@@ -16,7 +21,7 @@
 import { FLMModel } from '../models/flm.js';
 import { specialIds } from '../models/config.js';
 import { OnnxExportError, OnnxGraph, type GraphIO } from './graph.js';
-import { ModuleEmitter } from './modules.js';
+import { ModuleEmitter, type KvSlot } from './modules.js';
 import { additive, flmMasks, forwardAllowed, fusionIds, sequenceAxes } from './masks.js';
 
 export const GRAPH_NAMES = ['image_encoder', 'caption_step', 'vqa', 'rank', 'nlvr2'] as const;
@@ -24,6 +29,8 @@ export type GraphName = (typeof GRAPH_NAMES)[number];
 
 const BATCH = 'batch';
 const SEQ = 'sequence';
+const PAST = 'past';
+const NEW = 'new';
 
 function imageEmbedsIO(model: FLMModel, name: string, doc: string): GraphIO {
   const grid = model.config.vit_arch.image_size / model.config.vit_arch.patch_size;
@@ -39,16 +46,29 @@ function imageTokens(e: ModuleEmitter, model: FLMModel, embeds: string, idx: num
   return e.g.op('Add', [embeds, e.embeddingRow(model.token_type_embeddings, idx)], {}, `image_tokens_type${idx}`);
 }
 
-/** decode.ts forwardStream: text_feats1 [B, L, H] of the l2r stream. */
-function forwardStream(e: ModuleEmitter, model: FLMModel, img: string, ids: string, mask: string): string {
+/**
+ * decode.ts forwardStream: text_feats1 [B, L, H] of the l2r stream; with `from` and `caches`, of the
+ * tokens from that position on, attending to the cached keys and values of the earlier ones.
+ */
+function forwardStream(e: ModuleEmitter, model: FLMModel, img: string, ids: string, mask: string, from: string | null = null, caches: KvSlot[] | null = null): string {
   const g = e.g;
-  let f = e.robertaEmbeddings(model.text_transformer.embeddings, ids);
-  for (const layer of model.text_transformer.layers) f = e.robertaLayer(layer, f, mask);
+  let slot = 0;
+  const next = (): KvSlot | null => caches?.[slot++] ?? null;
+  let f = e.robertaEmbeddings(model.text_transformer.embeddings, ids, from);
+  for (const layer of model.text_transformer.layers) f = e.robertaLayer(layer, f, mask, next());
   f = g.op('Add', [e.linear(model.cross_modal_text_transform, f), e.embeddingRow(model.token_type_embeddings, 0)], {}, 'l2r/cross_in');
   // the official unconverted all-ones image mask: +1 on every image score (see models/flm.ts)
   const imgMask = g.constF(1);
-  for (const layer of model.cross_modal_text_layers.items) f = e.bertCrossLayer(layer, f, img, mask, imgMask);
+  for (const layer of model.cross_modal_text_layers.items) f = e.bertCrossLayer(layer, f, img, mask, imgMask, next());
   return f;
+}
+
+/** The self-attentions of the forward stream, in order: [heads, head size] of each cache slot. */
+export function captionCacheSlots(model: FLMModel): Array<{ heads: number; headDim: number }> {
+  const c = model.config;
+  const bottom = model.text_transformer.layers.map(() => ({ heads: c.text_encoder_arch.num_attention_heads, headDim: c.text_encoder_arch.hidden_size / c.text_encoder_arch.num_attention_heads }));
+  const top = model.cross_modal_text_layers.items.map((l) => ({ heads: l.attention!.self.heads, headDim: l.attention!.self.hidden / l.attention!.self.heads }));
+  return [...bottom, ...top];
 }
 
 /** FLMModel.forward up to cls_feats [B, H] (three streams; the reconstructor reads both text streams). */
@@ -99,15 +119,30 @@ function imageEncoder(model: FLMModel): OnnxGraph {
 function captionStep(model: FLMModel): OnnxGraph {
   const head = model.lm_score_r ?? model.lm_score;
   if (!head) throw new OnnxExportError('the model has no LM head (lm_score): it cannot generate text');
-  const g = new OnnxGraph('caption_step', 'one decoding step of an flm caption model: the forward text stream over the image tokens and its LM head', ['logits']);
+  const slots = captionCacheSlots(model);
+  const presentNames = slots.flatMap((_, i) => [`present_key_${i}`, `present_value_${i}`]);
+  const g = new OnnxGraph('caption_step', 'one decoding step of an flm caption model: the forward text stream over the image tokens and its LM head, with a key/value cache', ['logits', ...presentNames]);
   const e = new ModuleEmitter(g, model);
   const embeds = g.input(imageEmbedsIO(model, 'image_embeds', EMBEDS_DOC));
-  const ids = g.input({ ...IDS, doc: '<s> <bos> and the tokens so far (decoding), or <s> <bos> caption <eos> </s> <pad>.. (scoring)' });
+  const ids = g.input({ ...IDS, doc: 'all tokens so far: <s> <bos> w.. (decoding), or <s> <bos> caption <eos> </s> <pad>.. (scoring)' });
   const mask = g.input(MASK);
+  const caches: KvSlot[] = slots.map((sl, i) => ({
+    past: {
+      key: g.input({ name: `past_key_${i}`, type: 'float32', shape: [BATCH, sl.heads, PAST, sl.headDim], doc: `keys of self-attention ${i} at the first P positions (present_key_${i} of the step before; P = 0: empty)` }),
+      value: g.input({ name: `past_value_${i}`, type: 'float32', shape: [BATCH, sl.heads, PAST, sl.headDim], doc: `values of self-attention ${i} at the first P positions` }),
+    },
+  }));
+  const from = g.op('Shape', [caches[0]!.past.key], { start: { i: 2 }, end: { i: 3 } }, 'past_length'); // [P]
   const ax = sequenceAxes(g, mask);
-  const fwd = additive(g, forwardAllowed(g, mask, ax), 'fwd');
-  const f = forwardStream(e, model, imageTokens(e, model, embeds, model.config.image_token_type_idx), ids, fwd);
-  g.output(e.mlmHead(head, f), { name: 'logits', type: 'float32', shape: [BATCH, SEQ, model.config.vocab_size], doc: 'next-token logits after each position' });
+  const all = additive(g, forwardAllowed(g, mask, ax), 'fwd'); // [B, 1, T, T]
+  const fwd = g.op('Slice', [all, from, g.constI([2 ** 53 - 1]), g.constI([2])], {}, 'fwd/newRows'); // [B, 1, T - P, T]
+  const f = forwardStream(e, model, imageTokens(e, model, embeds, model.config.image_token_type_idx), ids, fwd, from, caches);
+  g.output(e.mlmHead(head, f), { name: 'logits', type: 'float32', shape: [BATCH, NEW, model.config.vocab_size], doc: 'next-token logits after each of the T - P new positions' });
+  caches.forEach((c, i) => {
+    const sl = slots[i]!;
+    g.output(c.present!.key, { name: `present_key_${i}`, type: 'float32', shape: [BATCH, sl.heads, SEQ, sl.headDim], doc: `keys of self-attention ${i} at all T positions` });
+    g.output(c.present!.value, { name: `present_value_${i}`, type: 'float32', shape: [BATCH, sl.heads, SEQ, sl.headDim], doc: `values of self-attention ${i} at all T positions` });
+  });
   return g;
 }
 

@@ -2,5 +2,5 @@
 // emitters (modules.ts), masks (masks.ts) and the task graphs (flm-graphs.ts).
 export { OPSET, IR_VERSION, OnnxExportError, OnnxGraph, type GraphIO, type Dim } from './graph.js';
 export { encodeModel, decodeModel, type ModelJson } from './proto.js';
-export { EXPORTABLE_MODULES, checkExportable, ModuleEmitter } from './modules.js';
-export { GRAPH_NAMES, taskGraphs, type GraphName } from './flm-graphs.js';
+export { EXPORTABLE_MODULES, checkExportable, ModuleEmitter, type KvSlot } from './modules.js';
+export { GRAPH_NAMES, taskGraphs, captionCacheSlots, type GraphName } from './flm-graphs.js';

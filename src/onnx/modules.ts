@@ -35,6 +35,16 @@ export function checkExportable(model: Module): void {
   }
 }
 
+/**
+ * A key/value cache slot of one self-attention: `past` holds the keys and values [B, heads, P, d] of the
+ * P earlier positions (graph inputs); the emitter prepends them to this call's and sets `present` to
+ * the concatenation [B, heads, P + T, d] (graph outputs).
+ */
+export interface KvSlot {
+  past: { key: string; value: string };
+  present?: { key: string; value: string };
+}
+
 /** Writes modules of one model as nodes of one graph; initializers are named by the modules' state-dict paths. */
 export class ModuleEmitter {
   readonly #paths = new Map<Module, string>();
@@ -124,11 +134,17 @@ export class ModuleEmitter {
     return g.op('MatMul', [probs, v], {}, `${hint}/ctx`);
   }
 
-  bertSelfAttention(m: BertSelfAttention, x: string, kv: string, mask: string | null): string {
+  /** q from x, keys and values from kv (x itself for self-attention), after the cached ones of `cache`. */
+  bertSelfAttention(m: BertSelfAttention, x: string, kv: string, mask: string | null, cache: KvSlot | null = null): string {
     const h = this.#hint(m, 'att');
     const q = this.#splitHeads(this.linear(m.query, x), m.heads, m.hidden, `${h}/q`);
-    const k = this.#splitHeads(this.linear(m.key, kv), m.heads, m.hidden, `${h}/k`);
-    const v = this.#splitHeads(this.linear(m.value, kv), m.heads, m.hidden, `${h}/v`);
+    let k = this.#splitHeads(this.linear(m.key, kv), m.heads, m.hidden, `${h}/k`);
+    let v = this.#splitHeads(this.linear(m.value, kv), m.heads, m.hidden, `${h}/v`);
+    if (cache) {
+      k = this.g.op('Concat', [cache.past.key, k], { axis: { i: 2 } }, `${h}/present_key`);
+      v = this.g.op('Concat', [cache.past.value, v], { axis: { i: 2 } }, `${h}/present_value`);
+      cache.present = { key: k, value: v };
+    }
     return this.#mergeHeads(this.attention(q, k, v, mask, m.hidden / m.heads, h), m.hidden, h);
   }
 
@@ -137,33 +153,43 @@ export class ModuleEmitter {
     return this.layerNorm(m.LayerNorm, this.g.op('Add', [y, residual], {}, this.#hint(m, 'residual')));
   }
 
-  /** Self-attention (context null) or cross-attention to context. */
-  bertAttention(m: BertAttention, x: string, mask: string | null, context: string | null = null): string {
-    return this.bertOutput(m.output, this.bertSelfAttention(m.self, x, context ?? x, mask), x);
+  /** Self-attention (context null; with a key/value cache) or cross-attention to context. */
+  bertAttention(m: BertAttention, x: string, mask: string | null, context: string | null = null, cache: KvSlot | null = null): string {
+    return this.bertOutput(m.output, this.bertSelfAttention(m.self, x, context ?? x, mask, cache), x);
   }
 
   bertIntermediate(m: BertIntermediate, x: string): string {
     return this.gelu(this.linear(m.dense, x), this.#hint(m, 'gelu'));
   }
 
-  bertCrossLayer(m: BertCrossLayer, x: string, context: string, selfMask: string | null, contextMask: string | null): string {
-    const h = m.attention ? this.bertAttention(m.attention, x, selfMask) : x;
+  bertCrossLayer(m: BertCrossLayer, x: string, context: string, selfMask: string | null, contextMask: string | null, cache: KvSlot | null = null): string {
+    const h = m.attention ? this.bertAttention(m.attention, x, selfMask, null, cache) : x;
     const c = this.bertAttention(m.crossattention, h, contextMask, context);
     return this.bertOutput(m.output, this.bertIntermediate(m.intermediate, c), c);
   }
 
-  robertaLayer(m: RobertaLayer, x: string, mask: string | null): string {
-    const h = this.bertAttention(m.attention, x, mask);
+  robertaLayer(m: RobertaLayer, x: string, mask: string | null, cache: KvSlot | null = null): string {
+    const h = this.bertAttention(m.attention, x, mask, null, cache);
     return this.bertOutput(m.output, this.bertIntermediate(m.intermediate, h), h);
   }
 
-  /** RobertaEmbeddings: LN(word + token_type[0] + position), positions from the ids (robertaPositionIds). */
-  robertaEmbeddings(m: RobertaEmbeddings, ids: string): string {
+  /**
+   * RobertaEmbeddings: LN(word + token_type[0] + position), positions from the ids (robertaPositionIds).
+   * `from` [1] int64: embed only the tokens from that position on (the earlier ones are cached), their
+   * positions still counted over all the ids.
+   */
+  robertaEmbeddings(m: RobertaEmbeddings, allIds: string, from: string | null = null): string {
     const g = this.g;
     const h = this.#hint(m, 'emb');
     const pad = m.arch.pad_token_id;
-    const notPad = g.op('Cast', [g.op('Not', [g.op('Equal', [ids, g.constI(pad)], {}, `${h}/isPad`)], {}, `${h}/notPad`)], { to: { i: 7 } }, `${h}/notPadI`);
-    const pos = g.op('Add', [g.op('Mul', [g.op('CumSum', [notPad, g.constI(1)], {}, `${h}/cumsum`), notPad], {}, `${h}/pos0`), g.constI(pad)], {}, `${h}/pos`);
+    const notPad = g.op('Cast', [g.op('Not', [g.op('Equal', [allIds, g.constI(pad)], {}, `${h}/isPad`)], {}, `${h}/notPad`)], { to: { i: 7 } }, `${h}/notPadI`);
+    let pos = g.op('Add', [g.op('Mul', [g.op('CumSum', [notPad, g.constI(1)], {}, `${h}/cumsum`), notPad], {}, `${h}/pos0`), g.constI(pad)], {}, `${h}/pos`);
+    let ids = allIds;
+    if (from) {
+      const end = g.constI([2 ** 53 - 1]);
+      pos = g.op('Slice', [pos, from, end, g.constI([1])], {}, `${h}/newPos`);
+      ids = g.op('Slice', [allIds, from, end, g.constI([1])], {}, `${h}/newIds`);
+    }
     const tokenType = this.embedding(m.token_type_embeddings, g.op('Mul', [ids, g.constI(0)], {}, `${h}/zeros`)); // zerosLike(ids)
     const e = g.op('Add', [g.op('Add', [this.embedding(m.word_embeddings, ids), tokenType], {}, `${h}/word+type`), this.embedding(m.position_embeddings, pos)], {}, `${h}/sum`);
     return this.layerNorm(m.LayerNorm, e);

@@ -145,7 +145,21 @@ export class WebModel {
     return new ort.Tensor('float32', out, [n, ...embeds.dims.slice(1)]);
   }
 
-  /** Greedy caption (the official decoder, tasks/caption/decode.ts greedyDecode). */
+  /** Empty key/value caches (P = 0) of caption_step for a batch of n. */
+  #emptyPast(n: number): Feeds {
+    const spec = this.manifest.graphs.caption_step!;
+    const feeds: Feeds = {};
+    for (const input of spec.inputs.filter((i) => i.name.startsWith('past_'))) {
+      const [, heads, , d] = input.shape as [string, number, string, number];
+      feeds[input.name] = new ort.Tensor('float32', new Float32Array(0), [n, heads, 0, d]);
+    }
+    return feeds;
+  }
+
+  /**
+   * Greedy caption (the official decoder, tasks/caption/decode.ts greedyDecode). Each step feeds all
+   * tokens so far with the keys and values cached by the step before, so only the new token is computed.
+   */
   async caption(image: WebImage, o: { maxSteps?: number } = {}): Promise<WebCaption> {
     const c = this.manifest.caption;
     this.#session('caption_step', 'caption()');
@@ -154,15 +168,19 @@ export class WebModel {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`maxSteps must be a positive integer, got ${n}`);
     const steps = Math.min(n, this.manifest.tokenizer.maxLength - 1);
     const embeds = await this.imageEmbeds(image);
+    const session = this.#session('caption_step', 'caption()');
     const ids: number[] = [];
+    let past = this.#emptyPast(1);
     for (let step = 0; step < steps; step++) {
       const row = [...c.prompt, ...ids];
       const T = row.length;
-      const logits = await this.#run('caption_step', { image_embeds: embeds, input_ids: int64(row, [1, T]), attention_mask: int64(row.map(() => 1), [1, T]) }, 'caption()');
-      const V = logits.dims[2]!;
-      const next = argmaxRow(logits.data as Float32Array, T - 1, V);
+      const out = await session.run({ image_embeds: embeds, input_ids: int64(row, [1, T]), attention_mask: int64(row.map(() => 1), [1, T]), ...past });
+      const logits = out.logits!;
+      const [, rows, V] = logits.dims as [number, number, number];
+      const next = argmaxRow(logits.data as Float32Array, rows - 1, V);
       if (c.stop.includes(next)) return { caption: decodeCaption(this.tokenizer, ids), ids, stopped: true };
       ids.push(next);
+      past = Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith('present_')).map(([k, v]) => [k.replace('present_', 'past_'), v]));
     }
     return { caption: decodeCaption(this.tokenizer, ids), ids, stopped: false };
   }
@@ -201,7 +219,7 @@ export class WebModel {
     const c = this.manifest.caption!;
     const L = this.manifest.tokenizer.maxLength;
     const e = encodeCaptions(this.tokenizer, { mode: 'added', bos: c.bos, eos: c.eos }, queries, L);
-    const logits = await this.#run('caption_step', { image_embeds: embeds, input_ids: int64(e.ids, e.shape), attention_mask: int64(e.mask, e.shape) }, 'rank()');
+    const logits = await this.#run('caption_step', { image_embeds: embeds, input_ids: int64(e.ids, e.shape), attention_mask: int64(e.mask, e.shape), ...this.#emptyPast(queries.length) }, 'rank()');
     const V = logits.dims[2]!;
     const data = logits.data as Float32Array;
     const pad = this.tokenizer.specialIds.pad;
