@@ -3,7 +3,7 @@
 // with onnxruntime-web (WASM), captions shapes-world PNGs dropped into its file input, and each caption
 // equals the one libtorch gives (loadModel on the run folder). Also: the rank section, no console
 // errors or failed requests, the load time and per-caption latency the page measures (printed, for the
-// README), a screenshot in the temp folder. Without Chromium (FLM_CHROMIUM or /usr/bin/chromium) the
+// README), a screenshot in the temp folder; a VQA export answers a typed question as libtorch does. Without Chromium (FLM_CHROMIUM or /usr/bin/chromium) the
 // browser tests are skipped, saying so.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { manualSeed } from '../src/tensor/index.js';
 import { ShapesWorld } from '../src/data/shapes/index.js';
 import { CAPTION_DEFAULTS, finetuneCaption } from '../src/tasks/caption/recipe.js';
+import { finetune, finetuneDefaults } from '../src/tasks/finetune.js';
 import { loadModel } from '../src/index.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,9 +29,13 @@ const S = 32;
 const root = mkdtempSync(join(tmpdir(), 'flm-onnx-web-'));
 const runDir = join(root, 'runs', 'cap');
 const site = join(root, 'models', 'cap-onnx');
+const vqaRun = join(root, 'runs', 'vqa');
+const vqaSite = join(root, 'models', 'vqa-onnx');
 const world = new ShapesWorld({ seed: 21, n: 4, imageSize: S });
 const pngs = [0, 1, 2].map((i) => join(root, `scene${i}.png`));
 const expected: string[] = [];
+const QUESTION = 'what colour is the circle?';
+let expectedAnswer = '';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
@@ -70,16 +75,22 @@ describe('the ONNX web demo in headless Chromium', () => {
     for (const f of ['index.html', 'demo.js', 'manifest.json', 'image_encoder.onnx', 'caption_step.onnx', 'lib/web/index.js', 'vendor/ort.wasm.min.mjs', 'vendor/ort-wasm-simd-threaded.wasm', 'vendor/tokenizers.min.mjs']) {
       assert.ok(files.includes(f) && existsSync(join(site, f)), `${f} written`);
     }
+    await finetune({ ...finetuneDefaults('vqa'), preset: 'tiny', workers: 0, logEvery: 1000, saveEvery: 1000, batchSize: 8, data: 'shapes:train?n=64&seed=3&size=32&task=vqa', valData: null, out: vqaRun, steps: 3, lr: 1e-3 }, { quiet: true });
+    const v = spawnSync(process.execPath, [BIN, 'export', vqaRun, '--format', 'onnx', '--web-demo', '--out', vqaSite], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(v.status, 0, v.stderr);
+    const vqa = await loadModel(vqaRun);
     const model = await loadModel(runDir);
     try {
       for (const [k, p] of pngs.entries()) {
         await sharp(Buffer.from(world.image(k)), { raw: { width: S, height: S, channels: 3 } }).png().toFile(p);
         expected.push((await model.caption(p)).caption);
       }
+      expectedAnswer = (await vqa.answer(pngs[0]!, QUESTION)).answer;
     } finally {
       model.dispose();
+      vqa.dispose();
     }
-    http = await serve(site);
+    http = await serve(join(root, 'models'));
     if (!chromium) return;
     const puppeteer = (await import('puppeteer-core')).default;
     browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
@@ -98,7 +109,7 @@ describe('the ONNX web demo in headless Chromium', () => {
 
   it('the page loads the model and captions dropped shapes-world images as libtorch does', async (t) => {
     if (!chromium) return t.skip(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set FLM_CHROMIUM`);
-    await page.goto(http.url, { waitUntil: 'load' });
+    await page.goto(`${http.url}cap-onnx/`, { waitUntil: 'load' });
     await page.waitForFunction(() => {
       const d = (globalThis as unknown as { flmDemo?: { model: unknown; error: string | null } }).flmDemo;
       return d !== undefined && (d.model !== null || d.error !== null);
@@ -136,6 +147,22 @@ describe('the ONNX web demo in headless Chromium', () => {
     assert.ok(scores.every((s) => Number.isFinite(s) && s < 0), `log-likelihoods: ${scores}`);
     assert.deepEqual([...scores].sort((a, b) => b - a), scores, 'best first');
     assert.equal(await page.$eval('#answer-section', (el) => (el as unknown as { hidden: boolean }).hidden), true, 'no VQA section for a caption model');
+    assert.deepEqual(problems, []);
+  });
+
+  it('a VQA export answers a typed question about a dropped image as libtorch does', async (t) => {
+    if (!chromium) return t.skip(`no Chromium at ${CHROMIUM}`);
+    await page.goto(`${http.url}vqa-onnx/`, { waitUntil: 'load' });
+    await page.waitForFunction(() => (globalThis as unknown as { flmDemo?: { model: unknown } }).flmDemo?.model, { timeout: 60_000 });
+    assert.match(await page.$eval('#status', (el) => el.textContent ?? ''), /A vqa model/);
+    assert.equal(await page.$eval('#caption-section', (el) => (el as unknown as { hidden: boolean }).hidden), true, 'no caption section');
+    const input = await page.$('#file');
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(pngs[0]!);
+    await page.waitForFunction(() => (globalThis as unknown as { flmDemo: { image: unknown } }).flmDemo.image !== null, { timeout: 20_000 });
+    await page.type('#question', QUESTION);
+    await page.click('#ask');
+    await page.waitForFunction(() => ((globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } } }).document.getElementById('answer').textContent ?? '') !== '', { timeout: 20_000 });
+    assert.equal(await page.$eval('#answer', (el) => el.textContent), expectedAnswer);
     assert.deepEqual(problems, []);
   });
 });

@@ -68,7 +68,7 @@ function argmaxRow(a: Float32Array, row: number, n: number): number {
   return best;
 }
 
-async function fetchReader(base: string): Promise<(file: string) => Promise<Uint8Array>> {
+function fetchReader(base: string): (file: string) => Promise<Uint8Array> {
   const root = base.endsWith('/') ? base : `${base}/`;
   return async (file: string) => {
     const url = new URL(file, new URL(root, (globalThis as { location?: { href: string } }).location?.href ?? 'file:///')).href;
@@ -92,7 +92,7 @@ export class WebModel {
   /** Loads the manifest, the tokenizer and every graph of an exported folder (a URL or, with `read`, any path). */
   static async load(base: string, o: LoadWebModelOptions = {}): Promise<WebModel> {
     const t0 = performance.now();
-    const read = o.read ?? (await fetchReader(base));
+    const read = o.read ?? fetchReader(base);
     const text = (b: Uint8Array): string => new TextDecoder().decode(b);
     const manifest = parseManifest(JSON.parse(text(await read(ONNX_MANIFEST_FILE))), `${base}/${ONNX_MANIFEST_FILE}`);
     const tokenizer = new TextTokenizer(JSON.parse(text(await read(manifest.tokenizer.file))), { maxLength: manifest.tokenizer.maxLength });
@@ -161,14 +161,13 @@ export class WebModel {
    * tokens so far with the keys and values cached by the step before, so only the new token is computed.
    */
   async caption(image: WebImage, o: { maxSteps?: number } = {}): Promise<WebCaption> {
+    const session = this.#session('caption_step', 'caption()');
     const c = this.manifest.caption;
-    this.#session('caption_step', 'caption()');
     if (!c) throw new WebModelError('the manifest has no caption section');
     const n = o.maxSteps ?? c.maxSteps;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`maxSteps must be a positive integer, got ${n}`);
     const steps = Math.min(n, this.manifest.tokenizer.maxLength - 1);
     const embeds = await this.imageEmbeds(image);
-    const session = this.#session('caption_step', 'caption()');
     const ids: number[] = [];
     let past = this.#emptyPast(1);
     for (let step = 0; step < steps; step++) {
