@@ -2,9 +2,9 @@
 // static file server, opens in headless Chromium (Debian's, driven by puppeteer-core), loads the model
 // with onnxruntime-web (WASM), captions shapes-world PNGs dropped into its file input, and each caption
 // equals the one libtorch gives (loadModel on the run folder). Also: the rank section, no console
-// errors or failed requests, the load time and per-caption latency the page measures (printed, for the
-// README), a screenshot in the temp folder; a VQA export answers a typed question as libtorch does. Without Chromium (FLM_CHROMIUM or /usr/bin/chromium) the
-// browser tests are skipped, saying so.
+// errors or failed requests, the load time and per-caption latency the page measures (printed), a
+// screenshot in the temp folder; and a VQA export answers a typed question as libtorch does. Without
+// Chromium (FLM_CHROMIUM or /usr/bin/chromium) the browser tests are skipped, saying so.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
