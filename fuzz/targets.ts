@@ -47,7 +47,8 @@ export function apiTargets(): Target[] {
     if (d.set) { const st = d.set; add({ name: `Tensor#${name}(set)`, kind: 'set', arity: 1, invoke: (s, a) => Reflect.apply(st, s, [a[0]]) }); }
   }
   // Symbol.dispose
-  add({ name: 'Tensor#[Symbol.dispose]', kind: 'method', arity: 0, invoke: (s) => (s as T.Tensor)[Symbol.dispose]() });
+  const disposeFn = T.Tensor.prototype[Symbol.dispose];
+  add({ name: 'Tensor#[Symbol.dispose]', kind: 'method', arity: 0, invoke: (s) => Reflect.apply(disposeFn, s, []) });
   return out;
 }
 

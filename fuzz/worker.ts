@@ -8,7 +8,8 @@ import * as T from '../src/tensor/index.js';
 import { native } from '../src/native/binding.js';
 import { Rng } from './rng.js';
 import { apiTargets, nativeTargets, type Target } from './targets.js';
-import { anyValue, argList, describe, indexTensor, targetedValue, validTensor, DTYPES, TARGETED_VALUES, type Pool } from './values.js';
+import { anyValue, argList, describe, indexTensor, targetedValue, userFn, validTensor, DTYPES, TARGETED_VALUES, type Pool } from './values.js';
+import { outcomeOf } from './outcome.js';
 
 export interface WorkerJob {
   mode: 'api' | 'native' | 'files';
@@ -24,11 +25,6 @@ export interface WorkerJob {
 const say = (s: string): void => {
   writeSync(1, `${s}\n`);
 };
-
-function outcomeOf(e: unknown): string {
-  if (e instanceof Error) return e.name === 'TorchError' ? 'TorchError' : e.constructor?.name ?? 'Error';
-  return 'non-Error-throw';
-}
 
 // ------------------------------------------------------------------ native signatures from ops.def
 interface Param { name: string; type: string; optional: boolean }
@@ -112,10 +108,10 @@ export function makeCall(job: WorkerJob, i: number, targets: Target[], sigs: Map
     if (t.name === 'tensor' && args.length && rng.chance(0.5)) args[0] = rng.pick([[1, 2], [[1, 2], [3, 4]], [true], 3, [], [[]], new Float32Array(6), [NaN, 2 ** 64]]);
     if (['noGrad', 'enableGrad', 'tidy', 'autocast', 'gradcheck'].includes(t.name) && args.length && rng.chance(0.8)) {
       const inner = validTensor(pool, rng.pick(['float64', 'float32', 'int64']), rng.pick([[3], [2, 2], []]));
-      args[0] = rng.pick([
+      args[0] = userFn(rng.pick([
         () => inner.mul(2), () => inner.sum(), () => { throw new Error('inside'); }, async () => inner, () => [inner, { a: inner }],
         (x: T.Tensor) => x.mul(x).sum(), () => undefined,
-      ]);
+      ]));
       if (t.name === 'gradcheck' && rng.chance(0.6)) args[1] = [validTensor(pool, 'float64', [2]).clone().requiresGrad_(true)];
     }
   }
@@ -269,13 +265,18 @@ async function main(): Promise<void> {
         detail = `-> ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
         return;
       }
+      // a failing call must free what it made before failing: count native tensors around it (a chain
+      // disposes at random, so only single calls are counted)
+      let live = 0;
       try {
         name = call.name;
         if (job.verbose) say(`D ${i} ${name} self=${describe(call.self)} args=(${call.args.map((a) => describe(a)).join(', ')})`);
+        live = T.memory().numTensors;
         const v = call.run();
         if (v instanceof Promise) v.catch(() => undefined);
       } catch (e) {
-        outcome = outcomeOf(e);
+        outcome = outcomeOf(e, name);
+        if (job.mode === 'api' && !name.endsWith('+chain') && outcome !== 'user-code' && T.memory().numTensors > live) outcome += '!leak';
         if (job.verbose) detail += ` -> ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
       }
       for (const t of made) t.dispose();
