@@ -50,6 +50,8 @@ export interface ModeCounts {
   misnamed: Map<string, number>;
   /** failing API calls that left native tensors alive, by function */
   leaks: Map<string, number>;
+  /** outcomes by function (the file kinds in files mode) */
+  byFunction: Map<string, Map<string, number>>;
 }
 
 const bump = (m: Map<string, number>, k: string): void => {
@@ -165,6 +167,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const counts = Object.fromEntries(MODES.map((m) => [m, {
     calls: 0, returned: 0, errors: 0, crashes: 0, hangs: 0, byError: {}, functions: new Set<string>(),
     otherErrors: new Map<string, number>(), misnamed: new Map<string, number>(), leaks: new Map<string, number>(),
+    byFunction: new Map<string, Map<string, number>>(),
   }])) as Record<Mode, ModeCounts>;
   const findings: Finding[] = [];
   const queue: Array<{ mode: Mode; from: number; count: number }> = [];
@@ -185,6 +188,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         }
         c.calls++;
         c.functions.add(v.name.replace('+chain', ''));
+        if (!c.byFunction.has(v.name)) c.byFunction.set(v.name, new Map());
+        bump(c.byFunction.get(v.name)!, v.outcome);
         if (v.outcome === 'returned') c.returned++;
         else {
           c.errors++;
@@ -244,6 +249,8 @@ export function formatReport(r: FuzzReport): string {
     lines.push(`API TorchErrors naming another function than the one called: ${total(api.misnamed)}${api.misnamed.size ? `; most: ${most(api.misnamed)}` : ''}`);
     lines.push(`failing API calls that left native tensors alive: ${total(api.leaks)}${api.leaks.size ? `; most: ${most(api.leaks)}` : ''}`);
   }
+  const files = [...r.counts.files.byFunction].sort((a, b) => a[0].localeCompare(b[0]));
+  if (files.length) lines.push(`files by kind: ${files.map(([k, m]) => `${k.replace(/^file:/, '')} (${[...m].sort((a, b) => b[1] - a[1]).map(([o, v]) => `${o} ${v}`).join(', ')})`).join('; ')}`);
   lines.push(`seed ${r.seed}, ${r.seconds.toFixed(1)} s`);
   for (const f of r.findings) {
     lines.push('', `${f.kind.toUpperCase()} (${f.how}) at ${f.mode} call ${f.index}${f.repro.length > 1 ? ` (needs calls ${f.repro[0]}..${f.index})` : ''}`,

@@ -232,7 +232,7 @@ async function main(): Promise<void> {
     const idx = job.indices ?? Array.from({ length: job.count }, (_, k) => job.from + k);
     for (const i of idx) {
       say(`S ${i}`);
-      const { name, outcome, detail } = await runFileCase(job.seed, i);
+      const { name, outcome, detail } = await runFileCase(job.seed, i, job.verbose ? (d) => say(`D ${i} ${d}`) : undefined);
       say(`R ${i} ${outcome} ${name}${job.verbose || outcome === 'generator' ? ` ${detail}` : ''}`);
     }
     return;
