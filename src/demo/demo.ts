@@ -92,6 +92,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const out = resolve(c.out);
   mkdirSync(out, { recursive: true });
   const say = (m: string): void => { if (!c.quiet) console.error(`flm demo: ${m}`); };
+  // the demo owns the run folders under --out: running it again starts them over (overwrite below)
   const size = PRESETS[c.preset].image_size;
   const data = specs(size);
   const common = { threads: c.threads, workers: 1 };
@@ -102,7 +103,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const pre = await pretrain({
     ...PRETRAIN_DEFAULTS, objective: 'flm', preset: c.preset, data: data.train, out: pretrainDir, steps: c.pretrainSteps,
     batchSize: 32, microBatch: 32, lr: 3e-4, warmup: 0.1, logEvery: 10, saveEvery: c.pretrainSteps, keepLast: 1, threads: c.threads, workers: 1,
-  }, { quiet: c.quiet, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
+  }, { quiet: c.quiet, overwrite: true, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
 
   say(`2/3 zero-shot retrieval on ${c.retrievalImages} test images, pairs scored by the pretraining loss`);
   const set = await loadRetrievalSet(data.test, size, { limit: c.retrievalImages });
@@ -129,7 +130,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     const ft = await finetune({
       ...finetuneDefaults('retrieval'), from: pretrainDir, data: data.train, valData: null, out: retrievalDir, steps: c.retrievalSteps,
       evalEvery: c.retrievalSteps, saveEvery: c.retrievalSteps, keepLast: 1, ...common,
-    }, { quiet: c.quiet });
+    }, { quiet: c.quiet, overwrite: true });
     const ftRun = await loadRunModel(retrievalDir);
     try {
       ftRun.model.eval();
@@ -144,7 +145,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const cap = await finetuneCaption({
     ...CAPTION_DEFAULTS, from: pretrainDir, data: data.train, out: join(out, 'caption'), steps: c.captionSteps, lr: 3e-4,
     saveEvery: c.captionSteps, keepLast: 1, valData: data.test, evalLimit: c.captionImages, evalEvery: c.captionSteps, beam: 1, ...common,
-  }, { quiet: c.quiet });
+  }, { quiet: c.quiet, overwrite: true });
   const ev = cap.eval;
   if (!ev) throw new Error('the caption fine-tune returned no evaluation');
   const result: DemoResult = {
