@@ -17,3 +17,9 @@ export { defaultsOf, settingsOf, COMMON_SETTINGS, setting, type TaskSpec, type T
 export { TASKS, FINETUNE_TASKS, taskEntry, type TaskEntry } from './tasks/registry.js';
 export { finetune, finetuneDefaults, type FinetuneConfig } from './tasks/finetune.js';
 export { finetuneCaption, type CaptionFinetuneConfig } from './tasks/caption/recipe.js';
+export {
+  loadModel, ModelTaskError, evaluate, exportModel, ExportError, EXPORT_FORMATS,
+  type FlmModel, type LoadModelOptions, type ModelTask, type Capability, type ImageInput, type RgbImage,
+  type CaptionOptions, type Caption, type Answer, type AnswerResult, type Judgement, type ScoreMatrix, type Embeddings, type EmbedInput,
+  type EvaluateSettings, type EvaluateResult, type EvaluateTask, type ExportFormat, type ExportOptions, type ExportResult, type ModelFolderConfig,
+} from './api/index.js';

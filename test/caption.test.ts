@@ -266,6 +266,12 @@ describe('pretrain -> flm finetune caption -> flm eval caption -> flm caption', 
     for (const t of w.values()) t.dispose();
   });
 
+  it('val.svg draws BLEU-1..4, CIDEr-D, the semantic scores and object recall, a chart each', () => {
+    const svg = readFileSync(join(cap, 'val.svg'), 'utf8');
+    assert.deepEqual([...svg.matchAll(/font-size="15">([^<]+)</g)].map((m) => m[1]).sort(),
+      ['bleu1', 'bleu2', 'bleu3', 'bleu4', 'cider', 'object_recall', 'semantic_accuracy', 'semantic_parsed']);
+  });
+
   it('a one-stream AR pretraining run loads by name: its causal path is the forward stream (H.11)', async () => {
     const ar = join(root, 'ar');
     await pretrain({ ...PRETRAIN_DEFAULTS, objective: 'ar', preset: 'tiny', data, out: ar, steps: 2, batchSize: 4, microBatch: 4, workers: 0, vocabSize: 420, logEvery: 1, saveEvery: 10 }, { quiet: true });

@@ -11,7 +11,7 @@ test('flm demo at the tiny size: every stage runs and reports its metrics', { ti
   const out = mkdtempSync(join(tmpdir(), 'flm-demo-'));
   try {
     const r = await runDemo({
-      ...DEMO_DEFAULTS, out, preset: 'tiny', pretrainSteps: 4, retrievalSteps: 2, captionSteps: 2, retrievalImages: 6, captionImages: 4, threads: 1, quiet: true,
+      ...DEMO_DEFAULTS, out, preset: 'tiny', pretrainSteps: 4, retrievalSteps: 2, captionSteps: 2, vqaSteps: 2, vqaQuestions: 6, retrievalImages: 6, captionImages: 4, threads: 1, quiet: true,
     });
     assert.equal(r.pretrain.steps, 4);
     assert.ok(r.retrieval, 'retrievalSteps > 0 fine-tunes retrieval');
@@ -27,12 +27,20 @@ test('flm demo at the tiny size: every stage runs and reports its metrics', { ti
     assert.equal(r.caption.images, 4);
     assert.ok(r.caption.bleu4 >= 0 && r.caption.cider >= 0 && r.caption.semanticAccuracy !== null);
     assert.equal(r.caption.examples.length, 4);
+    assert.ok(r.caption.objectRecall !== null && r.caption.objectRecall >= 0 && r.caption.objectRecall <= 1);
+    assert.ok(r.vqa, 'vqaSteps > 0 fine-tunes VQA');
+    assert.equal(r.vqa.steps, 2);
+    assert.ok(r.vqa.questions >= 6, `${r.vqa.questions} questions`);
+    for (const x of [r.vqa.score, r.vqa.priorScore]) assert.ok(x !== null && x >= 0 && x <= 1, `${x}`);
+    assert.equal(r.vqa.examples.length, 6);
+    assert.ok(r.vqa.examples.every((e) => e.question.length > 0 && e.expected !== null));
     const saved = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoResult;
     assert.deepEqual(saved.zeroShot.examples, r.zeroShot.examples);
-    for (const d of ['pretrain', 'retrieval', 'caption']) assert.ok(existsSync(join(out, d, 'metrics.jsonl')), d);
+    for (const d of ['pretrain', 'retrieval', 'caption', 'vqa']) assert.ok(existsSync(join(out, d, 'metrics.jsonl')), d);
     const lines = formatDemo(r, out).join('\n');
     assert.match(lines, /zero-shot retrieval/);
     assert.match(lines, /BLEU-4 \d/);
+    assert.match(lines, /VQA score \d.*answer prior/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

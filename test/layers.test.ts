@@ -28,7 +28,8 @@ export const LAYERS: ReadonlyArray<readonly string[]> = [
   ['train'], //                       the one trainer, its loop, recipes' interface, checkpoints, schedules
   ['eval'], //                        metrics (tensor-free)
   ['tasks'], //                       fine-tuning tasks, inference, evaluation runs
-  ['bench', 'compare', 'demo'], //    benchmarks, objective comparison, the demo
+  ['api'], //                         the library API for trained models: loadModel, evaluate, exportModel
+  ['bench', 'compare', 'demo', 'dashboard'], // benchmarks, objective comparison, the demo, the web dashboard
   ['cli'], //                         the `flm` command line
   ['.'], //                           package entry
 ];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import {
   BACKGROUND_RGB, checkCaption, COLOUR_RGB, COLOURS, DEFAULT_HELD_OUT, evalStatement, generateCaptions, isHeldOut,
-  parseCaption, parseStatement, renderScene, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
+  objectRecall, parseCaption, parseStatement, renderScene, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
   VQA_ANSWERS, vqaScore, writeShapesDataset,
   type Scene, type SceneObject, type VqaProgram,
 } from '../src/data/shapes/index.js';
@@ -322,12 +322,35 @@ test('retrieval and captioning helpers', () => {
   const refs = w.captionReferences();
   assert.equal(refs.length, 40);
   const perfect = semanticAccuracy(refs.map((x) => ({ caption: x.references[0] as string, scene: w.scene(x.index) })));
-  assert.deepEqual(perfect, { parsed: 1, accuracy: 1, coverage: 1 });
+  assert.deepEqual({ ...perfect, objectRecall: 0 }, { parsed: 1, accuracy: 1, coverage: 1, objectRecall: 0 });
+  assert.ok(perfect.objectRecall > 0.5, `reference captions name most objects by colour and shape, got ${perfect.objectRecall}`);
   const shifted = semanticAccuracy(refs.map((x) => ({ caption: refs[(x.index + 1) % 40]?.references[0] as string, scene: w.scene(x.index) })));
   assert.ok(shifted.accuracy < 0.3, `captions of other images are mostly false, got ${shifted.accuracy}`);
   assert.equal(semanticAccuracy([{ caption: 'hello world', scene: w.scene(0) }]).parsed, 0);
   assert.ok(parseCaption('a red circle').chunks.length === 1);
   assert.equal(generateCaptions(w.scene(0), 2, Prng.fromKeys(0)).length, 2);
+});
+
+test('object recall: true, partly true, false, empty and ungrammatical captions', () => {
+  const scene: Scene = { objects: [obj('circle', 'red', 'large', 0.3, 0.3), obj('circle', 'red', 'small', 0.7, 0.3), obj('star', 'blue', 'small', 0.5, 0.7)] };
+  // true and complete: every object named with its colour and shape
+  assert.equal(objectRecall('two red circles and a blue star', scene), 1);
+  assert.equal(objectRecall('a large red circle to the left of a small red disc; there is also a star that is blue', scene), 1);
+  // partly true: one of the two red circles, the star missed
+  assert.equal(objectRecall('a red circle', scene), 1 / 3);
+  // counts are capped by the scene: naming five gains nothing over two
+  assert.equal(objectRecall('five red circles', scene), 2 / 3);
+  // a size restricts what a phrase can name
+  assert.equal(objectRecall('two small red circles', scene), 1 / 3);
+  assert.equal(objectRecall('a large blue star', scene), 0);
+  // false: wrong colour-shape pairs, and colour or shape alone
+  assert.equal(objectRecall('a blue circle and a red star', scene), 0);
+  assert.equal(objectRecall('three red shapes', scene), 0);
+  assert.equal(objectRecall('a circle and a star', scene), 0);
+  // empty and ungrammatical captions: what is named still counts
+  assert.equal(objectRecall('', scene), 0);
+  assert.equal(objectRecall('blue star blue star the red circle circle', scene), 2 / 3);
+  assert.equal(objectRecall('a', { objects: [] }), 1);
 });
 
 // ------------------------------------------------------------------ on disk

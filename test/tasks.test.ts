@@ -90,6 +90,7 @@ describe('flm finetune <task> from a pretraining run, then flm eval', () => {
         assert.equal(m.n_texts! >= 6, true);
       } else if (task === 'vqa') {
         inUnit(m.vqa_score, 'vqa_score');
+        inUnit(m.vqa_prior_score, 'vqa_prior_score');
         assert.equal(m.n, 18); // 6 images x 3 questions
       } else {
         inUnit(m.accuracy, 'accuracy');
@@ -100,7 +101,24 @@ describe('flm finetune <task> from a pretraining run, then flm eval', () => {
       const state = readJson<{ task: string; modelConfig: { loss_names: Record<string, number>; vqa_label_size?: number }; answers?: string[] }>(
         join(runDir, 'checkpoints', 'step-00000003', 'state.json'));
       assert.equal(state.task, task);
-      if (task === 'vqa') assert.equal(state.modelConfig.vqa_label_size, state.answers!.length);
+      if (task === 'vqa') {
+        assert.equal(state.modelConfig.vqa_label_size, state.answers!.length);
+        const prior = (state as { answer_prior?: Record<string, string> }).answer_prior;
+        assert.ok(prior && typeof prior[''] === 'string' && Object.values(prior).every((a) => state.answers!.includes(a)), JSON.stringify(prior));
+      }
+    }
+  });
+
+  it('val.svg draws every evaluation metric, a chart each (not the example counts and timings)', () => {
+    const want: Record<TaskName, string[]> = {
+      retrieval: ['ir_r1', 'ir_r10', 'ir_r5', 'r1_sum', 'rsum', 'tr_r1', 'tr_r10', 'tr_r5'],
+      vqa: ['vqa_prior_score', 'vqa_score'],
+      nlvr2: ['accuracy'],
+    };
+    for (const task of TASK_NAMES) {
+      const svg = readFileSync(join(root, task, 'val.svg'), 'utf8');
+      // each chart's title (15 px) names its metric
+      assert.deepEqual([...svg.matchAll(/font-size="15">([^<]+)</g)].map((m) => m[1]).sort(), want[task], task);
     }
   });
 

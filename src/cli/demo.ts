@@ -3,16 +3,17 @@ import { printJson } from './json.js';
 import { num } from './config-file.js';
 
 interface DemoFlags {
-  steps?: string; retrievalSteps?: string; captionSteps?: string; preset?: string; out: string; threads?: string; quiet?: boolean; json?: boolean;
+  steps?: string; retrievalSteps?: string; captionSteps?: string; vqaSteps?: string; preset?: string; out: string; threads?: string; quiet?: boolean; json?: boolean;
 }
 
 /** The README's main command (src/demo/demo.ts). */
 export function registerDemo(p: Command): void {
   p.command('demo')
-    .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot retrieval, caption fine-tuning, with their metrics and examples')
+    .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot retrieval, caption and VQA fine-tuning, with their metrics and examples')
     .option('--steps <n>', 'pretraining steps (default 300)')
     .option('--retrieval-steps <n>', 'also fine-tune retrieval for n steps (default 0: zero-shot retrieval only)')
     .option('--caption-steps <n>', 'caption fine-tuning steps (default 300)')
+    .option('--vqa-steps <n>', 'VQA fine-tuning steps (default 300; 0: none)')
     .option('--preset <name>', 'model size: mini (default) | tiny | small | base')
     .option('--out <dir>', 'folder of the three runs and demo.json', 'runs/demo')
     .option('--threads <n>', 'intra-op threads (0: all cores)')
@@ -32,12 +33,14 @@ export function registerDemo(p: Command): void {
         pretrainSteps: num('steps', f.steps, { int: true, min: 2 }) ?? DEMO_DEFAULTS.pretrainSteps,
         retrievalSteps: num('retrieval-steps', f.retrievalSteps, { int: true, min: 0 }) ?? DEMO_DEFAULTS.retrievalSteps,
         captionSteps: num('caption-steps', f.captionSteps, { int: true, min: 1 }) ?? DEMO_DEFAULTS.captionSteps,
+        vqaSteps: num('vqa-steps', f.vqaSteps, { int: true, min: 0 }) ?? DEMO_DEFAULTS.vqaSteps,
       });
       if (f.json) {
         printJson('demo', {
           pretrain_final_loss: r.pretrain.finalLoss, zero_shot_tr_r1: r.zeroShot.tr_r1, zero_shot_ir_r1: r.zeroShot.ir_r1,
           retrieval_tr_r1: r.retrieval?.tr_r1 ?? null, retrieval_ir_r1: r.retrieval?.ir_r1 ?? null,
-          caption_bleu4: r.caption.bleu4, caption_cider: r.caption.cider, caption_semantic_accuracy: r.caption.semanticAccuracy, seconds: r.seconds,
+          caption_bleu4: r.caption.bleu4, caption_cider: r.caption.cider, caption_semantic_accuracy: r.caption.semanticAccuracy, caption_object_recall: r.caption.objectRecall,
+          vqa_score: r.vqa?.score ?? null, vqa_prior_score: r.vqa?.priorScore ?? null, seconds: r.seconds,
         }, r as unknown as Record<string, unknown>);
       }
       else console.log(formatDemo(r, f.out).join('\n'));

@@ -7,6 +7,7 @@ import { num } from './config-file.js';
 import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
 import { FINETUNE_TASKS, type TaskEntry } from '../tasks/registry.js';
+import type { EvaluateTask } from '../api/evaluate.js';
 
 interface EvalFlags {
   checkpoint: string; data?: string; which?: string; zeroShot?: boolean; batchSize?: string; limit?: string; workers?: string;
@@ -31,22 +32,18 @@ function addTask(group: Command, entry: TaskEntry): void {
   if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
   cmd.option('--predictions <file>', 'write the predictions as JSON (VQA: [{question_id, answer}], the EvalAI submission format)');
   cmd.action(async (f: EvalFlags, c: Command) => {
-    const { evaluateCheckpoint } = await import('../tasks/common/eval.js');
+    const { evaluate } = await import('../api/evaluate.js');
     const threads = num('threads', f.threads, { int: true, min: 0 });
     const batchSize = num('batch-size', f.batchSize, { int: true, min: 1 });
     const limit = num('limit', f.limit, { int: true, min: 1 });
     const workers = num('workers', f.workers, { int: true, min: 0 });
-    if (threads) (await import('../tensor/index.js')).setNumThreads(threads);
-    const r = await evaluateCheckpoint({
-      task, checkpoint: f.checkpoint, data: f.data ?? entry.spec.testData ?? '', zeroShot: f.zeroShot ?? false,
+    const r = await evaluate(f.checkpoint, {
+      task: task as EvaluateTask, data: f.data ?? entry.spec.testData ?? '', zeroShot: f.zeroShot ?? false,
       ...(f.which !== undefined ? { which: f.which } : {}), ...(batchSize !== undefined ? { batchSize } : {}),
-      ...(limit !== undefined ? { limit } : {}), ...(workers !== undefined ? { workers } : {}),
+      ...(limit !== undefined ? { limit } : {}), ...(workers !== undefined ? { workers } : {}), ...(threads ? { threads } : {}),
+      ...(f.predictions ? { predictions: f.predictions } : {}),
       ...(f.quiet ? {} : { progress: (m: string) => console.error(`flm eval ${task}: ${m}`) }),
     });
-    if (f.predictions && r.predictions) {
-      const { writeFileAtomic } = await import('../io/atomic.js');
-      writeFileAtomic(f.predictions, JSON.stringify(r.predictions));
-    }
     const { predictions: _p, ...summary } = r;
     if (f.json) printJson(`eval ${task}`, summary.metrics, summary);
     else {

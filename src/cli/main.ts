@@ -13,6 +13,8 @@ import { registerEval } from './eval.js';
 import { registerCompare } from './compare.js';
 import { registerConvert } from './convert.js';
 import { registerSettings } from './settings.js';
+import { registerExport } from './export.js';
+import { registerDashboard } from './dashboard.js';
 import { exitCodeOf } from './exit-code.js';
 import { flmVersion } from './version.js';
 
@@ -35,6 +37,8 @@ export function program(): Command {
   registerCompare(p);
   registerConvert(p);
   registerSettings(p);
+  registerExport(p);
+  registerDashboard(p);
   return p;
 }
 

@@ -30,7 +30,7 @@ export function addSettingOptions(cmd: Command, spec: TaskSpec): Command {
       cmd.addOption(new Option(`--${kebab(alias)} <${s.arg ?? 'value'}>`, `same as --${flagOf(key, s)}`));
     }
   }
-  cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget and --threads may change)')
+  cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget, --threads and --no-tensorboard may change)')
     .option('--overwrite', 'start a new run in an --out that holds an earlier run\'s checkpoints, deleting them (without it, that is an error)')
     .option('--quiet', 'no progress line')
     .option('--json', 'print the result as one JSON object ({command, metrics, ...}; see docs/json.md)');

@@ -75,6 +75,7 @@ export const COMMON_SETTINGS = {
   seed: int('random seed (data order, initialisation, draws)', 0, 0),
   threads: int('intra-op threads (0: all cores, shared by the processes)', 0, 0),
   logEvery: int('log every n steps', 1, 10),
+  tensorboard: bool('also write the logged numbers as TensorBoard scalars (events.out.tfevents.* in the run folder; `tensorboard --logdir runs/`)', true),
   saveEvery: int('checkpoint every n steps', 1, 100),
   evalEvery: int('evaluate --val-data (and checkpoint) every n steps', 1, 100),
   evalBatch: int('evaluation batch: texts per image pass (retrieval), examples or images per pass', 1, 64),

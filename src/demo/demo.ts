@@ -1,11 +1,13 @@
 // `flm demo`, the README's main command: the whole path on the built-in shapes world, in minutes on a
 // laptop CPU and with nothing to download. An FLM pretraining, zero-shot retrieval by the pretraining
 // loss, a retrieval fine-tune (recall@K and a few ranked queries) and a caption fine-tune (BLEU-4,
-// CIDEr-D, the shapes world's semantic accuracy and a few captions next to their references).
+// CIDEr-D, the shapes world's semantic accuracy and object recall, a few captions next to their
+// references) and a VQA fine-tune (VQA score beside the answer prior, a few answered questions).
 //
 //   out/pretrain/   the FLM pretraining run (checkpoints, metrics.jsonl, loss.svg)
 //   out/retrieval/  the retrieval fine-tune
 //   out/caption/    the caption fine-tune
+//   out/vqa/        the VQA fine-tune
 //   out/demo.json   every number printed
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +23,7 @@ import { retrievalRecall, type RetrievalRecall } from '../eval/metrics/retrieval
 import { writeFileAtomic } from '../io/atomic.js';
 import type { FLMModel } from '../models/index.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
+import type { VqaPrediction } from '../tasks/vqa/task.js';
 
 export interface DemoConfig {
   out: string;
@@ -32,6 +35,10 @@ export interface DemoConfig {
    */
   retrievalSteps: number;
   captionSteps: number;
+  /** VQA fine-tuning steps (0: none) */
+  vqaSteps: number;
+  /** test questions answered and scored */
+  vqaQuestions: number;
   /** test images of the retrieval evaluation (each with its captions) */
   retrievalImages: number;
   /** test images captioned and scored */
@@ -41,7 +48,7 @@ export interface DemoConfig {
 }
 
 export const DEMO_DEFAULTS: Omit<DemoConfig, 'out'> = {
-  preset: 'mini', pretrainSteps: 300, retrievalSteps: 0, captionSteps: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
+  preset: 'mini', pretrainSteps: 300, retrievalSteps: 0, captionSteps: 300, vqaSteps: 300, vqaQuestions: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
 };
 
 export interface RankedQuery {
@@ -57,13 +64,18 @@ export interface DemoResult {
   zeroShot: RetrievalRecall & { objective: string; images: number; texts: number; examples: RankedQuery[] };
   /** null when retrievalSteps is 0 */
   retrieval: (RetrievalRecall & { steps: number; seconds: number; images: number; texts: number; examples: RankedQuery[] }) | null;
-  caption: { steps: number; seconds: number; images: number; bleu4: number; cider: number; semanticAccuracy: number | null; examples: { caption: string; reference: string; correct: boolean | null }[] };
+  caption: { steps: number; seconds: number; images: number; bleu4: number; cider: number; semanticAccuracy: number | null; objectRecall: number | null; examples: { caption: string; reference: string; correct: boolean | null }[] };
+  /** null when vqaSteps is 0 */
+  vqa: { steps: number; seconds: number; questions: number; score: number; priorScore: number | null; examples: { question: string; answer: string; expected: string | null }[] } | null;
   seconds: number;
 }
 
 /** Shapes-world specs rendered at the preset's image size (no resizing). */
-function specs(size: number): { train: string; test: string; val: string } {
-  return { train: `shapes:train?n=20000&seed=1&size=${size}`, val: `shapes:val?n=20&seed=1&size=${size}`, test: `shapes:test?n=500&seed=1&size=${size}` };
+function specs(size: number): { train: string; test: string; val: string; vqaTrain: string; vqaTest: string } {
+  return {
+    train: `shapes:train?n=20000&seed=1&size=${size}`, val: `shapes:val?n=20&seed=1&size=${size}`, test: `shapes:test?n=500&seed=1&size=${size}`,
+    vqaTrain: `shapes:train?n=20000&seed=1&size=${size}&task=vqa`, vqaTest: `shapes:test?n=500&seed=1&size=${size}&task=vqa`,
+  };
 }
 
 /** Scores every image-text pair of the set and reads recall@K (and the top image of a few queries) off it. */
@@ -97,7 +109,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const data = specs(size);
   const common = { threads: c.threads, workers: 1 };
 
-  say(`1/3 FLM pretraining (${c.preset} preset, ${c.pretrainSteps} steps) on ${data.train}`);
+  say(`1/4 FLM pretraining (${c.preset} preset, ${c.pretrainSteps} steps) on ${data.train}`);
   const pretrainDir = join(out, 'pretrain');
   const losses: number[] = [];
   const pre = await pretrain({
@@ -105,7 +117,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     batchSize: 32, microBatch: 32, lr: 3e-4, warmup: 0.1, logEvery: 10, saveEvery: c.pretrainSteps, keepLast: 1, threads: c.threads, workers: 1,
   }, { quiet: c.quiet, overwrite: true, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
 
-  say(`2/3 zero-shot retrieval on ${c.retrievalImages} test images, pairs scored by the pretraining loss`);
+  say(`2/4 zero-shot retrieval on ${c.retrievalImages} test images, pairs scored by the pretraining loss`);
   const set = await loadRetrievalSet(data.test, size, { limit: c.retrievalImages });
   const preRun = await loadRunModel(pretrainDir);
   let zeroShot: DemoResult['zeroShot'];
@@ -141,22 +153,39 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     }
   }
 
-  say(`3/3 caption fine-tuning (${c.captionSteps} steps, AR loss with <bos>/<eos>), then greedy decoding of ${c.captionImages} test images`);
+  say(`3/4 caption fine-tuning (${c.captionSteps} steps, AR loss with <bos>/<eos>), then greedy decoding of ${c.captionImages} test images`);
   const cap = await finetuneCaption({
     ...CAPTION_DEFAULTS, from: pretrainDir, data: data.train, out: join(out, 'caption'), steps: c.captionSteps, lr: 3e-4,
     saveEvery: c.captionSteps, keepLast: 1, valData: data.test, evalLimit: c.captionImages, evalEvery: c.captionSteps, beam: 1, ...common,
   }, { quiet: c.quiet, overwrite: true });
   const ev = cap.eval;
   if (!ev) throw new Error('the caption fine-tune returned no evaluation');
+
+  let vqa: DemoResult['vqa'] = null;
+  if (c.vqaSteps > 0) {
+    say(`4/4 VQA fine-tuning (${c.vqaSteps} steps, answer classifier), then ${c.vqaQuestions} test questions`);
+    const ft = await finetune({
+      ...finetuneDefaults('vqa'), from: pretrainDir, data: data.vqaTrain, valData: data.vqaTest, evalLimit: c.vqaQuestions, out: join(out, 'vqa'),
+      steps: c.vqaSteps, evalEvery: c.vqaSteps, saveEvery: c.vqaSteps, keepLast: 1, ...common,
+    }, { quiet: c.quiet, overwrite: true });
+    const m = ft.lastEval?.metrics;
+    if (!m || m.vqa_score === undefined) throw new Error('the VQA fine-tune returned no evaluation');
+    const answered = (ft.lastEval?.details ?? []) as VqaPrediction[];
+    vqa = {
+      steps: ft.steps, seconds: ft.elapsedS, questions: m.n ?? answered.length, score: m.vqa_score, priorScore: m.vqa_prior_score ?? null,
+      examples: answered.slice(0, 6).map((p) => ({ question: p.question, answer: p.answer, expected: p.expected ?? null })),
+    };
+  }
   const result: DemoResult = {
     preset: c.preset,
     pretrain: { steps: pre.steps, seconds: pre.elapsedS, firstLoss: losses[0] ?? null, finalLoss: pre.finalLoss },
     zeroShot,
     retrieval,
     caption: {
-      steps: cap.steps, seconds: cap.elapsedS, images: ev.images, bleu4: ev.bleu4, cider: ev.cider, semanticAccuracy: ev.semantic?.accuracy ?? null,
+      steps: cap.steps, seconds: cap.elapsedS, images: ev.images, bleu4: ev.bleu4, cider: ev.cider, semanticAccuracy: ev.semantic?.accuracy ?? null, objectRecall: ev.semantic?.objectRecall ?? null,
       examples: ev.predictions.slice(0, 5).map((p) => ({ caption: p.caption, reference: p.references[0] ?? '', correct: p.correct ?? null })),
     },
+    vqa,
     seconds: (performance.now() - t0) / 1000,
   };
   writeFileAtomic(join(out, 'demo.json'), JSON.stringify(result, null, 1));
@@ -178,8 +207,14 @@ export function formatDemo(r: DemoResult, out: string): string[] {
       : ['  (fine-tune retrieval with ITM + rank loss: flm finetune retrieval --from ' + join(out, 'pretrain') + ' --steps 2000)']),
     `  captioning after ${r.caption.steps} fine-tuning steps (${r.caption.seconds.toFixed(0)} s), ${r.caption.images} test images, greedy: ` +
       `BLEU-4 ${r.caption.bleu4.toFixed(3)}, CIDEr-D ${r.caption.cider.toFixed(3)}` +
-      (r.caption.semanticAccuracy === null ? '' : `, semantic accuracy ${pct(r.caption.semanticAccuracy)} (the caption parses and is true of the scene)`),
+      (r.caption.semanticAccuracy === null ? '' : `, semantic accuracy ${pct(r.caption.semanticAccuracy)} (the caption parses and is true of the scene)`) +
+      (r.caption.objectRecall === null ? '' : `, object recall ${pct(r.caption.objectRecall)} (objects named with their colour and shape)`),
     ...r.caption.examples.map((e) => `    ${e.correct === null ? '' : e.correct ? 'true ' : 'false'}  "${e.caption}"   reference: "${e.reference}"`),
+    ...(r.vqa
+      ? [`  VQA after ${r.vqa.steps} fine-tuning steps (${r.vqa.seconds.toFixed(0)} s), ${r.vqa.questions} test questions: VQA score ${pct(r.vqa.score)}` +
+          (r.vqa.priorScore === null ? '' : ` (answer prior, the most common answer per question type: ${pct(r.vqa.priorScore)})`),
+        ...r.vqa.examples.map((e) => `    ${e.expected === null ? '' : e.answer === e.expected ? 'right' : 'wrong'}  "${e.question}" -> ${e.answer}${e.expected === null ? '' : `   expected: ${e.expected}`}`)]
+      : []),
     `  runs, curves and checkpoints in ${out}; every number in ${join(out, 'demo.json')}`,
   ];
   return lines;

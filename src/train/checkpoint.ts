@@ -2,10 +2,12 @@
 //   model.safetensors      the model's state dict (PyTorch names, aliases included) — readable by PyTorch
 //   optimizer.safetensors  optimiser moments by parameter name
 //   state.json             step, config, command line, metrics, optimiser scalars, RNG and data-loader state
+//   config.json, tokenizer.json   (the trainer's `files`) what makes the folder a model folder usable on its
+//                          own, copied anywhere (model-folder.ts)
 // A folder is written under a temporary name and renamed into place; `latest` and `best` are small
 // pointer files replaced atomically after that, so a kill during a save never breaks either.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Tensor } from '../tensor/index.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { publishDir, tempSibling, writeFileAtomic } from '../io/atomic.js';
@@ -21,6 +23,8 @@ export interface SaveOptions {
   keepLast?: number;
   /** mark this checkpoint as the best so far */
   isBest?: boolean;
+  /** more files written into the folder before it is published (name -> contents) */
+  files?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 export class CheckpointError extends Error {
@@ -53,6 +57,10 @@ export function saveCheckpoint(
     saveSafetensors(join(tmp, 'model.safetensors'), model, { format: 'pt', step: String(state.step) });
     saveSafetensors(join(tmp, 'optimizer.safetensors'), optimizer.tensors, { format: 'flm-optimizer' });
     writeFileAtomic(join(tmp, 'state.json'), JSON.stringify({ ...state, optimizer: optimizer.meta }, null, 1));
+    for (const [file, data] of Object.entries(o.files ?? {})) {
+      if (basename(file) !== file || ['model.safetensors', 'optimizer.safetensors', 'state.json'].includes(file)) throw new CheckpointError(`saveCheckpoint: cannot write extra file '${file}'`);
+      writeFileAtomic(join(tmp, file), data);
+    }
     publishDir(tmp, final);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

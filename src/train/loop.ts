@@ -114,7 +114,7 @@ export class TrainLoop<B> {
     this.skippedNonFinite = o.start?.skippedNonFinite ?? 0;
     this.lastLoss = o.start?.lastLoss ?? null;
     this.clock = new TrainClock(o.start?.elapsedS ?? 0);
-    this.status = new StatusLine(o.quiet);
+    this.status = new StatusLine(o.quiet, o.timeBudgetS);
     process.on('SIGINT', this.#onSignal);
     process.on('SIGTERM', this.#onSignal);
   }

@@ -1,14 +1,19 @@
 // The run's metrics log: one JSON object per line in <run>/metrics.jsonl (append-only, so a crash
-// loses at most the line being written; a resumed run truncates records past its checkpoint step).
+// loses at most the line being written; a resumed run truncates records past its checkpoint step),
+// mirrored as TensorBoard scalars in the run's events.out.tfevents.* files unless --no-tensorboard.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventFileWriter, removeEventFiles } from '../io/tensorboard.js';
 
 export type MetricsRecord = { step: number; [k: string]: number | string | null };
 
 export class MetricsLog {
-  constructor(readonly path: string) {}
+  /** `events`: the TensorBoard file each appended record is mirrored to */
+  constructor(readonly path: string, readonly events: EventFileWriter | null = null) {}
 
   append(rec: MetricsRecord): void {
     appendFileSync(this.path, JSON.stringify(rec) + '\n');
+    this.events?.scalars(rec.step, recordScalars(rec));
   }
 
   read(): MetricsRecord[] {
@@ -30,6 +35,31 @@ export class MetricsLog {
     const keep = this.read().filter((r) => r.step <= step);
     writeFileSync(this.path, keep.map((r) => JSON.stringify(r) + '\n').join(''));
   }
+}
+
+/**
+ * A record's numbers as TensorBoard scalars, tagged by split: `train/loss`, `train/lr`, `val/cider`
+ * (TensorBoard groups charts by the part before the slash).
+ */
+export function recordScalars(rec: MetricsRecord): Record<string, number> {
+  const split = typeof rec.split === 'string' ? rec.split : 'train';
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rec)) if (k !== 'step' && typeof v === 'number') out[`${split}/${k}`] = v;
+  return out;
+}
+
+/**
+ * The metrics log of the run in `dir`, as rank 0 opens it. A new run (`resumedAt` null) starts a new
+ * log and removes the event files of whatever ran in the folder before; a resumed run keeps the records
+ * up to its checkpoint step and writes a new event file that tells TensorBoard to drop the older files'
+ * points past that step, so neither log shows a step twice.
+ */
+export function openMetricsLog(dir: string, o: { resumedAt: number | null; tensorboard: boolean }): MetricsLog {
+  const path = join(dir, 'metrics.jsonl');
+  new MetricsLog(path).truncateAfter(o.resumedAt ?? 0);
+  if (o.resumedAt === null) removeEventFiles(dir);
+  const events = o.tensorboard ? new EventFileWriter(dir, o.resumedAt === null ? {} : { purgeStep: o.resumedAt + 1 }) : null;
+  return new MetricsLog(path, events);
 }
 
 /**

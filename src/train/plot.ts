@@ -22,10 +22,11 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
 const fmt = (v: number): string => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(3))));
 export const escapeXml = (s: string): string => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
-export function lineChartSvg(title: string, xLabel: string, yLabel: string, series: Series[], o: { width?: number; height?: number; logY?: boolean } = {}): string {
+export function lineChartSvg(title: string, xLabel: string, yLabel: string, series: Series[], o: { width?: number; height?: number; logY?: boolean; legend?: boolean } = {}): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
-  const m = { l: 70, r: 160, t: 40, b: 50 };
+  const legend = o.legend ?? true;
+  const m = { l: 70, r: legend ? 160 : 20, t: 40, b: 50 };
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logY || y > 0));
   const ty = (y: number): number => (o.logY ? Math.log10(y) : y);
   const xs = pts.map((p) => p[0]);
@@ -58,6 +59,7 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
       parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="1.6"/>`);
       if (ok.length <= 30) for (const [x, y] of ok) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${c}"/>`);
     }
+    if (!legend) return;
     parts.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 18}" width="12" height="3" fill="${c}"/>`);
     parts.push(`<text x="${W - m.r + 30}" y="${m.t + i * 18 + 5}">${escapeXml(s.name)}</text>`);
   });
@@ -67,4 +69,39 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
 
 export function writeLineChart(path: string, title: string, xLabel: string, yLabel: string, series: Series[], o?: { logY?: boolean }): void {
   writeFileSync(path, lineChartSvg(title, xLabel, yLabel, series, o));
+}
+
+/** One chart of a grid: its title (the metric) and its lines. */
+export interface GridChart {
+  title: string;
+  series: Series[];
+}
+
+/**
+ * Small multiples: one chart per entry, `cols` to a row, under one title, so metrics of different
+ * scales (BLEU in [0, 1], CIDEr-D up to 10, recall in %) each get an axis of their own.
+ */
+export function chartGridSvg(title: string, xLabel: string, charts: GridChart[], o: { cols?: number; width?: number; height?: number } = {}): string {
+  const cols = Math.max(1, Math.min(o.cols ?? 3, charts.length));
+  const w = o.width ?? 360;
+  const h = o.height ?? 240;
+  const top = 36;
+  const rows = Math.ceil(charts.length / cols);
+  const W = cols * w;
+  const H = top + rows * h;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(title)}</text>`,
+  ];
+  charts.forEach((c, i) => {
+    const chart = lineChartSvg(c.title, xLabel, '', c.series, { width: w, height: h, legend: c.series.length > 1 });
+    parts.push(`<g transform="translate(${(i % cols) * w},${top + Math.floor(i / cols) * h})">`, chart, '</g>');
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export function writeChartGrid(path: string, title: string, xLabel: string, charts: GridChart[]): void {
+  writeFileSync(path, chartGridSvg(title, xLabel, charts));
 }

@@ -84,6 +84,11 @@ export interface PreparedRun {
   evaluate?(r: EvalRequest): Promise<Evaluation>;
   /** JSON kept in every checkpoint besides the trainer's (VQA answers, caption tokens) */
   stateExtras?(): Record<string, unknown>;
+  /**
+   * What a checkpoint's config.json says about the task head besides its weights (model-folder.ts `head`);
+   * default: stateExtras. The run's tokenizer is `<out>/tokenizer.json`, which prepare() writes.
+   */
+  modelHead?(): Record<string, unknown>;
   /** settings the source decided (a fine-tune's model size is its source's): recorded in config.json */
   decided?: Partial<TrainSettings>;
   /** what a new run was initialised from: lines for the log, and the report saved as init.json */
@@ -97,6 +102,9 @@ export interface Recipe<S extends TaskSpec = TaskSpec> {
   prepare(ctx: PrepareContext<ConfigOf<S>>): Promise<PreparedRun>;
   /** `flm eval`: the recipe's evaluation of a saved model (its checkpoint state holds the extras) */
   evaluateSaved?(saved: SavedModel, r: EvalRequest): Promise<Evaluation>;
-  /** metrics.jsonl keys drawn in loss.svg, and the validation keys drawn in val.svg */
-  readonly curves: { loss: readonly string[]; val: readonly string[] };
+  /**
+   * metrics.jsonl keys drawn in loss.svg besides the loss; val.svg draws every number of the
+   * evaluations, the `val` keys first, except `sizes` (example counts and timings, which are no curves)
+   */
+  readonly curves: { loss: readonly string[]; val: readonly string[]; sizes?: readonly string[] };
 }

@@ -45,16 +45,16 @@ export function restoreTrainingState(
 }
 
 /** The settings a resumed run may change; the saved run defines everything else. */
-const RESUME_MAY_CHANGE = ['steps', 'timeBudgetS', 'threads'] as const;
+const RESUME_MAY_CHANGE = ['steps', 'timeBudgetS', 'threads', 'tensorboard'] as const;
 
 /**
  * Opens the run folder `c.out`. With `resume`, rank 0 finds the latest checkpoint (every rank learns
  * which) and every rank reads its state: the saved run defines the model, data and schedule, so its
- * settings replace `c` except for the length, time budget and threads (older saved settings are
- * upgraded to today's names and checked). Without `resume`, a folder that holds checkpoints is an
- * error (its run would be mixed with the new one's: `latest`, `best`, pruning) unless `overwrite`, which
- * deletes them. Rank 0 writes config.json; the intra-op threads (all cores shared by the ranks when 0)
- * and the seed are set.
+ * settings replace `c` except for the length, time budget, threads and TensorBoard logging (older saved
+ * settings are upgraded to today's names and checked). Without `resume`, a folder that holds
+ * checkpoints is an error (its run would be mixed with the new one's: `latest`, `best`, pruning) unless
+ * `overwrite`, which deletes them. Rank 0 writes config.json; the intra-op threads (all cores shared by
+ * the ranks when 0) and the seed are set.
  */
 export function openRun<C extends TrainSettings, S extends { config: unknown; task?: unknown }>(c: C, o: {
   spec: TaskSpec;

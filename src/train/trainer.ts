@@ -10,9 +10,12 @@
 //     init.json       what a new run loaded from --from: loaded / missing / unexpected tensors
 //     metrics.jsonl   one object per logged step (loss, its terms, lr, elapsed_s, tokens_per_s, ...);
 //                     `split: "val"` records hold the evaluations
-//     loss.svg, lr.svg, val.svg
+//     events.out.tfevents.*  the same numbers as TensorBoard scalars (one file per session; --no-tensorboard: none)
+//     loss.svg, lr.svg, val.svg (every evaluation metric)
 //     checkpoints/    step-N folders (model.safetensors with the official PyTorch names, optimiser
-//                     moments, state.json with RNG and loader positions), `latest`, `best`
+//                     moments, state.json with RNG and loader positions), `latest`, `best`; each is also a
+//                     model folder usable on its own (config.json + tokenizer.json, model-folder.ts)
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getRngState, manualSeed, setRngState } from '../tensor/index.js';
 import type { AnyFLMModel } from '../models/index.js';
@@ -27,8 +30,9 @@ import type { ConfigOf, TaskSpec } from '../config/settings.js';
 import { BatchFeed, cleanUp, TrainLoop, type StopReason, type TrainLoopStart } from './loop.js';
 import { b64, openRun, restoreTrainingState, trainerGroup, type RankState } from './resume.js';
 import { saveCheckpoint } from './checkpoint.js';
-import { MetricsLog, logRecorder, type MetricsRecord } from './metrics-log.js';
-import { writeLineChart } from './plot.js';
+import { modelFolderConfig, MODEL_CONFIG_FILE, TOKENIZER_FILE } from './model-folder.js';
+import { MetricsLog, logRecorder, openMetricsLog, type MetricsRecord } from './metrics-log.js';
+import { writeChartGrid, writeLineChart } from './plot.js';
 import type { Evaluation, Metrics, PreparedRun, Recipe, SavedRun } from './recipe.js';
 
 export interface EvalRecord {
@@ -69,7 +73,7 @@ export interface TrainOptions {
   resume?: boolean;
   /** a new run (no resume) in a folder with checkpoints deletes them instead of stopping with an error */
   overwrite?: boolean;
-  /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget and threads */
+  /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget, threads and TensorBoard logging */
   explicit?: ReadonlySet<string>;
   quiet?: boolean;
   hooks?: TrainHooks;
@@ -134,9 +138,6 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     batchSize: microBatch, imageSize: modelConfig.image_size, ...(prep.tokenizeInLoader ? { tokenizer, maxTextLength: modelConfig.max_text_len } : {}),
     seed: c.seed, workers: c.workers, augment: c.augment, dropLast: true, rank, worldSize: world,
   });
-  const log = new MetricsLog(join(c.out, 'metrics.jsonl'));
-  // a new run in a used folder (a run killed before its first checkpoint, or started again) starts a new log
-  if (!saved && main) log.truncateAfter(0);
   let start: TrainLoopStart | undefined;
   let best: EvalRecord | null = null;
   let lastEval: TrainResult['lastEval'] = null;
@@ -145,9 +146,11 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     best = saved.best ?? null;
     lastEval = saved.lastEval ?? null;
     start = { step: saved.step, elapsedS: saved.elapsedS, skippedNonFinite: saved.skippedNonFinite, lastLoss: saved.lastLoss };
-    if (main) log.truncateAfter(saved.step);
     say(`resumed from ${ckptDir} at step ${saved.step}`);
   }
+  // a new run in a used folder (a run killed before its first checkpoint, or started again) starts new logs;
+  // a resumed one drops what was logged past its checkpoint
+  const log = main ? openMetricsLog(c.out, { resumedAt: saved?.step ?? null, tensorboard: c.tensorboard }) : new MetricsLog(join(c.out, 'metrics.jsonl'));
 
   const draw = (recs: MetricsRecord[]): void => writeCurves(c.out, recs, recipe.curves);
   const feed = new BatchFeed(loader.batches(), loader.state());
@@ -198,6 +201,18 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     return isBest;
   });
 
+  // the run's tokenizer as prepare() left it (a caption run's has <bos>/<eos>): copied into every checkpoint
+  const runTokenizer = join(c.out, TOKENIZER_FILE);
+  const tokenizerBytes = main && existsSync(runTokenizer) ? readFileSync(runTokenizer) : null;
+  if (main && !tokenizerBytes) say(`warning: ${runTokenizer} is missing; checkpoints will not hold a tokenizer`);
+  const modelFiles = (step: number): Record<string, string | Uint8Array> => ({
+    [MODEL_CONFIG_FILE]: JSON.stringify(modelFolderConfig({
+      task: command, step, model: modelConfig, vocabSize: tokenizer.vocabSize,
+      head: prep.modelHead?.() ?? prep.stateExtras?.() ?? {}, settings: c as unknown as Record<string, unknown>,
+    }), null, 1),
+    ...(tokenizerBytes ? { [TOKENIZER_FILE]: tokenizerBytes } : {}),
+  });
+
   let savedStep = -1;
   const checkpoint = async (isBest = false): Promise<void> => {
     if (savedStep === loop.step && !isBest) return;
@@ -210,7 +225,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
       step: loop.step, task: command, config: c, modelConfig, ...mine, ranks, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite,
       lastLoss: loop.lastLoss, best, lastEval: last, ...prep.stateExtras?.(),
     };
-    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state, { keepLast: c.keepLast, isBest });
+    const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state, { keepLast: c.keepLast, isBest, files: modelFiles(loop.step) });
     // the hook (the race's probes) runs off the clock
     const hook = o.hooks?.onCheckpoint;
     if (hook) await loop.clock.paused(() => hook({ step: loop.step, dir, model, tokenizer, elapsedS: loop.elapsed() }));
@@ -233,7 +248,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   };
 }
 
-/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg. */
+/** loss.svg (the recipe's loss terms), lr.svg and, with evaluations, val.svg: a chart per evaluation metric. */
 function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves']): void {
   const train = recs.filter((r) => r.split === undefined);
   const val = recs.filter((r) => r.split === 'val');
@@ -241,6 +256,8 @@ function writeCurves(dir: string, recs: MetricsRecord[], curves: Recipe['curves'
   const lossKeys = ['loss', ...curves.loss].filter((k) => train.some((r) => typeof r[k] === 'number'));
   writeLineChart(join(dir, 'loss.svg'), 'training loss', 'step', 'loss', lossKeys.map((k) => ({ name: k, points: series(train, k) })));
   writeLineChart(join(dir, 'lr.svg'), 'learning rate', 'step', 'lr', [{ name: 'lr (group 0)', points: series(train, 'lr') }]);
-  const valKeys = curves.val.filter((k) => val.some((r) => typeof r[k] === 'number'));
-  if (valKeys.length) writeLineChart(join(dir, 'val.svg'), 'validation', 'step', 'metric', valKeys.map((k) => ({ name: k, points: series(val, k) })));
+  // `selection` repeats one metric (or its negation) for the best-checkpoint choice
+  const notCurves = new Set(['step', 'split', 'selection', ...(curves.sizes ?? [])]);
+  const valKeys = [...new Set([...curves.val, ...val.flatMap((r) => Object.keys(r))])].filter((k) => !notCurves.has(k) && val.some((r) => typeof r[k] === 'number'));
+  if (valKeys.length) writeChartGrid(join(dir, 'val.svg'), 'validation', 'step', valKeys.map((k) => ({ title: k, series: [{ name: k, points: series(val, k) }] })));
 }

@@ -9,6 +9,7 @@ export {
   matches, matchSet, evalChunk, evalCaption, evalStatement,
   type Pred, type Quant, type NP, type Chunk, type CaptionAst, type Statement,
 } from './semantics.js';
+export { objectRecall } from './object-recall.js';
 export { parseCaption, parseStatement, tokenize, ParseError } from './parse.js';
 export {
   generateCaption, generateCaptions, checkCaption, captionCoverage, realiseNP, realiseChunk, realiseStatement, realiseBarePlural,

@@ -5,6 +5,7 @@
 import { captionCoverage, checkCaption, realiseBarePlural, realiseStatement } from './grammar.js';
 import { COLOUR_WORDS, LOCATION_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, type ImageQuant } from './lexicon.js';
 import { parseCaption } from './parse.js';
+import { objectRecall } from './object-recall.js';
 import type { Prng } from '../rng.js';
 import {
   clearLocations, COLOURS, INVERSE_RELATION, relationClear, relationHolds, SHAPES, SIZES,
@@ -323,6 +324,8 @@ export interface SemanticAccuracy {
   accuracy: number;
   /** Mean fraction of scene objects mentioned, over true captions (0 when none). */
   coverage: number;
+  /** Mean object recall over all captions (object-recall.ts). */
+  objectRecall: number;
 }
 
 /** Semantic accuracy of generated captions: a complement to BLEU/CIDEr. */
@@ -330,7 +333,9 @@ export function semanticAccuracy(preds: ReadonlyArray<{ caption: string; scene: 
   let parsed = 0;
   let correct = 0;
   let coverage = 0;
+  let recall = 0;
   for (const p of preds) {
+    recall += objectRecall(p.caption, p.scene);
     const r = checkCaption(p.caption, p.scene);
     if (r.parsed) parsed++;
     if (r.true) {
@@ -339,6 +344,6 @@ export function semanticAccuracy(preds: ReadonlyArray<{ caption: string; scene: 
     }
   }
   const n = Math.max(1, preds.length);
-  return { parsed: parsed / n, accuracy: correct / n, coverage: correct > 0 ? coverage / correct : 0 };
+  return { parsed: parsed / n, accuracy: correct / n, coverage: correct > 0 ? coverage / correct : 0, objectRecall: recall / n };
 }
 

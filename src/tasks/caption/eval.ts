@@ -141,3 +141,11 @@ export async function evaluateCaptions(
     elapsedS: (performance.now() - t0) / 1000, predictions,
   };
 }
+
+/** The numbers of a caption evaluation as metrics. */
+export function captionMetrics(e: CaptionEvalResult): Record<string, number> {
+  return {
+    ...Object.fromEntries(e.bleu.map((b, i) => [`bleu${i + 1}`, b])), cider: e.cider, images: e.images,
+    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed, object_recall: e.semantic.objectRecall } : {}),
+  };
+}

@@ -1,18 +1,23 @@
-// `flm caption`: captions for image files from a caption fine-tuning checkpoint.
+// `flm caption` and the library's caption(): captions for images from a caption fine-tuning checkpoint.
 import { tidy } from '../../tensor/index.js';
 import { FLMModel } from '../../models/index.js';
 import { CheckpointError } from '../../train/checkpoint.js';
 import { generate, type DecodeOptions, type DecodeTokens } from './decode.js';
 import { decodeCaption, type CaptionTokens } from './tokens.js';
-import { chunks, loadImageBatch } from '../common/inference-inputs.js';
+import { chunks, loadImageBatch, type ImageInput } from '../common/inference-inputs.js';
 import type { RunModel } from '../common/inference-model.js';
 
-export interface CaptionedImage {
-  path: string;
+export interface GeneratedCaption {
   caption: string;
   /** false when the length limit, not a stop token, ended the caption */
   stopped: boolean;
 }
+
+export interface CaptionedImage extends GeneratedCaption {
+  path: string;
+}
+
+export type CaptionOptions = DecodeOptions & { batchSize?: number };
 
 /** The caption model and its decoding tokens, or a CheckpointError saying why the checkpoint cannot caption. */
 export function captionModelOf(run: RunModel): { model: FLMModel; tokens: CaptionTokens; decode: DecodeTokens } {
@@ -25,18 +30,23 @@ export function captionModelOf(run: RunModel): { model: FLMModel; tokens: Captio
   return { model: run.model, tokens, decode };
 }
 
-/** Captions for image files, in order; decoding batches of `batchSize` images. */
-export async function captionFiles(run: RunModel, paths: readonly string[], o: DecodeOptions & { batchSize?: number } = {}): Promise<CaptionedImage[]> {
+/** Captions for images, in order; decoding batches of `batchSize` images. */
+export async function captionImages(run: RunModel, inputs: readonly ImageInput[], o: CaptionOptions = {}): Promise<GeneratedCaption[]> {
   const { model, decode } = captionModelOf(run);
-  const out: CaptionedImage[] = [];
-  for (const group of chunks(paths, o.batchSize ?? 32)) {
-    const images = await loadImageBatch(group, model.config.image_size); // [n, 3, S, S]
+  const out: GeneratedCaption[] = [];
+  for (const group of chunks(inputs, o.batchSize ?? 32)) {
+    const images = await loadImageBatch(group, model.config.image_size, out.length); // [n, 3, S, S]
     try {
       const gens = tidy(() => generate(model, images, decode, o));
-      group.forEach((path, i) => out.push({ path, caption: decodeCaption(run.tokenizer, gens[i]!.ids), stopped: gens[i]!.stopped }));
+      for (const g of gens) out.push({ caption: decodeCaption(run.tokenizer, g.ids), stopped: g.stopped });
     } finally {
       images.dispose();
     }
   }
   return out;
+}
+
+/** Captions for image files, in order. */
+export async function captionFiles(run: RunModel, paths: readonly string[], o: CaptionOptions = {}): Promise<CaptionedImage[]> {
+  return (await captionImages(run, paths, o)).map((c, i) => ({ path: paths[i]!, ...c }));
 }

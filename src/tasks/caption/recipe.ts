@@ -27,13 +27,14 @@ import { train, type TrainHooks, type TrainResult } from '../../train/trainer.js
 import type { Recipe } from '../../train/recipe.js';
 import type { CaptionTokens } from './tokens.js';
 import { captionBatch, captionStep } from './step.js';
-import { evaluateCaptions, type CaptionEvalResult } from './eval.js';
+import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from './eval.js';
 import { initCaptionModel } from './init.js';
 import { resumedModel, runFolderModel } from '../common/run-folder-model.js';
 import { CAPTION } from './spec.js';
 
 export { captionModelConfig, initCaptionModel, type CaptionModelInit } from './init.js';
 export { captionBatch, captionStep, type CaptionBatch } from './step.js';
+export { captionMetrics } from './eval.js';
 
 export type CaptionFinetuneConfig = ConfigOf<typeof CAPTION>;
 export const CAPTION_DEFAULTS: CaptionFinetuneConfig = defaultsOf(CAPTION);
@@ -44,7 +45,7 @@ export function validateCaptionConfig(c: CaptionFinetuneConfig): CaptionFinetune
 
 export const recipe: Recipe<typeof CAPTION> = {
   spec: CAPTION,
-  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy'] },
+  curves: { loss: [], val: ['bleu4', 'cider', 'semantic_accuracy', 'object_recall'], sizes: ['images'] },
   async prepare({ c, saved, main, share }) {
     const src = await openDataset(c.data);
     if (src.textKind !== 'caption') {
@@ -88,14 +89,6 @@ export const recipe: Recipe<typeof CAPTION> = {
     };
   },
 };
-
-/** The numbers of a caption evaluation as metrics. */
-export function captionMetrics(e: CaptionEvalResult): Record<string, number> {
-  return {
-    ...Object.fromEntries(e.bleu.map((b, i) => [`bleu${i + 1}`, b])), cider: e.cider, images: e.images,
-    ...(e.semantic ? { semantic_accuracy: e.semantic.accuracy, semantic_parsed: e.semantic.parsed } : {}),
-  };
-}
 
 export type CaptionFinetuneResult = TrainResult & { eval: CaptionEvalResult | null };
 

@@ -3,14 +3,14 @@ import { setting, DEFAULT_PRETRAIN_DATA, type TaskSpec } from '../../config/sett
 
 export const CAPTION = {
   name: 'caption',
-  description: 'captioning: AR loss on <bos> caption <eos>, evaluated by decoding (BLEU-4, CIDEr-D; semantic accuracy on shapes) (spec D.11)',
+  description: 'captioning: AR loss on <bos> caption <eos>, evaluated by decoding (BLEU-4, CIDEr-D; semantic accuracy and object recall on shapes) (spec D.11)',
   settings: {
     compat: setting.optChoice('\'official\': the loss on the reconstructor as released (spec H.12)', ['official'] as const, 'the forward stream', { arg: 'mode' }),
     newTokens: setting.bool('add <bos> / <eos> to the vocabulary (official); false reuses <s> / </s>', true),
     beam: setting.int('beam size of the evaluation decoding (1: greedy)', 1, 1, { arg: 'k' }),
   },
   defaults: { data: DEFAULT_PRETRAIN_DATA, evalBatch: 32 },
-  evaluation: { description: 'captioning: BLEU-1..4 and CIDEr-D, semantic accuracy on shapes', ownCommand: true },
+  evaluation: { description: 'captioning: BLEU-1..4 and CIDEr-D, semantic accuracy and object recall on shapes', ownCommand: true },
   testData: 'shapes:test?n=500&seed=1',
   /**
    * Caption checkpoints before the one trainer evaluated at every save (no evalEvery) and kept the best
@@ -24,7 +24,7 @@ export const CAPTION = {
     return out;
   },
   help: {
-    valData: 'caption data decoded and scored every --eval-every steps and at the end (BLEU-4, CIDEr-D; semantic accuracy on shapes); best checkpoint by CIDEr-D',
+    valData: 'caption data decoded and scored every --eval-every steps and at the end (BLEU-4, CIDEr-D; semantic accuracy and object recall on shapes); best checkpoint by CIDEr-D',
     evalBatch: 'images per decoding batch in evaluation',
     batchSize: 'images per step',
   },

@@ -1,11 +1,14 @@
-// `flm eval retrieval|vqa|nlvr2`: a fine-tuned checkpoint's metrics on a dataset (spec F), or zero-shot
-// retrieval from a pretraining run (zero-shot.ts).
+// `flm eval retrieval|vqa|nlvr2|caption` (and the library's evaluate()): a fine-tuned checkpoint's
+// metrics on a dataset (spec F), or zero-shot retrieval from a pretraining run (zero-shot.ts).
 import { CheckpointError } from '../../train/checkpoint.js';
 import { findCheckpoint, loadRunModel, type RunModel } from './inference-model.js';
 import { loadRetrievalSet } from '../retrieval/data.js';
 import { evaluateRetrieval } from '../retrieval/eval.js';
 import { zeroShotObjective, zeroShotScorer } from '../retrieval/zero-shot.js';
 import { taskEntry } from '../registry.js';
+import { captionModelOf } from '../caption/infer.js';
+import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from '../caption/eval.js';
+import type { DecodeOptions } from '../caption/decode.js';
 import type { EvalOptions, TaskMetrics } from './task.js';
 
 export interface EvalRequest extends EvalOptions {
@@ -17,6 +20,8 @@ export interface EvalRequest extends EvalOptions {
   zeroShot?: boolean;
   /** 'best', 'latest' or a step folder name (default: best when the run has one, else latest) */
   which?: string;
+  /** caption only: beam size, length penalty, generated tokens at most */
+  decode?: DecodeOptions;
 }
 
 export interface EvalReport {
@@ -28,7 +33,10 @@ export interface EvalReport {
   zeroShotObjective?: string;
   metrics: TaskMetrics;
   selection: number;
+  /** VQA: {question_id, answer} per question (the EvalAI submission format) */
   predictions?: { question_id: number; answer: string }[];
+  /** caption: the scores in detail with every generated caption and its references */
+  captions?: CaptionEvalResult;
 }
 
 async function openRun(path: string, which: string | undefined): Promise<RunModel> {
@@ -67,6 +75,13 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
     if (run.task !== r.task) {
       const hint = r.task === 'retrieval' && run.task === 'pretrain' ? ' (for a pretrained model use --zero-shot)' : ` (fine-tune it with \`flm finetune ${r.task}\`)`;
       throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint, not a ${r.task} one${hint}`);
+    }
+    if (r.task === 'caption') {
+      const { model, tokens } = captionModelOf(run);
+      const e = await evaluateCaptions(model, run.tokenizer, tokens, r.data, {
+        ...r.decode, ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}), ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      });
+      return { ...base, metrics: captionMetrics(e), selection: e.cider, captions: e };
     }
     const { recipe } = await taskEntry(r.task).load();
     if (!recipe.evaluateSaved) throw new Error(`flm eval has no evaluation for ${r.task}`);

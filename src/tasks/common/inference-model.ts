@@ -1,11 +1,14 @@
-// Loads the model of a run or checkpoint folder for inference and fine-tuning: the weights, the model
-// config and the tokenizer the run used.
+// Loads the model of a model, run or checkpoint folder for inference and fine-tuning: the weights, the
+// model config and the tokenizer the run used.
 //
 // Where things are looked up:
-//   checkpoint  DIR itself when it holds state.json, else DIR/checkpoints/<latest|best|step-N>
-//   config      state.json `modelConfig` (fine-tuning checkpoints), else the pretraining settings
-//               `config.{objective, preset}` with the tokenizer's vocabulary size (pretrain.ts)
-//   tokenizer   <checkpoint>/tokenizer.json, <run>/tokenizer.json, then state `config.tokenizer`
+//   folder      DIR itself when it holds state.json (a checkpoint) or is a model folder (config.json in the
+//               train/model-folder.ts format, e.g. `flm export`), else DIR/checkpoints/<latest|best|step-N>
+//   config      config.json `model` (model folders: every checkpoint written since they exist), else
+//               state.json `modelConfig` (older fine-tuning checkpoints), else the pretraining settings
+//               `config.{objective, preset}` with the tokenizer's vocabulary size (older pretraining ones)
+//   tokenizer   config.json `tokenizer.file` in the folder; for older checkpoints <checkpoint>/tokenizer.json,
+//               <run>/tokenizer.json, then state `config.tokenizer`
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StateDictError } from '../../nn/module.js';
@@ -13,6 +16,7 @@ import { loadSafetensors } from '../../io/safetensors.js';
 import { createModel, validateConfig, withOverrides, type AnyFLMModel, type FLMConfig, type PresetName } from '../../models/index.js';
 import { TextTokenizer } from '../../data/tokenizer.js';
 import { CheckpointError, resolveCheckpoint, type CheckpointState } from '../../train/checkpoint.js';
+import { isModelFolder, readModelFolderConfig, type ModelFolderConfig } from '../../train/model-folder.js';
 import { objectiveConfig, PRETRAIN_OBJECTIVES, type PretrainObjective } from '../pretrain/objective-step.js';
 import { readTokenizerJson } from '../caption/tokens.js';
 import type { Tensor } from '../../tensor/index.js';
@@ -22,9 +26,15 @@ export interface RunModel {
   dir: string;
   /** the run folder above it (= dir for a loose checkpoint folder) */
   runDir: string;
-  /** state.json `task` ('caption', 'vqa', ...) or 'pretrain' */
+  /** the task the model was trained for: 'pretrain', 'retrieval', 'vqa', 'nlvr2', 'caption' */
   task: string;
+  /**
+   * state.json; for a model folder without one (`flm export`), the state its config.json stands for:
+   * {step, task, config: settings, modelConfig, ...head} (head: objective, captionTokens, answers)
+   */
   state: CheckpointState;
+  /** the folder's config.json when it is a model folder (null: an older checkpoint) */
+  folder: ModelFolderConfig | null;
   config: FLMConfig;
   model: AnyFLMModel;
   tokenizer: TextTokenizer;
@@ -38,9 +48,10 @@ export interface RunModel {
 export function findCheckpoint(path: string, which = 'latest'): { dir: string; runDir: string } {
   const p = resolve(path);
   if (!existsSync(p)) throw new CheckpointError(`checkpoint ${path} does not exist`);
+  if (!existsSync(join(p, 'state.json')) && isModelFolder(p)) return { dir: p, runDir: p };
   const dir = which === 'auto' ? resolveCheckpoint(p, 'best') ?? resolveCheckpoint(p, 'latest') : resolveCheckpoint(p, which);
   if (!dir) {
-    throw new CheckpointError(`${path} is not a checkpoint: expected a run folder with checkpoints/${which === 'auto' ? 'latest' : which} or a checkpoint folder with state.json and model.safetensors`);
+    throw new CheckpointError(`${path} is not a checkpoint: expected a run folder with checkpoints/${which === 'auto' ? 'latest' : which}, a checkpoint folder with state.json and model.safetensors, or a model folder (config.json, tokenizer.json, model.safetensors)`);
   }
   const parent = dirname(dir);
   return { dir, runDir: basename(parent) === 'checkpoints' ? dirname(parent) : dir };
@@ -79,14 +90,25 @@ export function modelConfigOf(state: CheckpointState, vocabSize: number, dir: st
   throw new CheckpointError(`checkpoint ${dir}: state.json has neither modelConfig nor pretraining settings (objective, preset)`);
 }
 
+/** The checkpoint state a model folder's config.json stands for (see RunModel.state). */
+function stateOfFolder(f: ModelFolderConfig): CheckpointState {
+  return { ...f.head, step: f.step, task: f.task, config: f.settings, modelConfig: f.model };
+}
+
 /** Loads weights, config and tokenizer; the model is in eval mode. */
 export async function loadRunModel(path: string, o: { which?: string } = {}): Promise<RunModel> {
   const { dir, runDir } = findCheckpoint(path, o.which);
-  const state = readState(dir);
-  const tokenizerPath = tokenizerPathOf(dir, runDir, state);
+  const folder = readModelFolderConfig(dir);
+  const state = existsSync(join(dir, 'state.json')) || !folder ? readState(dir) : stateOfFolder(folder);
+  let tokenizerPath = folder ? join(dir, folder.tokenizer.file) : '';
+  if (!folder || !existsSync(tokenizerPath)) {
+    // a checkpoint saved without its tokenizer (the run folder had none) looks where older ones keep it
+    if (folder && !existsSync(join(dir, 'state.json'))) throw new CheckpointError(`model folder ${dir} is incomplete: ${folder.tokenizer.file} is missing`);
+    tokenizerPath = tokenizerPathOf(dir, runDir, state);
+  }
   const tokJson = readTokenizerJson(tokenizerPath);
   const vocabSize = new TextTokenizer(tokJson).vocabSize;
-  const config = modelConfigOf(state, vocabSize, dir);
+  const config = folder ? folder.model : modelConfigOf(state, vocabSize, dir);
   if (config.vocab_size !== vocabSize) {
     throw new CheckpointError(`checkpoint ${dir}: the model has ${config.vocab_size} vocabulary rows but ${tokenizerPath} has ${vocabSize} tokens`);
   }
@@ -110,6 +132,6 @@ export async function loadRunModel(path: string, o: { which?: string } = {}): Pr
     for (const t of tensors.values()) t.dispose();
   }
   model.eval();
-  const task = typeof state.task === 'string' ? state.task : 'pretrain';
-  return { dir, runDir, task, state, config, model, tokenizer, tokenizerPath };
+  const task = folder ? folder.task : typeof state.task === 'string' ? state.task : 'pretrain';
+  return { dir, runDir, task, state, folder, config, model, tokenizer, tokenizerPath };
 }

@@ -5,14 +5,18 @@ import { join, resolve } from 'node:path';
 import { resolveCheckpoint } from '../../train/checkpoint.js';
 import { TrainConfigError } from '../../train/errors.js';
 
-/** The size a folder's state.json says its model has (`config.preset` of an flm run), or null. */
+/** The size a folder's state.json (or a model folder's config.json) says its model has (the run's `preset`), or null. */
 function presetOf(dir: string): string | null {
-  try {
-    const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { config?: { preset?: unknown } };
-    return typeof st.config?.preset === 'string' ? st.config.preset : null;
-  } catch {
-    return null;
+  for (const [file, key] of [['state.json', 'config'], ['config.json', 'settings']] as const) {
+    try {
+      const json = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, { preset?: unknown } | undefined>;
+      const preset = json[key]?.preset;
+      if (typeof preset === 'string') return preset;
+    } catch {
+      /* no such file, or not JSON: try the next */
+    }
   }
+  return null;
 }
 
 /** The weights file of a --from source, the tokenizer that came with it and the model size it records (if any). */

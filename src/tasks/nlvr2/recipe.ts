@@ -3,4 +3,4 @@ import { finetuneRecipe } from '../common/finetune-recipe.js';
 import { NLVR2 } from './spec.js';
 import { createNlvr2Task } from './task.js';
 
-export const recipe = finetuneRecipe(NLVR2, { loss: ['nlvr2'], val: ['accuracy'] }, async ({ train }) => ({ task: createNlvr2Task(), source: train?.source ?? null }));
+export const recipe = finetuneRecipe(NLVR2, { loss: ['nlvr2'], val: ['accuracy'], sizes: ['n'] }, async ({ train }) => ({ task: createNlvr2Task(), source: train?.source ?? null }));

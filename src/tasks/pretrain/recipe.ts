@@ -29,7 +29,7 @@ const objectiveOptions = (c: PretrainConfig): ObjectiveOptions =>
 
 export const recipe: Recipe<typeof PRETRAIN> = {
   spec: PRETRAIN,
-  curves: { loss: ['flm', 'l2r', 'r2l', 'mlm', 'ar', 'prefixLm'], val: ['val_loss'] },
+  curves: { loss: ['flm', 'l2r', 'r2l', 'mlm', 'ar', 'prefixLm'], val: ['val_loss'], sizes: ['examples'] },
   async prepare({ c, saved, main, barrier }) {
     const src = await openDataset(c.data);
     const from = !saved && c.from ? weightsSource(c.from) : null;
@@ -63,6 +63,8 @@ export const recipe: Recipe<typeof PRETRAIN> = {
         tokens: b.text ? b.text.lengths.reduce((a, n) => a + n, 0) : 0, images: b.size,
       }),
       evaluate: (r) => heldOutLoss(model, c.objective, objectiveOptions(c), c.seed, tok, r),
+      // zero-shot scoring by the pretraining loss needs to know which loss
+      modelHead: () => ({ objective: c.objective }),
     };
   },
 };

@@ -4,7 +4,7 @@
 import { noGrad, tidy } from '../../tensor/index.js';
 import { FLMModel } from '../../models/index.js';
 import { CheckpointError } from '../../train/checkpoint.js';
-import { loadImageBatch, textBatch } from '../common/inference-inputs.js';
+import { loadImageBatch, textBatch, type ImageInput } from '../common/inference-inputs.js';
 import { clsFeatures } from '../common/task.js';
 import type { RunModel } from '../common/inference-model.js';
 
@@ -21,8 +21,8 @@ export function answerVocabOf(run: RunModel): string[] {
   throw new CheckpointError(`${run.dir}: state.json has no answer vocabulary ("answers")`);
 }
 
-/** The `top` best answers, best first. */
-export async function answerQuestion(run: RunModel, imagePath: string, question: string, o: { top?: number } = {}): Promise<VqaAnswerScore[]> {
+/** The `top` best answers (default 5), best first. */
+export async function answerQuestion(run: RunModel, image: ImageInput, question: string, o: { top?: number } = {}): Promise<VqaAnswerScore[]> {
   const { model } = run;
   const head = model.vqa_classifier;
   if (!head || !(model instanceof FLMModel)) throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint without a VQA head: fine-tune it with \`flm finetune vqa\` first`);
@@ -30,17 +30,17 @@ export async function answerQuestion(run: RunModel, imagePath: string, question:
   const answers = answerVocabOf(run);
   const classes = run.config.vqa_label_size ?? 3129;
   if (answers.length !== classes) throw new CheckpointError(`${run.dir}: the VQA head has ${classes} classes but the answer vocabulary has ${answers.length}`);
-  const image = await loadImageBatch([imagePath], run.config.image_size); // [1, 3, S, S]
+  const pixels = await loadImageBatch([image], run.config.image_size); // [1, 3, S, S]
   try {
     const probs = noGrad(() => tidy(() => {
       const t = textBatch(run.tokenizer, [question]);
-      return head.forward(clsFeatures(model, image, t.textIds, t.textMasks)).sigmoid().select(0, 0).toFlatArray(); // [C]
+      return head.forward(clsFeatures(model, pixels, t.textIds, t.textMasks)).sigmoid().select(0, 0).toFlatArray(); // [C]
     }));
     return probs
       .map((score, i) => ({ answer: answers[i]!, score }))
       .sort((a, b) => b.score - a.score)
       .slice(0, o.top ?? 5);
   } finally {
-    image.dispose();
+    pixels.dispose();
   }
 }

@@ -1,9 +1,11 @@
-// `flm finetune vqa`: the recipe; the answer vocabulary is kept in every checkpoint (`answers`).
+// `flm finetune vqa`: the recipe; the answer vocabulary (`answers`) and the answer-prior baseline
+// (`answer_prior`) are kept in every checkpoint.
 import { finetuneRecipe } from '../common/finetune-recipe.js';
 import { VQA } from './spec.js';
 import { createVqaTask } from './task.js';
+import { savedAnswerPrior } from './answer-prior.js';
 
-export const recipe = finetuneRecipe(VQA, { loss: ['vqa'], val: ['vqa_score'] }, ({ c, train, saved }) => {
+export const recipe = finetuneRecipe(VQA, { loss: ['vqa'], val: ['vqa_score', 'vqa_prior_score'], sizes: ['n'] }, ({ c, train, saved }) => {
   const answers = saved && Array.isArray(saved.answers) ? (saved.answers as string[]) : undefined;
-  return createVqaTask(train, { ...(answers ? { answers } : {}), minAnswerCount: c.minAnswerCount });
+  return createVqaTask(train, { ...(answers ? { answers } : {}), prior: savedAnswerPrior(saved?.answer_prior), minAnswerCount: c.minAnswerCount });
 });

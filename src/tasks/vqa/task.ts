@@ -18,7 +18,16 @@ import { DataError, type DataItem, type DatasetSource, type ItemMeta, type VqaMe
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
+import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer-prior.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
+
+/** One answered question (VQAv2 result-file keys, plus the question and the expected answer where known). */
+export interface VqaPrediction {
+  question_id: number;
+  answer: string;
+  question: string;
+  expected?: string;
+}
 
 const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
 
@@ -74,12 +83,12 @@ class VqaTask implements FinetuneTask {
   readonly name = 'vqa' as const;
   readonly index: ReadonlyMap<string, number>;
 
-  constructor(readonly answers: readonly string[]) {
+  constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null) {
     this.index = new Map(answers.map((a, i) => [a, i]));
   }
 
   get stateExtras(): Record<string, unknown> {
-    return { answers: this.answers };
+    return { answers: this.answers, ...(this.prior ? { answer_prior: this.prior } : {}) };
   }
 
   modelOverrides() {
@@ -100,17 +109,35 @@ class VqaTask implements FinetuneTask {
 
   async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
     const score = new VqaScore();
+    // the answer-prior baseline, scored by the same scorer from one-hot logits
+    const priorScore = new VqaScore();
     const C = this.answers.length;
-    const predictions: { question_id: number; answer: string }[] = [];
+    const predictions: VqaPrediction[] = [];
     let n = 0;
     for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
       const logits = noGrad(() => tidy(() => this.logits(model, b).toTypedArray() as Float32Array)); // [B·C]
-      score.update(logits, C, b.meta.map((m) => vqaTargetOf(m, this.index)));
-      argmaxRows(logits, C).forEach((c, i) => predictions.push({ question_id: (b.meta[i] as VqaMeta).questionId, answer: this.answers[c]! }));
+      const targets = b.meta.map((m) => vqaTargetOf(m, this.index));
+      score.update(logits, C, targets);
+      if (this.prior) priorScore.update(this.priorLogits(b.meta as VqaMeta[], C), C, targets);
+      argmaxRows(logits, C).forEach((c, i) => {
+        const m = b.meta[i] as VqaMeta;
+        predictions.push({ question_id: m.questionId, answer: this.answers[c]!, question: b.texts[i]!, ...(m.multipleChoiceAnswer !== undefined ? { expected: m.multipleChoiceAnswer } : {}) });
+      });
       n += b.size;
     }
     const vqaScore = score.compute();
-    return { metrics: { vqa_score: vqaScore, n }, selection: vqaScore, predictions };
+    return { metrics: { vqa_score: vqaScore, ...(this.prior ? { vqa_prior_score: priorScore.compute() } : {}), n }, selection: vqaScore, predictions };
+  }
+
+  /** One-hot rows at the prior's answer (the most common answer of all types where a type's is outside the vocabulary). */
+  private priorLogits(metas: readonly VqaMeta[], C: number): Float32Array {
+    const prior = this.prior!;
+    const fallback = this.index.get(prior[ANY_TYPE]!) ?? 0;
+    const out = new Float32Array(metas.length * C);
+    metas.forEach((m, i) => {
+      out[i * C + (this.index.get(priorAnswer(prior, m)) ?? fallback)] = 1;
+    });
+    return out;
   }
 }
 
@@ -118,15 +145,18 @@ class VqaTask implements FinetuneTask {
  * The VQA task. With training data: its vocabulary (unless `answers` is given) and a source without
  * the unanswerable questions; without: evaluation only, `answers` required.
  */
-export async function createVqaTask(train: { spec: string; source: DatasetSource } | null, o: { answers?: readonly string[]; minAnswerCount: number }): Promise<{ task: FinetuneTask; source: DatasetSource | null }> {
+export async function createVqaTask(
+  train: { spec: string; source: DatasetSource } | null,
+  o: { answers?: readonly string[]; prior?: AnswerPrior | null; minAnswerCount: number },
+): Promise<{ task: FinetuneTask; source: DatasetSource | null }> {
   if (!train) {
     if (!o.answers || o.answers.length === 0) throw new Error('VQA evaluation needs the answer vocabulary of the fine-tuned run (state.json `answers`)');
-    return { task: new VqaTask(o.answers), source: null };
+    return { task: new VqaTask(o.answers, o.prior ?? null), source: null };
   }
   const items = await allItems(train.source);
   if (!items.some((it) => isVqaMeta(it.meta))) throw new DataError(`${train.spec}: no VQA questions (use shapes:...&task=vqa or a vqa: spec)`);
   const answers = o.answers ?? answerVocabulary(items, { shapes: parseDatasetSpec(train.spec).scheme === 'shapes', minAnswerCount: o.minAnswerCount });
-  const task = new VqaTask(answers);
+  const task = new VqaTask(answers, answerPriorOf(items));
   const kept = items.filter((it) => vqaTargetOf(it.meta, task.index).labels.length > 0);
   if (kept.length === 0) throw new DataError(`${train.spec}: no question has an answer in the vocabulary`);
   const s = train.source;
