@@ -25,7 +25,7 @@ export function apiTargets(): Target[] {
   for (const [name, v] of Object.entries(T)) {
     if (name === 'F' || typeof v !== 'function') continue;
     if (name === 'Tensor') {
-      add({ name: 'new Tensor', kind: 'ctor', arity: 1, invoke: (_s, a) => Reflect.construct(T.Tensor, a) });
+      add({ name: 'Tensor(new)', kind: 'ctor', arity: 1, invoke: (_s, a) => Reflect.construct(T.Tensor, a) });
       continue;
     }
     if (/^[A-Z]/.test(name)) continue; // error classes
