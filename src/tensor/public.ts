@@ -23,7 +23,7 @@ export function asPublicError(e: unknown, name: string): unknown {
 
 type AnyFn = (...args: never[]) => unknown;
 
-function run(name: string, f: Function, self: unknown, args: unknown[]): unknown {
+function run(name: string, f: Function, self: unknown, args: ArrayLike<unknown>): unknown {
   const mark = beginCall();
   let failed = true;
   try {
@@ -43,10 +43,13 @@ function named<F>(w: F, name: string, length: number): F {
   return w;
 }
 
+// The wrappers pass `arguments` on (not a rest array): they run on every tensor op, and garbage per
+// call makes the collector run, and finalise what tests and users left to it, at other times.
+
 /** A public function: its errors name `name`, and a failing call frees what it made. */
 export function publicFunction<F extends AnyFn>(name: string, f: F): F {
-  return named(function (this: unknown, ...args: unknown[]): unknown {
-    return run(name, f, this, args);
+  return named(function (this: unknown): unknown {
+    return run(name, f, this, arguments);
   }, name, f.length) as unknown as F;
 }
 
@@ -68,9 +71,9 @@ export function publicMethods(cls: { prototype: object }, isInstance: (v: unknow
     const name = typeof key === 'symbol' ? (key.description ?? 'method').replace(/^.*\./, '') : key;
     if (typeof d.value === 'function') {
       const f = d.value as Function;
-      d.value = named(function (this: unknown, ...args: unknown[]): unknown {
+      d.value = named(function (this: unknown): unknown {
         checkThis(name, this);
-        return run(name, f, this, args);
+        return run(name, f, this, arguments);
       }, name, f.length);
     }
     if (d.get) {
