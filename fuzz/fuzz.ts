@@ -1,7 +1,10 @@
 // `npm run fuzz`: random and targeted bad calls to every public tensor function (and the raw addon),
 // plus crafted safetensors / torch.save / tar / image files through the loaders, in child processes.
 // Each call ends as: returned, threw an Error (fine), crashed (the child died by a signal: a bug) or
-// hung (no progress for --call-timeout ms: a bug). A crash or hang is replayed alone and, if it needs
+// hung (no progress for --call-timeout ms: a bug). API errors are classed further: a TorchError naming
+// the function called (the rule), a TorchError naming another function ("misnamed"), an error from the
+// fuzzer's own callbacks passed through ("user-code", fine), or anything else (a TypeError...: a bug in
+// the API's argument checks). A failing API call that leaves native tensors alive is counted as a leak. A crash or hang is replayed alone and, if it needs
 // the calls before it, bisected to the shortest run of calls that still fails; a reproducer is printed.
 //
 //   node dist/fuzz/fuzz.js [--calls 20000] [--native-calls N] [--files N] [--seed S|random] [--batch 400]
@@ -37,7 +40,24 @@ export interface FuzzOptions {
   log?: (s: string) => void;
 }
 
-export interface ModeCounts { calls: number; returned: number; errors: number; crashes: number; hangs: number; byError: Record<string, number>; functions: Set<string>; otherErrors: Map<string, number> }
+export interface ModeCounts {
+  calls: number; returned: number; errors: number; crashes: number; hangs: number;
+  byError: Record<string, number>;
+  functions: Set<string>;
+  /** API errors that are not TorchErrors (user code aside), by "function class" */
+  otherErrors: Map<string, number>;
+  /** API TorchErrors naming another function than the one called, by "function op-named" */
+  misnamed: Map<string, number>;
+  /** failing API calls that left native tensors alive, by function */
+  leaks: Map<string, number>;
+  /** outcomes by function (the file kinds in files mode) */
+  byFunction: Map<string, Map<string, number>>;
+}
+
+const bump = (m: Map<string, number>, k: string): void => {
+  m.set(k, (m.get(k) ?? 0) + 1);
+};
+const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
 
 export interface FuzzReport {
   seed: number;
@@ -49,7 +69,7 @@ export interface FuzzReport {
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 interface BatchResult {
-  results: Map<number, { outcome: string; name: string; detail: string }>;
+  results: Map<number, { outcome: string; leak: boolean; name: string; detail: string }>;
   described: Map<number, string>;
   failure?: { kind: 'crash' | 'hang'; index: number; how: string; stderr: string };
   /** the worker itself failed (a fuzzer bug) */
@@ -86,7 +106,10 @@ function runBatch(job: WorkerJob, o: FuzzOptions): Promise<BatchResult> {
         buf = buf.slice(nl + 1);
         const [tag, idx, ...rest] = line.split(' ');
         if (tag === 'S') started = Number(idx);
-        else if (tag === 'R') res.results.set(Number(idx), { outcome: rest[0]!, name: rest[1] ?? '?', detail: rest.slice(2).join(' ') });
+        else if (tag === 'R') {
+          const [outcome, leak] = rest[0]!.split('!');
+          res.results.set(Number(idx), { outcome: outcome!, leak: leak === 'leak', name: rest[1] ?? '?', detail: rest.slice(2).join(' ') });
+        }
         else if (tag === 'D') res.described.set(Number(idx), rest.join(' '));
         else if (tag === 'X') internal = line.slice(2);
       }
@@ -141,7 +164,11 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const t0 = Date.now();
   const log = o.log ?? ((): void => undefined);
   const batch = o.batch ?? 400;
-  const counts = Object.fromEntries(MODES.map((m) => [m, { calls: 0, returned: 0, errors: 0, crashes: 0, hangs: 0, byError: {}, functions: new Set<string>(), otherErrors: new Map<string, number>() }])) as Record<Mode, ModeCounts>;
+  const counts = Object.fromEntries(MODES.map((m) => [m, {
+    calls: 0, returned: 0, errors: 0, crashes: 0, hangs: 0, byError: {}, functions: new Set<string>(),
+    otherErrors: new Map<string, number>(), misnamed: new Map<string, number>(), leaks: new Map<string, number>(),
+    byFunction: new Map<string, Map<string, number>>(),
+  }])) as Record<Mode, ModeCounts>;
   const findings: Finding[] = [];
   const queue: Array<{ mode: Mode; from: number; count: number }> = [];
   for (const m of MODES) for (let f = 0; f < o.calls[m]; f += batch) queue.push({ mode: m, from: f, count: Math.min(batch, o.calls[m] - f) });
@@ -161,11 +188,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         }
         c.calls++;
         c.functions.add(v.name.replace('+chain', ''));
+        if (!c.byFunction.has(v.name)) c.byFunction.set(v.name, new Map());
+        bump(c.byFunction.get(v.name)!, v.outcome);
         if (v.outcome === 'returned') c.returned++;
         else {
           c.errors++;
           c.byError[v.outcome] = (c.byError[v.outcome] ?? 0) + 1;
-          if (q.mode === 'api' && v.outcome !== 'TorchError') c.otherErrors.set(`${v.name} ${v.outcome}`, (c.otherErrors.get(`${v.name} ${v.outcome}`) ?? 0) + 1);
+          if (q.mode === 'api' && v.outcome === 'TorchError:misnamed') bump(c.misnamed, v.name);
+          else if (q.mode === 'api' && v.outcome !== 'TorchError' && v.outcome !== 'user-code') bump(c.otherErrors, `${v.name} ${v.outcome}`);
+          if (v.leak) bump(c.leaks, v.name);
         }
       }
       done += r.results.size;
@@ -211,10 +242,15 @@ export function formatReport(r: FuzzReport): string {
   const errs: Record<string, number> = {};
   for (const m of MODES) for (const [k, v] of Object.entries(r.counts[m].byError)) errs[k] = (errs[k] ?? 0) + v;
   lines.push('', `errors by class: ${Object.entries(errs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  const other = [...r.counts.api.otherErrors].sort((a, b) => b[1] - a[1]);
-  if (other.length) {
-    lines.push(`API calls that threw something other than a TorchError naming the op: ${other.reduce((a, [, v]) => a + v, 0)} in ${other.length} function/class pairs; most: ${other.slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const api = r.counts.api;
+  const most = (m: Map<string, number>): string => [...m].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (api.calls) {
+    lines.push(`API errors that are not TorchErrors (user code aside): ${total(api.otherErrors)}${api.otherErrors.size ? `; most: ${most(api.otherErrors)}` : ''}`);
+    lines.push(`API TorchErrors naming another function than the one called: ${total(api.misnamed)}${api.misnamed.size ? `; most: ${most(api.misnamed)}` : ''}`);
+    lines.push(`failing API calls that left native tensors alive: ${total(api.leaks)}${api.leaks.size ? `; most: ${most(api.leaks)}` : ''}`);
   }
+  const files = [...r.counts.files.byFunction].sort((a, b) => a[0].localeCompare(b[0]));
+  if (files.length) lines.push(`files by kind: ${files.map(([k, m]) => `${k.replace(/^file:/, '')} (${[...m].sort((a, b) => b[1] - a[1]).map(([o, v]) => `${o} ${v}`).join(', ')})`).join('; ')}`);
   lines.push(`seed ${r.seed}, ${r.seconds.toFixed(1)} s`);
   for (const f of r.findings) {
     lines.push('', `${f.kind.toUpperCase()} (${f.how}) at ${f.mode} call ${f.index}${f.repro.length > 1 ? ` (needs calls ${f.repro[0]}..${f.index})` : ''}`,

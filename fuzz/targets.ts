@@ -25,7 +25,7 @@ export function apiTargets(): Target[] {
   for (const [name, v] of Object.entries(T)) {
     if (name === 'F' || typeof v !== 'function') continue;
     if (name === 'Tensor') {
-      add({ name: 'new Tensor', kind: 'ctor', arity: 1, invoke: (_s, a) => Reflect.construct(T.Tensor, a) });
+      add({ name: 'Tensor(new)', kind: 'ctor', arity: 1, invoke: (_s, a) => Reflect.construct(T.Tensor, a) });
       continue;
     }
     if (/^[A-Z]/.test(name)) continue; // error classes
@@ -47,7 +47,8 @@ export function apiTargets(): Target[] {
     if (d.set) { const st = d.set; add({ name: `Tensor#${name}(set)`, kind: 'set', arity: 1, invoke: (s, a) => Reflect.apply(st, s, [a[0]]) }); }
   }
   // Symbol.dispose
-  add({ name: 'Tensor#[Symbol.dispose]', kind: 'method', arity: 0, invoke: (s) => (s as T.Tensor)[Symbol.dispose]() });
+  const disposeFn = T.Tensor.prototype[Symbol.dispose];
+  add({ name: 'Tensor#[Symbol.dispose]', kind: 'method', arity: 0, invoke: (s) => Reflect.apply(disposeFn, s, []) });
   return out;
 }
 

@@ -25,6 +25,20 @@ const STRINGS = [
   '\0', 'ü', '__proto__', 'constructor', 'toString', '1', 'NaN',
 ];
 
+/** An error thrown by the fuzzer's own code run by the API (callbacks, getters, proxy traps): it must pass through. */
+export class UserCodeError extends Error {}
+
+/** A callback as user code: whatever it throws is marked as user code (a TorchError from an op inside it too). */
+export function userFn<F extends (...a: never[]) => unknown>(f: F): F {
+  return ((...a: never[]) => {
+    try {
+      return f(...a);
+    } catch (e) {
+      throw new UserCodeError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+  }) as F;
+}
+
 export interface Pool {
   rng: Rng;
   made: Tensor[];
@@ -82,7 +96,7 @@ function forged(p: Pool): unknown {
     case 2: { const a = validTensor(p); const b = T.keep(new Tensor(a.handle)); a.dispose(); return b; } // a second wrapper of a freed handle
     case 3: return Object.create(Tensor.prototype);
     case 4: return { handle: validTensor(p).handle, shape: [2, 2], dtype: 'float32' };
-    case 5: return new Proxy(validTensor(p), { get() { throw new Error('proxy trap'); } });
+    case 5: return new Proxy(validTensor(p), { get() { throw new UserCodeError('proxy trap'); } });
     default: { const t = validTensor(p); t.dispose(); return T.keep(new Tensor(t.handle)); }
   }
 }
@@ -90,12 +104,12 @@ function forged(p: Pool): unknown {
 function hostile(p: Pool): unknown {
   const r = p.rng;
   switch (r.int(9)) {
-    case 0: return { get dtype() { throw new Error('getter'); }, get shape() { throw new Error('getter'); } };
-    case 1: return new Proxy({}, { get() { throw new Error('proxy trap'); }, has() { throw new Error('proxy trap'); }, ownKeys() { throw new Error('proxy trap'); } });
+    case 0: return { get dtype() { throw new UserCodeError('getter'); }, get shape() { throw new UserCodeError('getter'); } };
+    case 1: return new Proxy({}, { get() { throw new UserCodeError('proxy trap'); }, has() { throw new UserCodeError('proxy trap'); }, ownKeys() { throw new UserCodeError('proxy trap'); } });
     case 2: return { valueOf: () => 3, toString: () => 'float32', [Symbol.toPrimitive]: () => 2 };
     case 3: return Symbol('s');
-    case 4: return () => { throw new Error('callback'); };
-    case 5: { const a = [1, 2, 3]; Object.defineProperty(a, 0, { get() { throw new Error('index getter'); } }); return a; }
+    case 4: return () => { throw new UserCodeError('callback'); };
+    case 5: { const a = [1, 2, 3]; Object.defineProperty(a, 0, { get() { throw new UserCodeError('index getter'); } }); return a; }
     case 6: { const a: unknown[] = []; a.push(a); return a; } // cyclic
     case 7: return Object.create(null);
     default: return new Date(0);

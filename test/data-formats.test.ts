@@ -44,6 +44,26 @@ describe('dataset spec strings', () => {
     assert.throws(() => parseDatasetSpec(''), DataError);
   });
 
+  it('refuses a query key the scheme does not read, naming it and the known ones (was ignored)', () => {
+    assert.throws(() => parseDatasetSpec('shapes:train?n=5&sz=32'), (e: unknown) => e instanceof DataError
+      && e.message === `dataset spec "shapes:train?n=5&sz=32": unknown key 'sz'; shapes: data takes n, seed, size, task, captions, questions, pairs`);
+    assert.throws(() => parseDatasetSpec('vqa:q.json?split=train'), /unknown key 'split'; vqa: data takes annotations, images, template, subtype/);
+    assert.throws(() => parseDatasetSpec('data/x.arrow?splits=train'), /unknown key 'splits'; arrow: data takes split, image, caption, cache/);
+    assert.throws(() => parseDatasetSpec('shapes:train?n=5&n=6'), /key 'n' is given twice/);
+  });
+
+  it('every spec in the help, the README and the task defaults uses keys its scheme reads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DATASET_SPEC_HELP } = await import('../src/data/spec.js');
+    const { TASKS } = await import('../src/tasks/registry.js');
+    const { DEFAULT_PRETRAIN_DATA } = await import('../src/config/settings.js');
+    const text = [DATASET_SPEC_HELP, readFileSync('README.md', 'utf8'), readFileSync('src/data/README.md', 'utf8'), readFileSync('docs/settings.md', 'utf8'), DEFAULT_PRETRAIN_DATA,
+      JSON.stringify(Object.values(TASKS).map((t) => t.spec))].join('\n');
+    const specs = [...text.matchAll(/\b(?:shapes|karpathy|jsonl|csv|tsv|wds|arrow|vqa|nlvr2):[^\s'"`,)\]]*\?[^\s'"`,)\]]+/g)].map((m) => m[0]);
+    assert.ok(specs.length >= 15, specs.join('\n'));
+    for (const s of specs) assert.doesNotThrow(() => parseDatasetSpec(s), s);
+  });
+
   it('fills VQA image templates and splits webdataset member names', () => {
     assert.equal(fillTemplate('{subtype}/COCO_{subtype}_{id:012}.jpg', 42, 'val2014'), 'val2014/COCO_val2014_000000000042.jpg');
     assert.equal(fillTemplate('{id}.png', 7, ''), '7.png');

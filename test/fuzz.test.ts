@@ -16,6 +16,29 @@ test('a seeded fuzz slice: every outcome is a return or an Error, never a crash 
   // the targeted sweep and the random calls between them reach most public functions
   assert.ok(r.counts.api.functions.size > 150, report);
   assert.ok(r.counts.api.errors > 0 && r.counts.api.returned > 0, report);
+  // every API error is a TorchError naming the function called (or the fuzzer's own callback's error,
+  // passed through), and no failing call leaves native tensors alive
+  assert.equal(r.counts.api.otherErrors.size, 0, report);
+  assert.equal(r.counts.api.misnamed.size, 0, report);
+  assert.equal(r.counts.api.leaks.size, 0, report);
+  assert.ok((r.counts.api.byError.TorchError ?? 0) > 500, report);
+});
+
+test('the outcome classes: a TorchError naming another function, a TypeError and user code are told apart', async () => {
+  const { outcomeOf, publicNameOf } = await import('../fuzz/outcome.js');
+  const { TorchError } = await import('../src/tensor/index.js');
+  const { UserCodeError } = await import('../fuzz/values.js');
+  assert.equal(publicNameOf('F.softmax'), 'softmax');
+  assert.equal(publicNameOf('Tensor#grad(set)'), 'setGrad');
+  assert.equal(publicNameOf('Tensor#shape(get)+chain'), 'shape');
+  assert.equal(publicNameOf('Tensor#[Symbol.dispose]'), 'dispose');
+  assert.equal(outcomeOf(new TorchError('argsort: x', 'argsort'), 'Tensor#argsort'), 'TorchError');
+  assert.equal(outcomeOf(new TorchError('sort: x', 'sort'), 'Tensor#argsort'), 'TorchError:misnamed');
+  assert.equal(outcomeOf(new TypeError('x'), 'tidy'), 'TypeError');
+  assert.equal(outcomeOf(new UserCodeError('x'), 'tidy'), 'user-code');
+  const lookalike = new Error('x');
+  lookalike.name = 'TorchError';
+  assert.equal(outcomeOf(lookalike, 'add'), 'TorchError-lookalike');
 });
 
 test('the driver catches a crash and a hang, names the call and carries on with the batch', async () => {

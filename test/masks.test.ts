@@ -179,12 +179,18 @@ describe('additive masks and the single-stream model', () => {
   });
   it('frees every intermediate tensor', () => {
     const tm8 = masksOf([8, 6, 3], 8);
-    const before = memory().numTensors;
-    tidy(() => {
-      flmMasks(tm8, { rate: 0.5 });
-      flmMasks(tm8, { rate: 0.5, keepOneVisible: true });
-    });
-    assert.equal(memory().numTensors, before);
+    // Tensors an earlier test left to the garbage collector can be finalised during a measurement and
+    // lower the count: a measurement counts when nothing else changed it, up to three tries.
+    const deltas: number[] = [];
+    for (let attempt = 0; attempt < 3 && deltas.at(-1) !== 0; attempt++) {
+      const before = memory().numTensors;
+      tidy(() => {
+        flmMasks(tm8, { rate: 0.5 });
+        flmMasks(tm8, { rate: 0.5, keepOneVisible: true });
+      });
+      deltas.push(memory().numTensors - before);
+    }
+    assert.equal(deltas.at(-1), 0, `tensors left by flmMasks in tidy: ${deltas.join(', ')}`);
     tm8.dispose();
   });
 });

@@ -88,13 +88,19 @@ test('--from weights of which no name matches the model is an error, not a silen
   await assert.rejects(pretrain({ ...base(join(out, 'run')), from: file }, { quiet: true }), /no tensor of .*other\.safetensors matches the flm model's names/);
 });
 
-test('a new run in a used folder takes the given tokenizer, not the one left there', async () => {
+test('a new run in a folder with checkpoints is an error (--resume or another --out); --overwrite starts over with the given tokenizer', async () => {
   const out = mkdtempSync(join(tmpdir(), 'flm-pre-tok-'));
   const other = mkdtempSync(join(tmpdir(), 'flm-pre-tok-other-'));
   await pretrain({ ...base(out), steps: 1, warmup: 0, vocabSize: 400 }, { quiet: true });
   await pretrain({ ...base(other), steps: 1, warmup: 0, vocabSize: 520 }, { quiet: true });
-  await pretrain({ ...base(out), steps: 1, warmup: 0, tokenizer: join(other, 'tokenizer.json') }, { quiet: true });
+  const before = readFileSync(join(out, 'checkpoints', 'latest'), 'utf8');
+  await assert.rejects(pretrain({ ...base(out), steps: 1, warmup: 0, tokenizer: join(other, 'tokenizer.json') }, { quiet: true }),
+    (e: Error) => e instanceof TrainConfigError && /already holds a run's checkpoints \(latest: .*step-00000001\): continue it with --resume, or start the new run in another --out \(--overwrite deletes the old checkpoints\)/.test(e.message));
+  assert.equal(readFileSync(join(out, 'checkpoints', 'latest'), 'utf8'), before, 'the refused run changed nothing');
+  await pretrain({ ...base(out), steps: 2, warmup: 0, tokenizer: join(other, 'tokenizer.json') }, { quiet: true, overwrite: true });
   assert.equal(readFileSync(join(out, 'tokenizer.json'), 'utf8'), readFileSync(join(other, 'tokenizer.json'), 'utf8'));
+  const { readdirSync } = await import('node:fs');
+  assert.deepEqual(readdirSync(join(out, 'checkpoints')).filter((d) => d.startsWith('step-')), ['step-00000002'], 'the old run\'s checkpoints are gone');
 });
 
 test('--from a run of another size is an error naming its preset (not a silent fresh start)', async () => {

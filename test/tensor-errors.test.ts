@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   F, Tensor, TorchError, arange, bernoulli, binomial, cudaAvailable, eye, full, linspace, manualSeed, memory, multinomial, ones,
-  randint, randn, randperm, setRngState, getRngState, tensor, tidy, zeros, zerosLike, type DType, type Device,
+  randint, randn, randperm, scalar, setRngState, getRngState, tensor, tidy, zeros, zerosLike, type DType, type Device,
 } from '../src/tensor/index.js';
 
 const i64 = (d: number[] | number[][]): Tensor => tensor(d, { dtype: 'int64' });
@@ -162,8 +162,8 @@ test(`after ${BAD.length} bad calls the process is alive and no tensor handle le
 test('CUDA requests fail cleanly when CUDA is not available', { skip: cudaAvailable() ? 'CUDA is available' : false }, () => {
   tidy(() => {
     assert.throws(() => zeros([2], { device: 'cuda' }), (e: unknown) => e instanceof TorchError && e.op === 'zeros');
-    assert.throws(() => ones([2]).cuda(), (e: unknown) => e instanceof TorchError && e.op === 'to');
-    assert.throws(() => tensor([1], { device: 'cuda:0' }), (e: unknown) => e instanceof TorchError && e.message.startsWith('fromBuffer: '));
+    assert.throws(() => ones([2]).cuda(), (e: unknown) => e instanceof TorchError && e.op === 'cuda' && e.message.startsWith('cuda: '));
+    assert.throws(() => tensor([1], { device: 'cuda:0' }), (e: unknown) => e instanceof TorchError && e.op === 'tensor' && e.message.startsWith('tensor: '));
   });
   assert.equal(tidy(() => ones([1]).add(1).item()), 2);
 });
@@ -301,4 +301,118 @@ test('failing calls free the tensors they made before the failure', () => {
     assert.equal(memory().numTensors, before, `${name}: tensors left alive after the failure`);
     for (const t of ts) t.dispose();
   }
+});
+
+// ---- errors name the public function called (not the native op or helper it runs), every kind of bad
+// argument is a TorchError (not a TypeError/RangeError from inside), and a failing call frees what it made
+
+const isTorchError = (op: string, pattern?: RegExp) => (e: unknown): boolean => {
+  assert.ok(e instanceof TorchError, `${op}: expected a TorchError instance, got ${String(e)}`);
+  assert.equal(e.op, op, e.message);
+  assert.ok(e.message.startsWith(`${op}: `), e.message);
+  if (pattern) assert.match(e.message, pattern);
+  return true;
+};
+
+test('errors name the public function, not the native op or the helper it runs', () => tidy(() => {
+  const cases: [string, () => unknown, RegExp?][] = [
+    ['argsort', () => randn([3]).argsort(5), /out of range/],
+    ['argsort', () => F.argsort(randn([3]), 5), /out of range/],
+    ['tensor', () => tensor([1], { dtype: 'float8' as DType }), /unknown dtype 'float8'/],
+    ['tensor', () => tensor(new Float32Array(2), { device: 'tpu' as Device }), /unknown device 'tpu'/],
+    ['float', () => disposed().float(), /used after dispose/],
+    ['toArray', () => disposed().toArray(), /used after dispose/],
+    ['add', () => ones([2]).add(ones([3]), 2), /must match/], // runs the native addScaled
+    ['max', () => randn([2]).max(3), /out of range/], // maxDim
+    ['squeeze', () => disposed().squeeze(), /used after dispose/], // squeezeAll
+    ['binaryCrossEntropyWithLogits', () => F.binaryCrossEntropyWithLogits(randn([2, 3]), randn([3, 2]))], // bceWithLogits
+    ['crossEntropy', () => F.crossEntropy(randn([2, 3]).to('bfloat16'), tensor([1, 2]))],
+    ['zerosLike', () => zerosLike(randn([2]), { dtype: 'int3' as DType }), /unknown dtype 'int3'/], // runs zeros
+    ['scalar', () => scalar('x' as unknown as number), /number/], // runs full
+    ['bernoulli', () => bernoulli(randn([2]), 3), /\[0, 1\]/], // bernoulliP
+  ];
+  for (const [op, fn, pattern] of cases) assert.throws(fn, isTorchError(op, pattern));
+  // the inner error is kept as the cause
+  assert.throws(() => randn([3]).argsort(5), (e: unknown) => e instanceof TorchError && e.cause instanceof TorchError && e.cause.op === 'sort');
+}));
+
+test('every kind of bad argument is a TorchError naming the function and the argument', async () => {
+  const T = await import('../src/tensor/index.js');
+  const x = randn([2, 3]);
+  const notFn = 3 as unknown as () => number;
+  const lookalike = Object.create(Tensor.prototype) as Tensor;
+  const cases: [string, () => unknown, RegExp][] = [
+    ['setNumThreads', () => T.setNumThreads(0), /^setNumThreads: n must be an integer >= 1, got 0$/],
+    ['setNumThreads', () => T.setNumThreads(true as unknown as number), /^setNumThreads: n must be an integer, got true$/],
+    ['setNumInteropThreads', () => T.setNumInteropThreads(1.5), /^setNumInteropThreads: n must be an integer, got 1.5$/],
+    ['dtypeFromCode', () => T.dtypeFromCode(99), /^dtypeFromCode: 99 is not a dtype code flm supports \(0 to 9\)$/],
+    ['dtypeFromCode', () => T.dtypeFromCode(undefined as unknown as number), /undefined is not a dtype code/],
+    ['dtypeCode', () => T.dtypeCode(Symbol('s') as unknown as DType), /^dtypeCode: unknown dtype symbol/],
+    ['dtypeOfTypedArray', () => T.dtypeOfTypedArray(undefined as unknown as Float32Array), /expected a TypedArray, got undefined/],
+    ['checkDevice', () => T.checkDevice(Object.create(null) as string), /unknown device an object/],
+    ['indexPut', () => x.indexPut(5 as unknown as Tensor[], ones([1])), /^indexPut: argument indices must be an array, got number$/],
+    ['tidy', () => tidy(notFn), /^tidy: argument fn must be a function, got number$/],
+    ['tidy', () => tidy((async () => 1) as unknown as () => number), /^tidy: fn must be synchronous/],
+    ['noGrad', () => T.noGrad(notFn), /^noGrad: argument fn must be a function, got number$/],
+    ['enableGrad', () => T.enableGrad(null as unknown as () => number), /^enableGrad: argument fn must be a function, got null$/],
+    ['gradcheck', () => T.gradcheck(notFn as never, []), /^gradcheck: argument fn must be a function/],
+    ['gradcheck', () => T.gradcheck((a) => a, 5 as unknown as Tensor[]), /^gradcheck: argument inputs must be an array, got number$/],
+    ['gradcheck', () => T.gradcheck((a) => a, [ones([2])]), /^gradcheck: inputs\[0\] must be float64, got float32 \[2\]$/],
+    ['gradcheck', () => T.gradcheck((() => 5) as never, [randn([2], { dtype: 'float64' }).requiresGrad_()]), /^gradcheck: fn must return a Tensor, got number$/],
+    ['gradcheck', () => T.gradcheck((a) => a.mul(2), [randn([2], { dtype: 'float64' })]), /no input requires grad/],
+    ['keep', () => T.keep(5 as unknown as Tensor), /^keep: argument t must be a Tensor, got number$/],
+    ['softmax', () => F.softmax(lookalike, 0), /^softmax: argument x must be a Tensor, got an object posing as a Tensor/],
+    ['add', () => x.add(lookalike), /^add: argument other must be a Tensor or a number, got an object posing as a Tensor/],
+    ['sum', () => x.sum(0, null as never), /^sum: argument options must be an object, got null$/],
+    ['conv2d', () => F.conv2d(x, x, null, 7 as never), /^conv2d: argument options must be an object, got number$/],
+    ['tensor', () => tensor([1], null as never), /^tensor: argument options must be an object, got null$/],
+    ['tensor', () => { const a: unknown[] = []; a.push(a); return tensor(a as number[]); }, /deeper than 64 levels/],
+    ['randint', () => randint(Symbol('s') as unknown as number, 3, [2]), /^randint: low must be an integer, got symbol$/],
+    ['dropout', () => F.dropout(x, Symbol('p') as unknown as number, true), /got symbol$/],
+    ['arange', () => arange(NaN), /^arange: end must be a finite number, got NaN$/],
+    ['einsum', () => F.einsum(5 as unknown as string, x), /^einsum: argument equation must be a string, got number$/],
+  ];
+  for (const [op, fn, pattern] of cases) assert.throws(fn, isTorchError(op, pattern));
+  x.dispose();
+});
+
+test('a method called on something that is not a Tensor names the method', () => {
+  const add = Tensor.prototype.add;
+  const shape = Object.getOwnPropertyDescriptor(Tensor.prototype, 'shape')!.get!;
+  const grad = Object.getOwnPropertyDescriptor(Tensor.prototype, 'grad')!.set!;
+  const proxy = tidy(() => new Proxy(ones([2]), {}));
+  const cases: [string, () => unknown, RegExp][] = [
+    ['add', () => Reflect.apply(add, undefined, [1]), /^add: called on undefined, not a Tensor/],
+    ['add', () => Reflect.apply(add, Object.create(Tensor.prototype), [1]), /^add: called on an object posing as a Tensor/],
+    ['add', () => Reflect.apply(add, proxy, [1]), /^add: called on an object posing as a Tensor/],
+    ['float', () => Reflect.apply(Tensor.prototype.float, { to: () => 1 }, []), /^float: called on an object, not a Tensor/],
+    ['shape', () => Reflect.apply(shape, 5, []), /^shape: called on number/],
+    ['setGrad', () => Reflect.apply(grad, null, [null]), /^setGrad: called on null/],
+    ['dispose', () => Reflect.apply(Tensor.prototype[Symbol.dispose], 'x', []), /^dispose: called on string/],
+  ];
+  for (const [op, fn, pattern] of cases) assert.throws(fn, isTorchError(op, pattern));
+  assert.equal(Object.create(Tensor.prototype) instanceof Tensor, false);
+  assert.equal(tidy(() => ones([1]) instanceof Tensor), true);
+});
+
+test('a failing public call frees every tensor it made before failing, and keeps kept ones', async () => {
+  const { publicFunction } = await import('../src/tensor/public.js');
+  const { keep } = await import('../src/tensor/index.js');
+  let kept: Tensor | undefined;
+  const f = publicFunction('composite', (fail: boolean): Tensor => {
+    const a = ones([2, 2]);
+    const b = a.matmul(a); // a nested public call that succeeds
+    kept = keep(zeros([1]));
+    if (fail) b.matmul(ones([3, 3])); // fails: "matmul: ..." leaves as "composite: ..."
+    return b;
+  });
+  const before = memory().numTensors;
+  assert.throws(() => f(true), isTorchError('composite', /cannot be multiplied/));
+  assert.equal(memory().numTensors, before + 1, 'only the kept tensor is left');
+  kept!.dispose();
+  // a call that succeeds leaves its tensors to the caller (and its tidy scope)
+  assert.equal(tidy(() => { f(false); return memory().numTensors; }), before + 3);
+  kept!.dispose();
+  assert.equal(memory().numTensors, before);
+  assert.equal(tidy(() => ones([1]).add(1).item()), 2);
 });

@@ -101,7 +101,7 @@ test('a disposed tensor throws "used after dispose" naming the op, and disposal 
   const uses: [string, () => unknown][] = [
     ['add', () => t.add(1)], ['add', () => ones([2, 3]).add(t)], ['shape', () => t.shape], ['item', () => t.item()],
     ['cat', () => F.cat([t])], ['softmax', () => F.softmax(t, 0)], ['matmul', () => ones([3, 2]).matmul(t)],
-    ['dtype', () => t.toArray()], ['backward', () => t.backward()], ['grad', () => t.grad],
+    ['toArray', () => t.toArray()], ['backward', () => t.backward()], ['grad', () => t.grad],
   ];
   for (const [op, use] of uses) {
     assert.throws(use, (e: unknown) => {

@@ -218,8 +218,8 @@ test('a crashed run resumed from its checkpoint: a second event file, no step sh
   assert.deepEqual(tb, metricsView(out));
   t.diagnostic(await checkWithPythonTensorBoard(out, metricsView(out)));
 
-  // a new run in the same folder replaces the old event files, as it replaces metrics.jsonl
-  await pretrain({ ...base(out), steps: 2, valData: null }, { quiet: true });
+  // a new run in the same folder (--overwrite: it holds checkpoints) replaces the old event files, as it replaces metrics.jsonl
+  await pretrain({ ...base(out), steps: 2, valData: null }, { quiet: true, overwrite: true });
   assert.equal(eventFilesIn(out).length, 1);
   assert.deepEqual([...tensorboardView(out).get('train/loss')!.keys()], [1, 2]);
   // --no-tensorboard: none at all

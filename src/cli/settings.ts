@@ -28,7 +28,7 @@ export function settingsMarkdown(): string {
     '`flm finetune <task>`) takes these as flags, and a `--config` file (JSON or YAML) takes them as keys, in the',
     'config spelling (`batchSize`) or the flag spelling (`batch-size`); command-line flags override the file. The',
     'resolved settings are saved as `config.json` in the run folder. `null` is written `none` on the command line.',
-    'Besides them every training command takes `--config FILE`, `--resume`, `--quiet`, `--json` and the launch',
+    'Besides them every training command takes `--config FILE`, `--resume`, `--overwrite`, `--quiet`, `--json` and the launch',
     'flags (`--nproc N`, `--nnodes`, `--node-rank`, `--master-addr`, `--master-port`, `--dist-timeout`, `--store-token`).',
     '',
     '## Settings of every training command',

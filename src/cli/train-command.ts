@@ -1,7 +1,8 @@
 // The training commands (`flm pretrain`, `flm finetune <task>`), built from the settings tables: each
 // setting becomes an option with its default in --help; --config files, validation and config.json
-// follow from the same table (config/resolve.ts). The run flags (--config, --resume, --quiet, --json,
-// the launch flags) are the same for every training command.
+// follow from the same table (config/resolve.ts). The run flags (--config, --resume, --overwrite,
+// --quiet, --json, the launch flags) are the same for every training command. They are not settings:
+// config.json does not keep them (a copied config must not resume or delete anything).
 import { Option, type Command } from 'commander';
 import { camel, defaultText, flagOf, helpOf, kebab, settingsOf, type Setting, type TaskSpec } from '../config/settings.js';
 import type { TaskEntry } from '../tasks/registry.js';
@@ -30,6 +31,7 @@ export function addSettingOptions(cmd: Command, spec: TaskSpec): Command {
     }
   }
   cmd.option('--resume', 'continue the run in --out from its latest checkpoint (the saved settings hold; --steps, --time-budget, --threads and --no-tensorboard may change)')
+    .option('--overwrite', 'start a new run in an --out that holds an earlier run\'s checkpoints, deleting them (without it, that is an error)')
     .option('--quiet', 'no progress line')
     .option('--json', 'print the result as one JSON object ({command, metrics, ...}; see docs/json.md)');
   return addLaunchOptions(cmd);
@@ -54,6 +56,7 @@ export function givenSettings(cmd: Command, spec: TaskSpec): Record<string, stri
 interface RunFlags {
   config?: string;
   resume?: boolean;
+  overwrite?: boolean;
   quiet?: boolean;
   json?: boolean;
   nproc?: number;
@@ -74,7 +77,7 @@ export function registerTrainCommand(parent: Command, entry: TaskEntry, name = e
     const settings = resolveSettings(spec, input);
     const { recipe } = await entry.load();
     const { train } = await import('../train/trainer.js');
-    const r = await train(recipe, settings, { resume: f.resume ?? false, quiet: f.quiet ?? false, explicit: givenKeys(spec, input) });
+    const r = await train(recipe, settings, { resume: f.resume ?? false, overwrite: f.overwrite ?? false, quiet: f.quiet ?? false, explicit: givenKeys(spec, input) });
     if (process.env.RANK !== undefined && process.env.RANK !== '0') return setExitCode(c, 0);
     const title = commandTitle(spec);
     if (f.json) {

@@ -25,9 +25,9 @@ export interface DatasetSpec {
 }
 
 /** Help text for `--help` and the README. */
-import { DATASET_SPEC_HELP } from './spec-help.js';
+import { DATASET_SPEC_HELP, DATASET_SPEC_KEYS } from './spec-help.js';
 
-export { DATASET_SPEC_HELP };
+export { DATASET_SPEC_HELP, DATASET_SPEC_KEYS };
 
 function guessScheme(path: string): DatasetScheme | undefined {
   const ext = /\.([a-z0-9]+)$/i.exec(path.replace(/\{.*\}/g, ''))?.[1]?.toLowerCase();
@@ -63,7 +63,21 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
     throw new DataError(`cannot tell the format of "${spec}": start it with one of ${DATASET_SCHEMES.map((x) => `${x}:`).join(' ')}\n${DATASET_SPEC_HELP}`);
   }
   if (path === '') throw new DataError(`dataset spec "${spec}" has no path`);
+  checkQueryKeys(spec, scheme, query);
   return { scheme, path, query, source: s };
+}
+
+/** Every key must be one the scheme reads, given once: a mistyped key is an error, never ignored. */
+function checkQueryKeys(spec: string, scheme: DatasetScheme, query: URLSearchParams): void {
+  const known: readonly string[] = DATASET_SPEC_KEYS[scheme];
+  const seen = new Set<string>();
+  for (const key of query.keys()) {
+    if (!known.includes(key)) {
+      throw new DataError(`dataset spec "${spec}": unknown key '${key}'; ${scheme}: data takes ${known.join(', ')}`);
+    }
+    if (seen.has(key)) throw new DataError(`dataset spec "${spec}": key '${key}' is given twice`);
+    seen.add(key);
+  }
 }
 
 /** Open the dataset a spec names. Bad files throw a DataError; bad rows become openFailures. */

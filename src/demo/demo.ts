@@ -104,6 +104,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const out = resolve(c.out);
   mkdirSync(out, { recursive: true });
   const say = (m: string): void => { if (!c.quiet) console.error(`flm demo: ${m}`); };
+  // the demo owns the run folders under --out: running it again starts them over (overwrite below)
   const size = PRESETS[c.preset].image_size;
   const data = specs(size);
   const common = { threads: c.threads, workers: 1 };
@@ -114,7 +115,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const pre = await pretrain({
     ...PRETRAIN_DEFAULTS, objective: 'flm', preset: c.preset, data: data.train, out: pretrainDir, steps: c.pretrainSteps,
     batchSize: 32, microBatch: 32, lr: 3e-4, warmup: 0.1, logEvery: 10, saveEvery: c.pretrainSteps, keepLast: 1, threads: c.threads, workers: 1,
-  }, { quiet: c.quiet, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
+  }, { quiet: c.quiet, overwrite: true, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
 
   say(`2/4 zero-shot retrieval on ${c.retrievalImages} test images, pairs scored by the pretraining loss`);
   const set = await loadRetrievalSet(data.test, size, { limit: c.retrievalImages });
@@ -141,7 +142,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     const ft = await finetune({
       ...finetuneDefaults('retrieval'), from: pretrainDir, data: data.train, valData: null, out: retrievalDir, steps: c.retrievalSteps,
       evalEvery: c.retrievalSteps, saveEvery: c.retrievalSteps, keepLast: 1, ...common,
-    }, { quiet: c.quiet });
+    }, { quiet: c.quiet, overwrite: true });
     const ftRun = await loadRunModel(retrievalDir);
     try {
       ftRun.model.eval();
@@ -156,7 +157,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const cap = await finetuneCaption({
     ...CAPTION_DEFAULTS, from: pretrainDir, data: data.train, out: join(out, 'caption'), steps: c.captionSteps, lr: 3e-4,
     saveEvery: c.captionSteps, keepLast: 1, valData: data.test, evalLimit: c.captionImages, evalEvery: c.captionSteps, beam: 1, ...common,
-  }, { quiet: c.quiet });
+  }, { quiet: c.quiet, overwrite: true });
   const ev = cap.eval;
   if (!ev) throw new Error('the caption fine-tune returned no evaluation');
 
@@ -166,7 +167,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     const ft = await finetune({
       ...finetuneDefaults('vqa'), from: pretrainDir, data: data.vqaTrain, valData: data.vqaTest, evalLimit: c.vqaQuestions, out: join(out, 'vqa'),
       steps: c.vqaSteps, evalEvery: c.vqaSteps, saveEvery: c.vqaSteps, keepLast: 1, ...common,
-    }, { quiet: c.quiet });
+    }, { quiet: c.quiet, overwrite: true });
     const m = ft.lastEval?.metrics;
     if (!m || m.vqa_score === undefined) throw new Error('the VQA fine-tune returned no evaluation');
     const answered = (ft.lastEval?.details ?? []) as VqaPrediction[];

@@ -5,8 +5,8 @@
 // disposed tensor), in argument order.
 export class TorchError extends Error {
   readonly shapes: readonly (readonly number[] | null)[];
-  constructor(message: string, readonly op: string, shapes: readonly (readonly number[] | null)[] = []) {
-    super(message);
+  constructor(message: string, readonly op: string, shapes: readonly (readonly number[] | null)[] = [], options?: ErrorOptions) {
+    super(message, options);
     this.name = 'TorchError';
     this.shapes = shapes;
   }

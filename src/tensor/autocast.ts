@@ -4,7 +4,7 @@
 // gradients flow back through the casts. Run the backward pass outside the region, as PyTorch advises.
 import { native } from '../native/binding.js';
 import { dtypeCode, type DType } from './dtype.js';
-import { TorchError } from './errors.js';
+import { argError, checkFunction, checkOptions, describeValue } from './args.js';
 
 export type AutocastDevice = 'cpu' | 'cuda';
 
@@ -18,16 +18,18 @@ export interface AutocastOptions {
 
 /** Runs fn with autocast on; nested regions and exceptions restore the previous state. */
 export function autocast<T>(fn: () => T, o: AutocastOptions = {}): T {
-  if (typeof fn !== 'function') throw new TorchError(`autocast: argument fn must be a function, got ${fn === null ? 'null' : typeof fn}`, 'autocast');
+  // checked here, not by the native autocastEnter, so that errors name autocast (autocast runs user code,
+  // so it is not a publicFunction: an error from fn leaves unchanged)
+  checkFunction('autocast', 'fn', fn);
+  checkOptions('autocast', o);
   if (o.enabled === false) return fn();
   const device = o.device ?? 'cpu';
   const dtype = o.dtype ?? 'bfloat16';
-  // checked here so that the error names autocast, not the native autocastEnter
-  if (device !== 'cpu' && device !== 'cuda') throw new TorchError(`autocast: device must be 'cpu' or 'cuda', got '${String(device)}'`, 'autocast');
-  const code = dtypeCode(dtype, 'autocast');
+  if (device !== 'cpu' && device !== 'cuda') argError('autocast', `device must be 'cpu' or 'cuda', got ${typeof device === 'string' ? `'${device}'` : describeValue(device)}`);
   if (dtype !== 'bfloat16' && (dtype !== 'float16' || device === 'cpu')) {
-    throw new TorchError(`autocast: dtype must be bfloat16${device === 'cpu' ? ' on the CPU' : ' or float16'}, got ${dtype}`, 'autocast');
+    argError('autocast', `dtype must be bfloat16${device === 'cpu' ? ' on the CPU' : ' or float16'}, got ${typeof dtype === 'string' ? dtype : describeValue(dtype)}`);
   }
+  const code = dtypeCode(dtype);
   const [prevEnabled, prevDtype] = native.autocastEnter(device, code);
   try {
     return fn();

@@ -3,9 +3,14 @@ import { native } from '../native/binding.js';
 import { Tensor } from './tensor.js';
 import { tidy } from './scope.js';
 import { tensor } from './creation.js';
+import { asPublicError } from './public.js';
+import { argError, checkArray, checkFunction, checkNumber, checkOptions, kindOf } from './args.js';
+
+// These run user code, so they are not publicFunctions (public.ts): an error from fn leaves unchanged.
 
 /** Runs fn with gradient recording off (torch.no_grad). */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction('noGrad', 'fn', fn);
   const prev = native.setGradEnabled(false);
   try {
     return fn();
@@ -15,6 +20,7 @@ export function noGrad<T>(fn: () => T): T {
 }
 /** Runs fn with gradient recording on (torch.enable_grad). */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction('enableGrad', 'fn', fn);
   const prev = native.setGradEnabled(true);
   try {
     return fn();
@@ -39,24 +45,55 @@ export interface GradcheckResult {
  * requiresGrad; only those are checked.
  */
 export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: { eps?: number; atol?: number; rtol?: number } = {}): GradcheckResult {
-  const eps = o.eps ?? 1e-6;
-  const atol = o.atol ?? 1e-5;
-  const rtol = o.rtol ?? 1e-3;
-  for (const x of inputs) {
-    if (x.dtype !== 'float64') throw new Error('gradcheck: inputs must be float64');
-  }
-  const weights: Tensor = tidy(() => {
-    const out = noGrad(() => fn(...inputs));
-    const n = out.numel;
-    const w: number[] = [];
-    for (let i = 0; i < n; i++) w.push(Math.sin(i * 12.9898 + 1.2345) * 0.5 + 1);
-    return tensor(w, { dtype: 'float64' }).reshape(out.shape);
+  checkFunction('gradcheck', 'fn', fn);
+  checkArray('gradcheck', 'inputs', inputs);
+  checkOptions('gradcheck', o);
+  const eps = checkNumber('gradcheck', 'eps', o.eps ?? 1e-6);
+  const atol = checkNumber('gradcheck', 'atol', o.atol ?? 1e-5);
+  const rtol = checkNumber('gradcheck', 'rtol', o.rtol ?? 1e-3);
+  inputs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) argError('gradcheck', `inputs[${i}] must be a Tensor, got ${kindOf(x)}`);
+    if (x.dtype !== 'float64') argError('gradcheck', `inputs[${i}] must be float64, got ${x.dtype} ${JSON.stringify(x.shape)}`);
+    // the finite differences write into the input's memory
+    if (x.requiresGrad && !x.isContiguous()) argError('gradcheck', `inputs[${i}] must be contiguous`);
   });
-  const objective = (): number => tidy(() => noGrad(() => fn(...inputs).mul(weights).sum().item()));
+  if (!inputs.some((x) => x.requiresGrad)) argError('gradcheck', 'no input requires grad: nothing to check');
+  // errors from fn leave as they are; gradcheck's own steps report as gradcheck
+  const fromFn = new WeakSet<object>();
+  const output = (): Tensor => {
+    let y: unknown;
+    try {
+      y = fn(...inputs);
+    } catch (e) {
+      if (typeof e === 'object' && e !== null) fromFn.add(e);
+      throw e;
+    }
+    if (!(y instanceof Tensor)) argError('gradcheck', `fn must return a Tensor, got ${kindOf(y)}`);
+    return y;
+  };
+  let weights: Tensor | undefined;
+  try {
+    weights = tidy(() => {
+      const out = noGrad(output);
+      const n = out.numel;
+      const w: number[] = [];
+      for (let i = 0; i < n; i++) w.push(Math.sin(i * 12.9898 + 1.2345) * 0.5 + 1);
+      return tensor(w, { dtype: 'float64' }).reshape(out.shape);
+    });
+    return compare(inputs, output, weights, eps, atol, rtol);
+  } catch (e) {
+    throw typeof e === 'object' && e !== null && fromFn.has(e) ? e : asPublicError(e, 'gradcheck');
+  } finally {
+    weights?.dispose();
+  }
+}
+
+function compare(inputs: Tensor[], output: () => Tensor, weights: Tensor, eps: number, atol: number, rtol: number): GradcheckResult {
+  const objective = (): number => tidy(() => noGrad(() => output().mul(weights).sum().item()));
   // analytic
   const analytic: Float64Array[] = tidy(() => {
     for (const x of inputs) if (x.requiresGrad) x.grad = null;
-    const y = fn(...inputs).mul(weights).sum();
+    const y = output().mul(weights).sum();
     y.backward();
     return inputs.map((x) => {
       const g = x.grad;
@@ -89,6 +126,5 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], o: 
       if (err > atol + rtol * Math.abs(num)) ok = false;
     }
   });
-  weights.dispose();
   return { ok, maxAbsError: maxErr, worst };
 }

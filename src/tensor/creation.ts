@@ -4,7 +4,9 @@ import {
   type DType, type Device, checkDevice, dtypeCode, dtypeOfTypedArray, elementSize,
 } from './dtype.js';
 import { tidy } from './scope.js';
-import { Tensor, argError, callNative as call, checkTensors, checkInt, checkInts, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
+import { argError, checkInt, checkInts, checkNumber, checkOptions, describeValue } from './args.js';
+import { publicFunction } from './public.js';
+import { Tensor, callNative as call, checkTensors, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -12,11 +14,14 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-function dt(op: string, o: CreateOptions | undefined): number | null {
-  return o?.dtype ? dtypeCode(o.dtype, op) : null;
+// Each exported function is a publicFunction (public.ts): an error from inside it (a dtype check, the
+// native op) names the function, and a failing call frees the tensors it made.
+
+function dt(o: CreateOptions | undefined): number | null {
+  return o?.dtype ? dtypeCode(o.dtype) : null;
 }
-function dev(op: string, o: CreateOptions | undefined): string | null {
-  return o?.device ? checkDevice(o.device, op) : null;
+function dev(o: CreateOptions | undefined): string | null {
+  return o?.device ? checkDevice(o.device) : null;
 }
 function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
   if (o?.requiresGrad) {
@@ -35,84 +40,84 @@ function shapeOf(op: string, s: readonly number[]): number[] {
   return s as number[];
 }
 
-export function zeros(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt('zeros', o), dev('zeros', o)))), o);
-}
-export function ones(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt('ones', o), dev('ones', o)))), o);
-}
-export function empty(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt('empty', o), dev('empty', o)))), o);
-}
+export const zeros = publicFunction('zeros', function zeros(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt(o), dev(o)))), o);
+});
+export const ones = publicFunction('ones', function ones(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt(o), dev(o)))), o);
+});
+export const empty = publicFunction('empty', function empty(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt(o), dev(o)))), o);
+});
 /** A tensor filled with value: bool for a boolean value (as PyTorch), else float32 unless dtype says otherwise. */
-export function full(shape: readonly number[], value: Scalar, o?: CreateOptions): Tensor {
-  const code = typeof value === 'boolean' && !o?.dtype ? dtypeCode('bool') : dt('full', o);
-  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev('full', o)))), o);
-}
-export function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
+export const full = publicFunction('full', function full(shape: readonly number[], value: Scalar, o?: CreateOptions): Tensor {
+  const code = typeof value === 'boolean' && !o?.dtype ? dtypeCode('bool') : dt(o);
+  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev(o)))), o);
+});
+export const zerosLike = publicFunction('zerosLike', function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
   checkTensors('zerosLike', { t });
   return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
-}
-export function onesLike(t: Tensor, o?: CreateOptions): Tensor {
+});
+export const onesLike = publicFunction('onesLike', function onesLike(t: Tensor, o?: CreateOptions): Tensor {
   checkTensors('onesLike', { t });
   return ones(t.shape, { dtype: t.dtype, device: t.device, ...o });
-}
+});
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as in PyTorch. */
-export function arange(startOrEnd: number, end?: number, step = 1, o?: CreateOptions): Tensor {
-  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  if (step === 0) argError('arange', 'step must be nonzero');
+export const arange = publicFunction('arange', function arange(startOrEnd: number, end?: number, step = 1, o?: CreateOptions): Tensor {
+  const [s, e] = end === undefined ? [0, checkNumber('arange', 'end', startOrEnd)] : [checkNumber('arange', 'start', startOrEnd), checkNumber('arange', 'end', end)];
+  if (checkNumber('arange', 'step', step) === 0) argError('arange', 'step must be nonzero');
   const allInt = Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step);
-  const code = o?.dtype ? dtypeCode(o.dtype, 'arange') : allInt ? dtypeCode('int64') : null;
-  return finish(wrap(call(() => native.arange(s, e, step, code, dev('arange', o)))), o);
-}
-export function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt('linspace', o), dev('linspace', o)))), o);
-}
-export function eye(n: number, m?: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt('eye', o), dev('eye', o)))), o);
-}
-export function randn(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt('randn', o), dev('randn', o)))), o);
-}
-export function rand(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt('rand', o), dev('rand', o)))), o);
-}
+  const code = o?.dtype ? dtypeCode(o.dtype) : allInt ? dtypeCode('int64') : null;
+  return finish(wrap(call(() => native.arange(s, e, step, code, dev(o)))), o);
+});
+export const linspace = publicFunction('linspace', function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt(o), dev(o)))), o);
+});
+export const eye = publicFunction('eye', function eye(n: number, m?: number, o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt(o), dev(o)))), o);
+});
+export const randn = publicFunction('randn', function randn(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt(o), dev(o)))), o);
+});
+export const rand = publicFunction('rand', function rand(shape: readonly number[], o?: CreateOptions): Tensor {
+  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt(o), dev(o)))), o);
+});
 /** Integers uniform in [low, high). */
-export function randint(low: number, high: number, shape: readonly number[], o?: CreateOptions): Tensor {
+export const randint = publicFunction('randint', function randint(low: number, high: number, shape: readonly number[], o?: CreateOptions): Tensor {
+  checkInt('randint', 'low', low);
+  checkInt('randint', 'high', high);
   if (!(high > low)) argError('randint', `high (${high}) must be greater than low (${low})`);
-  return wrap(call(() => native.randint(checkInt('randint', 'low', low), checkInt('randint', 'high', high), shapeOf('randint', shape), dt('randint', o), dev('randint', o))));
-}
-export function randperm(n: number, o?: CreateOptions): Tensor {
-  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt('randperm', o), dev('randperm', o))));
-}
+  return wrap(call(() => native.randint(low, high, shapeOf('randint', shape), dt(o), dev(o))));
+});
+export const randperm = publicFunction('randperm', function randperm(n: number, o?: CreateOptions): Tensor {
+  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt(o), dev(o))));
+});
 /** Bernoulli draws with probabilities p (a tensor), or with a scalar p in the shape of `like`. */
-export function bernoulli(p: Tensor): Tensor;
-export function bernoulli(like: Tensor, p: number): Tensor;
-export function bernoulli(a: Tensor, p?: number): Tensor {
+export const bernoulli: { (p: Tensor): Tensor; (like: Tensor, p: number): Tensor } = publicFunction('bernoulli', function bernoulli(a: Tensor, p?: number): Tensor {
   if (p === undefined) return wrap(call(() => native.bernoulli(tensorArg('bernoulli', a, 'p'))));
   return wrap(call(() => native.bernoulliP(tensorArg('bernoulli', a), p)));
-}
+});
 /** Binomial(count, prob) draws, elementwise (float tensors, as torch.binomial). */
-export function binomial(count: Tensor, prob: Tensor): Tensor {
+export const binomial = publicFunction('binomial', function binomial(count: Tensor, prob: Tensor): Tensor {
   return wrap(call(() => native.binomial(tensorArg('binomial', count, 'count'), tensorArg('binomial', prob, 'prob'))));
-}
-export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
+});
+export const multinomial = publicFunction('multinomial', function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
   return wrap(call(() => native.multinomial(tensorArg('multinomial', probs, 'probs'), checkInt('multinomial', 'numSamples', numSamples), replacement)));
-}
+});
 
 /** Seeds the default generator (and CUDA's): same seed, same numbers. */
-export function manualSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative safe integer, got ${seed}`);
+export const manualSeed = publicFunction('manualSeed', function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative safe integer, got ${describeValue(seed)}`);
   call(() => native.manualSeed(seed));
-}
+});
 /** The default generator's state as bytes, for exact resume. */
-export function getRngState(): Uint8Array {
+export const getRngState = publicFunction('getRngState', function getRngState(): Uint8Array {
   const t = wrap(call(() => native.getRngState()));
   const bytes = t.toTypedArray() as Uint8Array;
   t.dispose();
   return bytes;
-}
-export function setRngState(state: Uint8Array): void {
+});
+export const setRngState = publicFunction('setRngState', function setRngState(state: Uint8Array): void {
   if (!(state instanceof Uint8Array)) argError('setRngState', 'state must be a Uint8Array from getRngState()');
   const t = wrap(call(() => native.fromBuffer(state, dtypeCode('uint8'), [state.length])));
   try {
@@ -120,13 +125,17 @@ export function setRngState(state: Uint8Array): void {
   } finally {
     t.dispose();
   }
-}
+});
 
 // ------------------------------------------------------------------ from host data
+const MAX_DIMS = 64;
+
 function inferShape(data: NestedArray, op: string): number[] {
   const shape: number[] = [];
   let cur: NestedArray = data;
   while (Array.isArray(cur)) {
+    // libtorch's limit; also ends an array that contains itself
+    if (shape.length === MAX_DIMS) argError(op, `nested array is deeper than ${MAX_DIMS} levels (an array that contains itself?)`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0]!;
@@ -165,22 +174,23 @@ function typedFor(d: DType, values: number[]): ArrayBufferView {
  * A tensor from nested arrays, a number, or a TypedArray (copied; give `shape` for TypedArrays, default 1-D).
  * Nested numbers default to float32 (int64 with dtype), booleans to bool.
  */
-export function tensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+export const tensor = publicFunction('tensor', function tensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
   // tidy: a failing conversion (a dtype, a device) frees the tensors made before it
   return tidy(() => makeTensor(data, options));
-}
+});
 function makeTensor(data: NestedArray | ArrayBufferView, options: CreateOptions & { shape?: readonly number[] }): Tensor {
   const op = 'tensor';
   // The options are read once, into plain values, before the data is looked at: reading them can run user
   // code (getters) that resizes or detaches a TypedArray's buffer. fromBuffer copies the bytes last.
+  checkOptions(op, options);
   const { dtype, device, requiresGrad, shape: shapeOpt } = options;
   const o: CreateOptions = { dtype, device, requiresGrad };
   const shapeCopy = Array.isArray(shapeOpt) ? Array.from(shapeOpt as number[]) : shapeOpt;
-  if (o.dtype !== undefined) dtypeCode(o.dtype, op);
-  if (o.device !== undefined) checkDevice(o.device, op);
+  if (o.dtype !== undefined) dtypeCode(o.dtype);
+  if (o.device !== undefined) checkDevice(o.device);
   let t: Tensor;
   if (ArrayBuffer.isView(data)) {
-    const src = dtypeOfTypedArray(data, op);
+    const src = dtypeOfTypedArray(data);
     const n = data.byteLength / elementSize(src);
     const shape = shapeCopy ? shapeOf(op, shapeCopy) : [n];
     const need = shape.reduce((a, b) => a * b, 1);
@@ -214,7 +224,7 @@ function makeTensor(data: NestedArray | ArrayBufferView, options: CreateOptions 
   }
   const buf = typedFor(d === 'float16' || d === 'bfloat16' ? 'float32' : d, flat);
   const srcD: DType = d === 'float16' || d === 'bfloat16' ? 'float32' : d;
-  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device, op) : null)));
+  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device) : null)));
   if (srcD !== d) {
     const c = t.to(d);
     t.dispose();
@@ -230,6 +240,6 @@ const INT_RANGE = {
 } as const;
 
 /** A scalar (0-D) tensor. */
-export function scalar(v: number, o?: CreateOptions): Tensor {
+export const scalar = publicFunction('scalar', function scalar(v: number, o?: CreateOptions): Tensor {
   return full([], v, { dtype: 'float32', ...o });
-}
+});

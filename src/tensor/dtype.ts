@@ -1,5 +1,6 @@
 // Data types: names as in PyTorch, codes shared with native/core.cc.
 import { TorchError } from './errors.js';
+import { describeValue, kindOf } from './args.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool' | 'int8' | 'int16';
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -11,16 +12,20 @@ const NAMES: DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'i
 
 export const DTYPES: readonly DType[] = NAMES;
 
-/** The native code of a dtype; an unknown name throws a TorchError naming `op`. */
-export function dtypeCode(d: DType, op = 'dtype'): number {
-  const c = Object.prototype.hasOwnProperty.call(CODES, d) ? CODES[d] : undefined;
-  if (c === undefined) throw new TorchError(`${op}: unknown dtype '${String(d)}'; expected one of ${NAMES.join(', ')}`, op);
+// An unknown dtype or device is a TorchError naming the function below; a public function that calls
+// one reports it under its own name (public.ts).
+
+/** The native code of a dtype. */
+export function dtypeCode(d: DType): number {
+  const c = typeof d === 'string' && Object.prototype.hasOwnProperty.call(CODES, d) ? CODES[d] : undefined;
+  if (c === undefined) throw new TorchError(`dtypeCode: unknown dtype ${typeof d === 'string' ? `'${d}'` : describeValue(d)}; expected one of ${NAMES.join(', ')}`, 'dtypeCode');
   return c;
 }
 
+/** The dtype of a native code. */
 export function dtypeFromCode(c: number): DType {
-  const d = NAMES[c];
-  if (d === undefined) throw new TypeError(`tensor has a dtype flm does not support (code ${c})`);
+  const d = Number.isInteger(c) ? NAMES[c] : undefined;
+  if (d === undefined) throw new TorchError(`dtypeFromCode: ${describeValue(c)} is not a dtype code flm supports (0 to ${NAMES.length - 1})`, 'dtypeFromCode');
   return d;
 }
 
@@ -50,7 +55,8 @@ export type TypedArrayFor<D extends DType> =
 export type AnyTypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 /** The dtype a TypedArray maps to by default. */
-export function dtypeOfTypedArray(a: ArrayBufferView, op = 'tensor'): DType {
+export function dtypeOfTypedArray(a: ArrayBufferView): DType {
+  const op = 'dtypeOfTypedArray';
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof BigInt64Array) return 'int64';
@@ -58,11 +64,12 @@ export function dtypeOfTypedArray(a: ArrayBufferView, op = 'tensor'): DType {
   if (a instanceof Int16Array) return 'int16';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array) return 'uint8';
-  throw new TorchError(`${op}: unsupported TypedArray ${a.constructor.name}; use Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array or Uint8Array`, op);
+  if (!ArrayBuffer.isView(a)) throw new TorchError(`${op}: expected a TypedArray, got ${kindOf(a)}`, op);
+  throw new TorchError(`${op}: unsupported ${kindOf(a).replace(/^an? /, '')}; use Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array or Uint8Array`, op);
 }
 
-/** Validates a device name; an unknown one throws a TorchError naming `op`. */
-export function checkDevice(d: string, op = 'device'): Device {
+/** Validates a device name. */
+export function checkDevice(d: string): Device {
   if (typeof d === 'string' && (d === 'cpu' || d === 'cuda' || /^cuda:\d+$/.test(d))) return d as Device;
-  throw new TorchError(`${op}: unknown device '${String(d)}'; expected 'cpu', 'cuda' or 'cuda:N'`, op);
+  throw new TorchError(`checkDevice: unknown device ${typeof d === 'string' ? `'${d}'` : describeValue(d)}; expected 'cpu', 'cuda' or 'cuda:N'`, 'checkDevice');
 }

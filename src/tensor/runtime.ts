@@ -1,18 +1,18 @@
 // Process-wide runtime settings and introspection: threads, memory, build information.
 import { native } from '../native/binding.js';
+import { checkInt } from './args.js';
+import { publicFunction } from './public.js';
 
-/** Intra-op threads, 1 to max(64, 4 x the hardware threads) (more only slows libtorch down). */
-export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: thread count must be a positive integer, got ${n}`);
-  native.setNumThreads(n);
-}
+/** Intra-op threads, 1 to max(64, 4 x the hardware threads) (more only slows libtorch down; the cap is checked natively). */
+export const setNumThreads = publicFunction('setNumThreads', function setNumThreads(n: number): void {
+  native.setNumThreads(checkInt('setNumThreads', 'n', n, 1));
+});
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
-export function setNumInteropThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumInteropThreads: thread count must be a positive integer, got ${n}`);
-  native.setNumInteropThreads(n);
-}
+export const setNumInteropThreads = publicFunction('setNumInteropThreads', function setNumInteropThreads(n: number): void {
+  native.setNumInteropThreads(checkInt('setNumInteropThreads', 'n', n, 1));
+});
 /** Live native tensor handles and their bytes (views count their full size). */
 export function memory(): { numTensors: number; numBytes: number } {
   return native.memory();

@@ -2,6 +2,7 @@
 // Native memory must not wait for the JS garbage collector: every tensor created inside tidy(fn) is
 // freed when fn returns, except the tensors it returns (they move to the enclosing scope) and those
 // passed to keep(). tidy is synchronous only: an async fn would let other work's tensors leak into it.
+import { argError, checkFunction, kindOf } from './args.js';
 
 export interface Tracked {
   dispose(): void;
@@ -14,13 +15,39 @@ export interface Tracked {
 
 const stack: Set<Tracked>[] = [];
 
+// The tensors made during the outermost running public call (see public.ts): a call that fails frees
+// the ones it made, so that an error never leaves native memory to the garbage collector. A plain array
+// and a depth, not a Set per call: this runs on every tensor op.
+const madeInCall: Tracked[] = [];
+let callDepth = 0;
+
 export function track<T extends Tracked>(t: T): T {
   const top = stack[stack.length - 1];
   if (top !== undefined) {
     top.add(t);
     t._scope = top;
   }
+  if (callDepth > 0) madeInCall.push(t);
   return t;
+}
+
+/** A public call starts; the mark to pass to endCall. */
+export function beginCall(): number {
+  callDepth++;
+  return madeInCall.length;
+}
+
+/** A public call ends; a failed one disposes the tensors made since its mark (kept ones excepted). */
+export function endCall(mark: number, failed: boolean): void {
+  if (failed) {
+    for (let i = mark; i < madeInCall.length; i++) {
+      const t = madeInCall[i]!;
+      if (!t._kept) t.dispose();
+    }
+    madeInCall.length = mark;
+  }
+  callDepth--;
+  if (callDepth === 0) madeInCall.length = 0;
 }
 
 /** Called by dispose(): a long loop that disposes as it goes keeps its scope small. */
@@ -33,6 +60,7 @@ export function untrack(t: Tracked): void {
 
 /** Exempts a tensor from every enclosing and future tidy scope; the caller now owns it. */
 export function keep<T extends Tracked>(t: T): T {
+  if (t === null || typeof t !== 'object' || !('_kept' in t)) argError('keep', `argument t must be a Tensor, got ${kindOf(t)}`);
   t._kept = true;
   for (const s of stack) s.delete(t);
   t._scope = null;
@@ -63,6 +91,7 @@ function collect(value: unknown, out: Set<Tracked>, depth = 0): void {
  * Maps and plain objects up to 4 levels deep) and kept ones. Nestable.
  */
 export function tidy<T>(fn: () => T): T {
+  checkFunction('tidy', 'fn', fn);
   const scope = new Set<Tracked>();
   stack.push(scope);
   let result: T;
@@ -76,7 +105,7 @@ export function tidy<T>(fn: () => T): T {
   stack.pop();
   if (result instanceof Promise) {
     for (const t of [...scope]) t.dispose();
-    throw new Error('tidy(fn): fn must be synchronous (it returned a Promise)');
+    argError('tidy', 'fn must be synchronous (it returned a Promise)');
   }
   const escaping = new Set<Tracked>();
   collect(result, escaping);

@@ -1,19 +1,20 @@
 // The Tensor: a typed, disposable handle to a libtorch tensor, with PyTorch's method vocabulary.
 // Methods validate their JS arguments, then call one native function; libtorch errors come back as
-// TorchError naming the op. Every new tensor joins the innermost tidy() scope.
+// TorchErrors named after the method (public.ts). Every new tensor joins the innermost tidy() scope.
 import { native, type NativeTensor } from '../native/binding.js';
 import {
   type AnyTypedArray, type DType, type Device, checkDevice, dtypeCode, dtypeFromCode, isFloating,
 } from './dtype.js';
 import { track, untrack, type Tracked } from './scope.js';
+import { argError, checkArray, checkInt, checkInts, checkOptions, describeValue, kindOf } from './args.js';
+import { publicMethods } from './public.js';
+import { TorchError } from './errors.js';
 
 export type Scalar = number | boolean;
 export type Shape = readonly number[];
 export type NestedArray = number | boolean | NestedArray[];
 type H = NativeTensor;
 type Opt<T> = T | null | undefined;
-
-import { TorchError } from './errors.js';
 
 export { TorchError };
 
@@ -25,40 +26,6 @@ function call<T>(fn: () => T): T {
   return fn();
 }
 
-function argError(op: string, msg: string): never {
-  throw new TorchError(`${op}: ${msg}`, op);
-}
-
-function checkInt(op: string, name: string, v: unknown): number {
-  // the range (int64, int32...) is checked natively, where the target type is known; both report the
-  // number as given (1e+300), never as a wrapped int64
-  if (typeof v !== 'number' || !Number.isInteger(v)) argError(op, `${name} must be an integer, got ${describeValue(v)}`);
-  return v;
-}
-
-/** A value as an error message shows it: numbers as JavaScript writes them, other things by kind. */
-export function describeValue(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return kindOf(v);
-}
-
-/** The kind of a value for "must be a Tensor, got <kind>": number, string, null, an array, Map... */
-export function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') {
-    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
-  }
-  return typeof v;
-}
-
-function checkInts(op: string, name: string, v: unknown): number[] {
-  if (!Array.isArray(v)) argError(op, `${name} must be an array of integers, got ${describeValue(v)}`);
-  for (const x of v) checkInt(op, name, x);
-  return v as number[];
-}
-
 function dims(op: string, d: Opt<number | readonly number[]>): number[] {
   if (d === null || d === undefined) return [];
   if (typeof d === 'number') return [checkInt(op, 'dim', d)];
@@ -68,13 +35,22 @@ function dims(op: string, d: Opt<number | readonly number[]>): number[] {
 function other(op: string, b: Tensor | Scalar): H | Scalar {
   if (b instanceof Tensor) return b.handle;
   if (typeof b === 'number' || typeof b === 'boolean') return b;
-  return argError(op, `argument other must be a Tensor or a number, got ${kindOf(b)}`);
+  return argError(op, `argument other must be a Tensor or a number, got ${tensorKindOf(b)}`);
 }
 
 /** The handle of a Tensor argument; anything else is a TorchError naming the function and argument. */
 function tensorArg(op: string, t: unknown, name = 'other'): H {
-  if (!(t instanceof Tensor)) argError(op, `argument ${name} must be a Tensor, got ${kindOf(t)}`);
+  if (!(t instanceof Tensor)) argError(op, `argument ${name} must be a Tensor, got ${tensorKindOf(t)}`);
   return t.handle;
+}
+
+/** kindOf, telling a lookalike (an object with Tensor's prototype that no creation function made) apart. */
+function tensorKindOf(v: unknown): string {
+  let poses = false;
+  try {
+    poses = typeof v === 'object' && v !== null && Object.prototype.isPrototypeOf.call(Tensor.prototype, v);
+  } catch { /* a Proxy whose getPrototypeOf trap throws */ }
+  return poses ? 'an object posing as a Tensor (not made by flm)' : kindOf(v);
 }
 
 /** Checks that each named argument is a Tensor (for functions that call Tensor methods on them). */
@@ -92,6 +68,15 @@ export class Tensor implements Tracked, Disposable {
   #h: H;
   #disposed = false;
   #shape: number[] | null = null;
+
+  /**
+   * Only objects this constructor made are Tensors: `instanceof Tensor` tests the private field, so that
+   * Object.create(Tensor.prototype) or a Proxy around a tensor is refused by argument checks (as "posing as
+   * a Tensor") instead of failing inside with a TypeError.
+   */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === 'object' && v !== null && #h in v && Function.prototype[Symbol.hasInstance].call(this, v);
+  }
 
   /** Internal: wraps a native handle (use the creation functions instead). */
   constructor(h: H) {
@@ -126,7 +111,7 @@ export class Tensor implements Tracked, Disposable {
    */
   _replaceWith(other: Tensor): void {
     const rg = !this.#disposed && native.requiresGrad(this.#h);
-    const h = call(() => native.alias(other.handle));
+    const h = call(() => native.alias(tensorArg('_replaceWith', other)));
     other.dispose();
     this.dispose();
     this.#h = h;
@@ -141,17 +126,17 @@ export class Tensor implements Tracked, Disposable {
 
   // ------------------------------------------------------------------ metadata
   get shape(): number[] {
-    if (this.#shape === null || this.#disposed) this.#shape = call(() => native.shape(this.handle));
+    if (this.#shape === null || this.#disposed) this.#shape = call(() => native.shape(this.#h));
     return this.#shape.slice();
   }
   get ndim(): number {
     return this.shape.length;
   }
   get dtype(): DType {
-    return dtypeFromCode(call(() => native.dtype(this.handle)));
+    return dtypeFromCode(call(() => native.dtype(this.#h)));
   }
   get device(): Device {
-    return call(() => native.device(this.handle)) as Device;
+    return call(() => native.device(this.#h)) as Device;
   }
   get numel(): number {
     return this.shape.reduce((a, b) => a * b, 1);
@@ -164,10 +149,10 @@ export class Tensor implements Tracked, Disposable {
     return s[d]!;
   }
   get strides(): number[] {
-    return call(() => native.strides(this.handle));
+    return call(() => native.strides(this.#h));
   }
   isContiguous(): boolean {
-    return call(() => native.isContiguous(this.handle));
+    return call(() => native.isContiguous(this.#h));
   }
   toString(): string {
     if (this.#disposed) return 'Tensor(disposed)';
@@ -218,21 +203,22 @@ export class Tensor implements Tracked, Disposable {
   }
   /** The single value of a one-element tensor. */
   item(): number {
-    const v = call(() => native.item(this.handle));
+    const v = call(() => native.item(this.#h));
     return typeof v === 'boolean' ? Number(v) : v;
   }
   /** A zero-copy ArrayBuffer over a contiguous CPU tensor's memory (keeps the storage alive). */
   dataView(): ArrayBuffer {
-    return call(() => native.dataView(this.handle));
+    return call(() => native.dataView(this.#h));
   }
 
   // ------------------------------------------------------------------ dtype / device
   to(dtypeOrDevice: DType | Device, opts: { copy?: boolean } = {}): Tensor {
-    if (typeof dtypeOrDevice !== 'string') argError('to', `expected a dtype or device name, got ${String(dtypeOrDevice)}`);
+    checkOptions('to', opts);
+    if (typeof dtypeOrDevice !== 'string') argError('to', `expected a dtype or device name, got ${describeValue(dtypeOrDevice)}`);
     const isDevice = dtypeOrDevice === 'cpu' || dtypeOrDevice.startsWith('cuda');
-    const dt = isDevice ? null : dtypeCode(dtypeOrDevice as DType, 'to');
-    const dev = isDevice ? checkDevice(dtypeOrDevice, 'to') : null;
-    return wrap(call(() => native.to(this.handle, dt, dev, opts.copy ?? false)));
+    const dt = isDevice ? null : dtypeCode(dtypeOrDevice as DType);
+    const dev = isDevice ? checkDevice(dtypeOrDevice) : null;
+    return wrap(call(() => native.to(this.#h, dt, dev, opts.copy ?? false)));
   }
   float(): Tensor { return this.to('float32'); }
   double(): Tensor { return this.to('float64'); }
@@ -241,247 +227,252 @@ export class Tensor implements Tracked, Disposable {
   bool(): Tensor { return this.to('bool'); }
   cpu(): Tensor { return this.to('cpu'); }
   cuda(index = 0): Tensor { return this.to(`cuda:${index}`); }
-  clone(): Tensor { return wrap(call(() => native.clone(this.handle))); }
-  contiguous(): Tensor { return wrap(call(() => native.contiguous(this.handle))); }
+  clone(): Tensor { return wrap(call(() => native.clone(this.#h))); }
+  contiguous(): Tensor { return wrap(call(() => native.contiguous(this.#h))); }
   /** A second handle to the same tensor (same storage, same autograd identity). */
-  alias(): Tensor { return wrap(call(() => native.alias(this.handle))); }
+  alias(): Tensor { return wrap(call(() => native.alias(this.#h))); }
   /** True if both handles refer to the same tensor object. */
-  isSame(o: Tensor): boolean { return call(() => native.sameTensor(this.handle, tensorArg('isSame', o))); }
-  sharesStorage(o: Tensor): boolean { return call(() => native.sharesStorage(this.handle, tensorArg('sharesStorage', o))); }
+  isSame(o: Tensor): boolean { return call(() => native.sameTensor(this.#h, tensorArg('isSame', o))); }
+  sharesStorage(o: Tensor): boolean { return call(() => native.sharesStorage(this.#h, tensorArg('sharesStorage', o))); }
 
   // ------------------------------------------------------------------ autograd
-  get requiresGrad(): boolean { return call(() => native.requiresGrad(this.handle)); }
+  get requiresGrad(): boolean { return call(() => native.requiresGrad(this.#h)); }
   /** Sets requires_grad in place (leaf tensors); returns this. */
   requiresGrad_(v = true): this {
-    call(() => native.setRequiresGrad(this.handle, v));
+    call(() => native.setRequiresGrad(this.#h, v));
     return this;
   }
   /** The accumulated gradient, or null. A new handle each call (dispose it or use tidy). */
   get grad(): Tensor | null {
-    const g = call(() => native.grad(this.handle));
+    const g = call(() => native.grad(this.#h));
     return g === null ? null : wrap(g);
   }
   set grad(g: Tensor | null) {
-    call(() => native.setGrad(this.handle, g === null ? null : tensorArg('setGrad', g)));
+    call(() => native.setGrad(this.#h, g === null ? null : tensorArg('setGrad', g)));
   }
-  get isLeaf(): boolean { return call(() => native.isLeaf(this.handle)); }
+  get isLeaf(): boolean { return call(() => native.isLeaf(this.#h)); }
   retainGrad(): this {
-    call(() => native.retainGrad(this.handle));
+    call(() => native.retainGrad(this.#h));
     return this;
   }
-  detach(): Tensor { return wrap(call(() => native.detach(this.handle))); }
+  detach(): Tensor { return wrap(call(() => native.detach(this.#h))); }
   backward(gradient?: Tensor, opts: { retainGraph?: boolean } = {}): void {
-    call(() => native.backward(this.handle, optTensor('backward', gradient, 'gradient'), opts.retainGraph ?? false));
+    checkOptions('backward', opts);
+    call(() => native.backward(this.#h, optTensor('backward', gradient, 'gradient'), opts.retainGraph ?? false));
   }
 
   // ------------------------------------------------------------------ elementwise
   add(b: Tensor | Scalar, alpha?: number): Tensor {
-    if (alpha !== undefined && b instanceof Tensor) return wrap(call(() => native.addScaled(this.handle, b.handle, alpha)));
-    return wrap(call(() => native.add(this.handle, other('add', b))));
+    if (alpha !== undefined && b instanceof Tensor) return wrap(call(() => native.addScaled(this.#h, b.handle, alpha)));
+    return wrap(call(() => native.add(this.#h, other('add', b))));
   }
-  sub(b: Tensor | Scalar): Tensor { return wrap(call(() => native.sub(this.handle, other('sub', b)))); }
-  mul(b: Tensor | Scalar): Tensor { return wrap(call(() => native.mul(this.handle, other('mul', b)))); }
-  div(b: Tensor | Scalar): Tensor { return wrap(call(() => native.div(this.handle, other('div', b)))); }
-  pow(b: Tensor | Scalar): Tensor { return wrap(call(() => native.pow(this.handle, other('pow', b)))); }
-  remainder(b: Tensor | Scalar): Tensor { return wrap(call(() => native.remainder(this.handle, other('remainder', b)))); }
-  floorDivide(b: Tensor | Scalar): Tensor { return wrap(call(() => native.floorDivide(this.handle, other('floorDivide', b)))); }
-  eq(b: Tensor | Scalar): Tensor { return wrap(call(() => native.eq(this.handle, other('eq', b)))); }
-  ne(b: Tensor | Scalar): Tensor { return wrap(call(() => native.ne(this.handle, other('ne', b)))); }
-  lt(b: Tensor | Scalar): Tensor { return wrap(call(() => native.lt(this.handle, other('lt', b)))); }
-  le(b: Tensor | Scalar): Tensor { return wrap(call(() => native.le(this.handle, other('le', b)))); }
-  gt(b: Tensor | Scalar): Tensor { return wrap(call(() => native.gt(this.handle, other('gt', b)))); }
-  ge(b: Tensor | Scalar): Tensor { return wrap(call(() => native.ge(this.handle, other('ge', b)))); }
-  minimum(b: Tensor): Tensor { return wrap(call(() => native.minimum(this.handle, tensorArg('minimum', b)))); }
-  maximum(b: Tensor): Tensor { return wrap(call(() => native.maximum(this.handle, tensorArg('maximum', b)))); }
-  logicalAnd(b: Tensor): Tensor { return wrap(call(() => native.logicalAnd(this.handle, tensorArg('logicalAnd', b)))); }
-  logicalOr(b: Tensor): Tensor { return wrap(call(() => native.logicalOr(this.handle, tensorArg('logicalOr', b)))); }
-  logicalXor(b: Tensor): Tensor { return wrap(call(() => native.logicalXor(this.handle, tensorArg('logicalXor', b)))); }
-  logicalNot(): Tensor { return wrap(call(() => native.logicalNot(this.handle))); }
-  neg(): Tensor { return wrap(call(() => native.neg(this.handle))); }
-  abs(): Tensor { return wrap(call(() => native.abs(this.handle))); }
-  exp(): Tensor { return wrap(call(() => native.exp(this.handle))); }
-  log(): Tensor { return wrap(call(() => native.log(this.handle))); }
-  log1p(): Tensor { return wrap(call(() => native.log1p(this.handle))); }
-  expm1(): Tensor { return wrap(call(() => native.expm1(this.handle))); }
-  sqrt(): Tensor { return wrap(call(() => native.sqrt(this.handle))); }
-  rsqrt(): Tensor { return wrap(call(() => native.rsqrt(this.handle))); }
-  tanh(): Tensor { return wrap(call(() => native.tanh(this.handle))); }
-  sigmoid(): Tensor { return wrap(call(() => native.sigmoid(this.handle))); }
-  relu(): Tensor { return wrap(call(() => native.relu(this.handle))); }
+  sub(b: Tensor | Scalar): Tensor { return wrap(call(() => native.sub(this.#h, other('sub', b)))); }
+  mul(b: Tensor | Scalar): Tensor { return wrap(call(() => native.mul(this.#h, other('mul', b)))); }
+  div(b: Tensor | Scalar): Tensor { return wrap(call(() => native.div(this.#h, other('div', b)))); }
+  pow(b: Tensor | Scalar): Tensor { return wrap(call(() => native.pow(this.#h, other('pow', b)))); }
+  remainder(b: Tensor | Scalar): Tensor { return wrap(call(() => native.remainder(this.#h, other('remainder', b)))); }
+  floorDivide(b: Tensor | Scalar): Tensor { return wrap(call(() => native.floorDivide(this.#h, other('floorDivide', b)))); }
+  eq(b: Tensor | Scalar): Tensor { return wrap(call(() => native.eq(this.#h, other('eq', b)))); }
+  ne(b: Tensor | Scalar): Tensor { return wrap(call(() => native.ne(this.#h, other('ne', b)))); }
+  lt(b: Tensor | Scalar): Tensor { return wrap(call(() => native.lt(this.#h, other('lt', b)))); }
+  le(b: Tensor | Scalar): Tensor { return wrap(call(() => native.le(this.#h, other('le', b)))); }
+  gt(b: Tensor | Scalar): Tensor { return wrap(call(() => native.gt(this.#h, other('gt', b)))); }
+  ge(b: Tensor | Scalar): Tensor { return wrap(call(() => native.ge(this.#h, other('ge', b)))); }
+  minimum(b: Tensor): Tensor { return wrap(call(() => native.minimum(this.#h, tensorArg('minimum', b)))); }
+  maximum(b: Tensor): Tensor { return wrap(call(() => native.maximum(this.#h, tensorArg('maximum', b)))); }
+  logicalAnd(b: Tensor): Tensor { return wrap(call(() => native.logicalAnd(this.#h, tensorArg('logicalAnd', b)))); }
+  logicalOr(b: Tensor): Tensor { return wrap(call(() => native.logicalOr(this.#h, tensorArg('logicalOr', b)))); }
+  logicalXor(b: Tensor): Tensor { return wrap(call(() => native.logicalXor(this.#h, tensorArg('logicalXor', b)))); }
+  logicalNot(): Tensor { return wrap(call(() => native.logicalNot(this.#h))); }
+  neg(): Tensor { return wrap(call(() => native.neg(this.#h))); }
+  abs(): Tensor { return wrap(call(() => native.abs(this.#h))); }
+  exp(): Tensor { return wrap(call(() => native.exp(this.#h))); }
+  log(): Tensor { return wrap(call(() => native.log(this.#h))); }
+  log1p(): Tensor { return wrap(call(() => native.log1p(this.#h))); }
+  expm1(): Tensor { return wrap(call(() => native.expm1(this.#h))); }
+  sqrt(): Tensor { return wrap(call(() => native.sqrt(this.#h))); }
+  rsqrt(): Tensor { return wrap(call(() => native.rsqrt(this.#h))); }
+  tanh(): Tensor { return wrap(call(() => native.tanh(this.#h))); }
+  sigmoid(): Tensor { return wrap(call(() => native.sigmoid(this.#h))); }
+  relu(): Tensor { return wrap(call(() => native.relu(this.#h))); }
   /** Exact (erf) GELU by default, as BERT/RoBERTa use; 'tanh' for the approximation. */
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return wrap(call(() => native.gelu(this.handle, approximate))); }
-  silu(): Tensor { return wrap(call(() => native.silu(this.handle))); }
-  erf(): Tensor { return wrap(call(() => native.erf(this.handle))); }
-  sin(): Tensor { return wrap(call(() => native.sin(this.handle))); }
-  cos(): Tensor { return wrap(call(() => native.cos(this.handle))); }
-  sign(): Tensor { return wrap(call(() => native.sign(this.handle))); }
-  floor(): Tensor { return wrap(call(() => native.floor(this.handle))); }
-  ceil(): Tensor { return wrap(call(() => native.ceil(this.handle))); }
-  round(): Tensor { return wrap(call(() => native.round(this.handle))); }
-  reciprocal(): Tensor { return wrap(call(() => native.reciprocal(this.handle))); }
-  square(): Tensor { return wrap(call(() => native.square(this.handle))); }
-  isnan(): Tensor { return wrap(call(() => native.isnan(this.handle))); }
-  isfinite(): Tensor { return wrap(call(() => native.isfinite(this.handle))); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return wrap(call(() => native.gelu(this.#h, approximate))); }
+  silu(): Tensor { return wrap(call(() => native.silu(this.#h))); }
+  erf(): Tensor { return wrap(call(() => native.erf(this.#h))); }
+  sin(): Tensor { return wrap(call(() => native.sin(this.#h))); }
+  cos(): Tensor { return wrap(call(() => native.cos(this.#h))); }
+  sign(): Tensor { return wrap(call(() => native.sign(this.#h))); }
+  floor(): Tensor { return wrap(call(() => native.floor(this.#h))); }
+  ceil(): Tensor { return wrap(call(() => native.ceil(this.#h))); }
+  round(): Tensor { return wrap(call(() => native.round(this.#h))); }
+  reciprocal(): Tensor { return wrap(call(() => native.reciprocal(this.#h))); }
+  square(): Tensor { return wrap(call(() => native.square(this.#h))); }
+  isnan(): Tensor { return wrap(call(() => native.isnan(this.#h))); }
+  isfinite(): Tensor { return wrap(call(() => native.isfinite(this.#h))); }
   clamp(min?: number | null, max?: number | null): Tensor {
     if ((min === null || min === undefined) && (max === null || max === undefined)) argError('clamp', 'at least one of min and max must be given');
-    return wrap(call(() => native.clamp(this.handle, min ?? null, max ?? null)));
+    return wrap(call(() => native.clamp(this.#h, min ?? null, max ?? null)));
   }
   /** where(cond, this, other): elements of this where cond, else of other. */
   where(cond: Tensor, otherValue: Tensor | Scalar): Tensor {
-    return wrap(call(() => native.where(tensorArg('where', cond, 'condition'), this.handle, other('where', otherValue))));
+    return wrap(call(() => native.where(tensorArg('where', cond, 'condition'), this.#h, other('where', otherValue))));
   }
 
   // ------------------------------------------------------------------ linear algebra
-  matmul(b: Tensor): Tensor { return wrap(call(() => native.matmul(this.handle, tensorArg('matmul', b)))); }
-  mm(b: Tensor): Tensor { return wrap(call(() => native.mm(this.handle, tensorArg('mm', b)))); }
-  bmm(b: Tensor): Tensor { return wrap(call(() => native.bmm(this.handle, tensorArg('bmm', b)))); }
-  outer(b: Tensor): Tensor { return wrap(call(() => native.outer(this.handle, tensorArg('outer', b)))); }
+  matmul(b: Tensor): Tensor { return wrap(call(() => native.matmul(this.#h, tensorArg('matmul', b)))); }
+  mm(b: Tensor): Tensor { return wrap(call(() => native.mm(this.#h, tensorArg('mm', b)))); }
+  bmm(b: Tensor): Tensor { return wrap(call(() => native.bmm(this.#h, tensorArg('bmm', b)))); }
+  outer(b: Tensor): Tensor { return wrap(call(() => native.outer(this.#h, tensorArg('outer', b)))); }
 
   // ------------------------------------------------------------------ reductions
   sum(dim?: number | readonly number[], opts: { keepdim?: boolean; dtype?: DType } = {}): Tensor {
     const d = dims('sum', dim);
-    return wrap(call(() => native.sum(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype, 'sum') : null)));
+    checkOptions('sum', opts);
+    return wrap(call(() => native.sum(this.#h, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype) : null)));
   }
   mean(dim?: number | readonly number[], opts: { keepdim?: boolean; dtype?: DType } = {}): Tensor {
     const d = dims('mean', dim);
-    return wrap(call(() => native.mean(this.handle, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype, 'mean') : null)));
+    checkOptions('mean', opts);
+    return wrap(call(() => native.mean(this.#h, d, opts.keepdim ?? false, opts.dtype ? dtypeCode(opts.dtype) : null)));
   }
-  prod(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.prod(this.handle, dim ?? null, keepdim))); }
+  prod(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.prod(this.#h, dim ?? null, keepdim))); }
   /** Max over all elements. */
   max(): Tensor;
   /** Max along a dim: values and indices. */
   max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    if (dim === undefined) return wrap(call(() => native.maxAll(this.handle)));
-    const [v, i] = call(() => native.maxDim(this.handle, checkInt('max', 'dim', dim), keepdim));
+    if (dim === undefined) return wrap(call(() => native.maxAll(this.#h)));
+    const [v, i] = call(() => native.maxDim(this.#h, checkInt('max', 'dim', dim), keepdim));
     return { values: wrap(v), indices: wrap(i) };
   }
   min(): Tensor;
   min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    if (dim === undefined) return wrap(call(() => native.minAll(this.handle)));
-    const [v, i] = call(() => native.minDim(this.handle, checkInt('min', 'dim', dim), keepdim));
+    if (dim === undefined) return wrap(call(() => native.minAll(this.#h)));
+    const [v, i] = call(() => native.minDim(this.#h, checkInt('min', 'dim', dim), keepdim));
     return { values: wrap(v), indices: wrap(i) };
   }
-  amax(dim: number | readonly number[], keepdim = false): Tensor { return wrap(call(() => native.amax(this.handle, dims('amax', dim), keepdim))); }
-  amin(dim: number | readonly number[], keepdim = false): Tensor { return wrap(call(() => native.amin(this.handle, dims('amin', dim), keepdim))); }
-  argmax(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.argmax(this.handle, dim ?? null, keepdim))); }
-  argmin(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.argmin(this.handle, dim ?? null, keepdim))); }
+  amax(dim: number | readonly number[], keepdim = false): Tensor { return wrap(call(() => native.amax(this.#h, dims('amax', dim), keepdim))); }
+  amin(dim: number | readonly number[], keepdim = false): Tensor { return wrap(call(() => native.amin(this.#h, dims('amin', dim), keepdim))); }
+  argmax(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.argmax(this.#h, dim ?? null, keepdim))); }
+  argmin(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.argmin(this.#h, dim ?? null, keepdim))); }
   logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
-    return wrap(call(() => native.logsumexp(this.handle, dims('logsumexp', dim), keepdim)));
+    return wrap(call(() => native.logsumexp(this.#h, dims('logsumexp', dim), keepdim)));
   }
   /** Variance; correction 1 (unbiased) by default, as in PyTorch. */
   var(dim?: number | readonly number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
-    return wrap(call(() => native.var(this.handle, dims('var', dim), opts.correction ?? 1, opts.keepdim ?? false)));
+    checkOptions('var', opts);
+    return wrap(call(() => native.var(this.#h, dims('var', dim), opts.correction ?? 1, opts.keepdim ?? false)));
   }
   std(dim?: number | readonly number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
-    return wrap(call(() => native.std(this.handle, dims('std', dim), opts.correction ?? 1, opts.keepdim ?? false)));
+    checkOptions('std', opts);
+    return wrap(call(() => native.std(this.#h, dims('std', dim), opts.correction ?? 1, opts.keepdim ?? false)));
   }
   norm(p = 2, dim?: number | readonly number[], keepdim = false): Tensor {
-    return wrap(call(() => native.norm(this.handle, p, dims('norm', dim), keepdim)));
+    return wrap(call(() => native.norm(this.#h, p, dims('norm', dim), keepdim)));
   }
-  any(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.any(this.handle, dim ?? null, keepdim))); }
-  all(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.all(this.handle, dim ?? null, keepdim))); }
+  any(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.any(this.#h, dim ?? null, keepdim))); }
+  all(dim?: number, keepdim = false): Tensor { return wrap(call(() => native.all(this.#h, dim ?? null, keepdim))); }
   cumsum(dim: number, dtype?: DType): Tensor {
-    return wrap(call(() => native.cumsum(this.handle, checkInt('cumsum', 'dim', dim), dtype ? dtypeCode(dtype, 'cumsum') : null)));
+    return wrap(call(() => native.cumsum(this.#h, checkInt('cumsum', 'dim', dim), dtype ? dtypeCode(dtype) : null)));
   }
-  countNonzero(dim?: number | readonly number[]): Tensor { return wrap(call(() => native.countNonzero(this.handle, dims('countNonzero', dim)))); }
-  allclose(b: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return call(() => native.allclose(this.handle, tensorArg('allclose', b), rtol, atol)); }
-  equal(b: Tensor): boolean { return call(() => native.equal(this.handle, tensorArg('equal', b))); }
+  countNonzero(dim?: number | readonly number[]): Tensor { return wrap(call(() => native.countNonzero(this.#h, dims('countNonzero', dim)))); }
+  allclose(b: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return call(() => native.allclose(this.#h, tensorArg('allclose', b), rtol, atol)); }
+  equal(b: Tensor): boolean { return call(() => native.equal(this.#h, tensorArg('equal', b))); }
 
   // ------------------------------------------------------------------ shape
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     const s = shapeArgs('reshape', shape);
-    return wrap(call(() => native.reshape(this.handle, s)));
+    return wrap(call(() => native.reshape(this.#h, s)));
   }
   view(...shape: number[] | [readonly number[]]): Tensor {
     const s = shapeArgs('view', shape);
-    return wrap(call(() => native.view(this.handle, s)));
+    return wrap(call(() => native.view(this.#h, s)));
   }
   permute(...order: number[] | [readonly number[]]): Tensor {
     const s = shapeArgs('permute', order);
-    return wrap(call(() => native.permute(this.handle, s)));
+    return wrap(call(() => native.permute(this.#h, s)));
   }
   transpose(d0: number, d1: number): Tensor {
-    return wrap(call(() => native.transpose(this.handle, checkInt('transpose', 'dim0', d0), checkInt('transpose', 'dim1', d1))));
+    return wrap(call(() => native.transpose(this.#h, checkInt('transpose', 'dim0', d0), checkInt('transpose', 'dim1', d1))));
   }
   /** Transpose of a 2-D tensor. */
   get T(): Tensor { return this.transpose(0, 1); }
   expand(...shape: number[] | [readonly number[]]): Tensor {
     const s = shapeArgs('expand', shape);
-    return wrap(call(() => native.expand(this.handle, s)));
+    return wrap(call(() => native.expand(this.#h, s)));
   }
-  expandAs(o: Tensor): Tensor { return wrap(call(() => native.expandAs(this.handle, tensorArg('expandAs', o)))); }
+  expandAs(o: Tensor): Tensor { return wrap(call(() => native.expandAs(this.#h, tensorArg('expandAs', o)))); }
   repeat(...reps: number[] | [readonly number[]]): Tensor {
     const s = shapeArgs('repeat', reps);
-    return wrap(call(() => native.repeat(this.handle, s)));
+    return wrap(call(() => native.repeat(this.#h, s)));
   }
   repeatInterleave(repeats: number, dim?: number): Tensor {
-    return wrap(call(() => native.repeatInterleave(this.handle, checkInt('repeatInterleave', 'repeats', repeats), dim ?? null)));
+    return wrap(call(() => native.repeatInterleave(this.#h, checkInt('repeatInterleave', 'repeats', repeats), dim ?? null)));
   }
   squeeze(dim?: number): Tensor {
-    if (dim === undefined) return wrap(call(() => native.squeezeAll(this.handle)));
-    return wrap(call(() => native.squeeze(this.handle, checkInt('squeeze', 'dim', dim))));
+    if (dim === undefined) return wrap(call(() => native.squeezeAll(this.#h)));
+    return wrap(call(() => native.squeeze(this.#h, checkInt('squeeze', 'dim', dim))));
   }
-  unsqueeze(dim: number): Tensor { return wrap(call(() => native.unsqueeze(this.handle, checkInt('unsqueeze', 'dim', dim)))); }
-  flatten(start = 0, end = -1): Tensor { return wrap(call(() => native.flatten(this.handle, start, end))); }
+  unsqueeze(dim: number): Tensor { return wrap(call(() => native.unsqueeze(this.#h, checkInt('unsqueeze', 'dim', dim)))); }
+  flatten(start = 0, end = -1): Tensor { return wrap(call(() => native.flatten(this.#h, start, end))); }
   narrow(dim: number, start: number, length: number): Tensor {
-    return wrap(call(() => native.narrow(this.handle, checkInt('narrow', 'dim', dim), checkInt('narrow', 'start', start), checkInt('narrow', 'length', length))));
+    return wrap(call(() => native.narrow(this.#h, checkInt('narrow', 'dim', dim), checkInt('narrow', 'start', start), checkInt('narrow', 'length', length))));
   }
   /** Python slicing along one dim: t[..., start:end:step]. Bounds may be negative or past the end. */
   slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
-    return wrap(call(() => native.slice(this.handle, checkInt('slice', 'dim', dim), start ?? null, end ?? null, checkInt('slice', 'step', step))));
+    return wrap(call(() => native.slice(this.#h, checkInt('slice', 'dim', dim), start ?? null, end ?? null, checkInt('slice', 'step', step))));
   }
   select(dim: number, index: number): Tensor {
-    return wrap(call(() => native.select(this.handle, checkInt('select', 'dim', dim), checkInt('select', 'index', index))));
+    return wrap(call(() => native.select(this.#h, checkInt('select', 'dim', dim), checkInt('select', 'index', index))));
   }
   indexSelect(dim: number, index: Tensor): Tensor {
-    return wrap(call(() => native.indexSelect(this.handle, checkInt('indexSelect', 'dim', dim), tensorArg('indexSelect', index, 'index'))));
+    return wrap(call(() => native.indexSelect(this.#h, checkInt('indexSelect', 'dim', dim), tensorArg('indexSelect', index, 'index'))));
   }
   /** Advanced indexing with integer/bool tensors on the leading dims: t[i0, i1, ...]. */
   index(...indices: Tensor[]): Tensor {
     if (indices.length === 0) argError('index', 'expected at least one index tensor');
     const hs = indices.map((t) => tensorArg('index', t, 'index'));
-    return wrap(call(() => native.index(this.handle, hs)));
+    return wrap(call(() => native.index(this.#h, hs)));
   }
   /** Out-of-place index_put: a copy with values written (or accumulated) at the indices. */
   indexPut(indices: Tensor[], values: Tensor, accumulate = false): Tensor {
-    const hs = indices.map((t) => tensorArg('indexPut', t, 'index'));
-    return wrap(call(() => native.indexPut(this.handle, hs, tensorArg('indexPut', values, 'values'), accumulate)));
+    const hs = checkArray('indexPut', 'indices', indices).map((t) => tensorArg('indexPut', t, 'index'));
+    return wrap(call(() => native.indexPut(this.#h, hs, tensorArg('indexPut', values, 'values'), accumulate)));
   }
   gather(dim: number, index: Tensor): Tensor {
-    return wrap(call(() => native.gather(this.handle, checkInt('gather', 'dim', dim), tensorArg('gather', index, 'index'))));
+    return wrap(call(() => native.gather(this.#h, checkInt('gather', 'dim', dim), tensorArg('gather', index, 'index'))));
   }
   scatter(dim: number, index: Tensor, src: Tensor | Scalar): Tensor {
-    return wrap(call(() => native.scatter(this.handle, checkInt('scatter', 'dim', dim), tensorArg('scatter', index, 'index'), other('scatter', src))));
+    return wrap(call(() => native.scatter(this.#h, checkInt('scatter', 'dim', dim), tensorArg('scatter', index, 'index'), other('scatter', src))));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return wrap(call(() => native.scatterAdd(this.handle, checkInt('scatterAdd', 'dim', dim), tensorArg('scatterAdd', index, 'index'), tensorArg('scatterAdd', src, 'src'))));
+    return wrap(call(() => native.scatterAdd(this.#h, checkInt('scatterAdd', 'dim', dim), tensorArg('scatterAdd', index, 'index'), tensorArg('scatterAdd', src, 'src'))));
   }
   maskedFill(mask: Tensor, value: Tensor | Scalar): Tensor {
-    return wrap(call(() => native.maskedFill(this.handle, tensorArg('maskedFill', mask, 'mask'), other('maskedFill', value))));
+    return wrap(call(() => native.maskedFill(this.#h, tensorArg('maskedFill', mask, 'mask'), other('maskedFill', value))));
   }
-  maskedSelect(mask: Tensor): Tensor { return wrap(call(() => native.maskedSelect(this.handle, tensorArg('maskedSelect', mask, 'mask')))); }
-  nonzero(): Tensor { return wrap(call(() => native.nonzero(this.handle))); }
-  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(call(() => native.diagonal(this.handle, offset, dim1, dim2))); }
-  tril(k = 0): Tensor { return wrap(call(() => native.tril(this.handle, checkInt('tril', 'diagonal', k)))); }
-  triu(k = 0): Tensor { return wrap(call(() => native.triu(this.handle, checkInt('triu', 'diagonal', k)))); }
-  flip(dim: number | readonly number[]): Tensor { return wrap(call(() => native.flip(this.handle, dims('flip', dim)))); }
+  maskedSelect(mask: Tensor): Tensor { return wrap(call(() => native.maskedSelect(this.#h, tensorArg('maskedSelect', mask, 'mask')))); }
+  nonzero(): Tensor { return wrap(call(() => native.nonzero(this.#h))); }
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return wrap(call(() => native.diagonal(this.#h, offset, dim1, dim2))); }
+  tril(k = 0): Tensor { return wrap(call(() => native.tril(this.#h, checkInt('tril', 'diagonal', k)))); }
+  triu(k = 0): Tensor { return wrap(call(() => native.triu(this.#h, checkInt('triu', 'diagonal', k)))); }
+  flip(dim: number | readonly number[]): Tensor { return wrap(call(() => native.flip(this.#h, dims('flip', dim)))); }
   roll(shifts: number | readonly number[], dim: number | readonly number[]): Tensor {
-    return wrap(call(() => native.roll(this.handle, dims('roll', shifts), dims('roll', dim))));
+    return wrap(call(() => native.roll(this.#h, dims('roll', shifts), dims('roll', dim))));
   }
   split(size: number | readonly number[], dim = 0): Tensor[] {
     const s = typeof size === 'number' ? checkInt('split', 'size', size) : checkInts('split', 'sizes', size);
-    return call(() => native.split(this.handle, s, dim)).map(wrap);
+    return call(() => native.split(this.#h, s, dim)).map(wrap);
   }
-  chunk(chunks: number, dim = 0): Tensor[] { return call(() => native.chunk(this.handle, checkInt('chunk', 'chunks', chunks), dim)).map(wrap); }
-  unbind(dim = 0): Tensor[] { return call(() => native.unbind(this.handle, dim)).map(wrap); }
+  chunk(chunks: number, dim = 0): Tensor[] { return call(() => native.chunk(this.#h, checkInt('chunk', 'chunks', chunks), dim)).map(wrap); }
+  unbind(dim = 0): Tensor[] { return call(() => native.unbind(this.#h, dim)).map(wrap); }
   topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
-    const [v, i] = call(() => native.topk(this.handle, checkInt('topk', 'k', k), dim, largest, sorted));
+    const [v, i] = call(() => native.topk(this.#h, checkInt('topk', 'k', k), dim, largest, sorted));
     return { values: wrap(v), indices: wrap(i) };
   }
   sort(dim = -1, descending = false, stable = false): { values: Tensor; indices: Tensor } {
-    const [v, i] = call(() => native.sort(this.handle, dim, descending, stable));
+    const [v, i] = call(() => native.sort(this.#h, dim, descending, stable));
     return { values: wrap(v), indices: wrap(i) };
   }
   argsort(dim = -1, descending = false): Tensor {
@@ -491,27 +482,27 @@ export class Tensor implements Tracked, Disposable {
   }
 
   // ------------------------------------------------------------------ nn-style methods
-  softmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.softmax(this.handle, dim, dtype ? dtypeCode(dtype, 'softmax') : null))); }
-  logSoftmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.logSoftmax(this.handle, dim, dtype ? dtypeCode(dtype, 'logSoftmax') : null))); }
+  softmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.softmax(this.#h, dim, dtype ? dtypeCode(dtype) : null))); }
+  logSoftmax(dim: number, dtype?: DType): Tensor { return wrap(call(() => native.logSoftmax(this.#h, dim, dtype ? dtypeCode(dtype) : null))); }
 
   // ------------------------------------------------------------------ in place (no new handle)
-  zero_(): this { call(() => native.zero_(this.handle)); return this; }
-  fill_(v: Scalar): this { call(() => native.fill_(this.handle, v)); return this; }
-  copy_(src: Tensor): this { call(() => native.copy_(this.handle, tensorArg('copy_', src, 'src'))); return this; }
+  zero_(): this { call(() => native.zero_(this.#h)); return this; }
+  fill_(v: Scalar): this { call(() => native.fill_(this.#h, v)); return this; }
+  copy_(src: Tensor): this { call(() => native.copy_(this.#h, tensorArg('copy_', src, 'src'))); return this; }
   add_(b: Tensor | Scalar, alpha = 1): this {
-    call(() => (b instanceof Tensor ? native.add_(this.handle, b.handle, alpha) : native.add_(this.handle, other('add_', b))));
+    call(() => (b instanceof Tensor ? native.add_(this.#h, b.handle, alpha) : native.add_(this.#h, other('add_', b))));
     return this;
   }
   sub_(b: Tensor | Scalar, alpha = 1): this {
-    call(() => (b instanceof Tensor ? native.sub_(this.handle, b.handle, alpha) : native.sub_(this.handle, other('sub_', b))));
+    call(() => (b instanceof Tensor ? native.sub_(this.#h, b.handle, alpha) : native.sub_(this.#h, other('sub_', b))));
     return this;
   }
-  mul_(b: Tensor | Scalar): this { call(() => native.mul_(this.handle, other('mul_', b))); return this; }
-  div_(b: Tensor | Scalar): this { call(() => native.div_(this.handle, other('div_', b))); return this; }
-  clamp_(min?: number | null, max?: number | null): this { call(() => native.clamp_(this.handle, min ?? null, max ?? null)); return this; }
-  maskedFill_(mask: Tensor, v: Scalar): this { call(() => native.maskedFill_(this.handle, tensorArg('maskedFill_', mask, 'mask'), v)); return this; }
-  normal_(mean = 0, std = 1): this { call(() => native.normal_(this.handle, mean, std)); return this; }
-  uniform_(low = 0, high = 1): this { call(() => native.uniform_(this.handle, low, high)); return this; }
+  mul_(b: Tensor | Scalar): this { call(() => native.mul_(this.#h, other('mul_', b))); return this; }
+  div_(b: Tensor | Scalar): this { call(() => native.div_(this.#h, other('div_', b))); return this; }
+  clamp_(min?: number | null, max?: number | null): this { call(() => native.clamp_(this.#h, min ?? null, max ?? null)); return this; }
+  maskedFill_(mask: Tensor, v: Scalar): this { call(() => native.maskedFill_(this.#h, tensorArg('maskedFill_', mask, 'mask'), v)); return this; }
+  normal_(mean = 0, std = 1): this { call(() => native.normal_(this.#h, mean, std)); return this; }
+  uniform_(low = 0, high = 1): this { call(() => native.uniform_(this.#h, low, high)); return this; }
 
   get isFloatingPoint(): boolean { return isFloating(this.dtype); }
 }
@@ -521,9 +512,13 @@ function shapeArgs(op: string, args: number[] | [readonly number[]]): number[] {
   return checkInts(op, 'shape', s);
 }
 
+// Every method and accessor checks its `this`, names itself in its errors, and frees what it made when
+// it fails (public.ts). handle and isDisposed run on every op and cannot fail for a real Tensor.
+publicMethods(Tensor, (v) => v instanceof Tensor, tensorKindOf, new Set(['handle', 'isDisposed']));
+
 /** Internal: wraps a native handle into a tracked Tensor. */
 export function wrap(h: H): Tensor {
   return new Tensor(h);
 }
 
-export { call as callNative, argError, checkInt, checkInts, checkTensors, tensorArg, optTensor };
+export { call as callNative, checkTensors, tensorArg, optTensor };

@@ -1,6 +1,6 @@
 // Starting or resuming a trainer's run folder, and restoring a trainer from one of its checkpoints:
 // what pretraining and fine-tuning share.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed, setNumThreads, setRngState } from '../tensor/index.js';
@@ -9,7 +9,7 @@ import { distEnv, initProcessGroup, type ProcessGroup } from '../dist/process-gr
 import type { Module } from '../nn/index.js';
 import type { AdamW } from '../optim/index.js';
 import type { DataLoader, LoaderState } from '../data/loader.js';
-import { loadCheckpoint, resolveCheckpoint } from './checkpoint.js';
+import { checkpointsDir, loadCheckpoint, resolveCheckpoint } from './checkpoint.js';
 import { TrainConfigError, upgradeSavedSettings, validateSettings } from '../config/resolve.js';
 import type { TaskSpec, TrainSettings } from '../config/settings.js';
 
@@ -51,12 +51,16 @@ const RESUME_MAY_CHANGE = ['steps', 'timeBudgetS', 'threads', 'tensorboard'] as 
  * Opens the run folder `c.out`. With `resume`, rank 0 finds the latest checkpoint (every rank learns
  * which) and every rank reads its state: the saved run defines the model, data and schedule, so its
  * settings replace `c` except for the length, time budget, threads and TensorBoard logging (older saved
- * settings are upgraded to today's names and checked). Rank 0 writes config.json; the intra-op threads (all cores
- * shared by the ranks when 0) and the seed are set.
+ * settings are upgraded to today's names and checked). Without `resume`, a folder that holds
+ * checkpoints is an error (its run would be mixed with the new one's: `latest`, `best`, pruning) unless
+ * `overwrite`, which deletes them. Rank 0 writes config.json; the intra-op threads (all cores shared by
+ * the ranks when 0) and the seed are set.
  */
 export function openRun<C extends TrainSettings, S extends { config: unknown; task?: unknown }>(c: C, o: {
   spec: TaskSpec;
   resume: boolean;
+  /** a new run may replace the checkpoints of an earlier run in the folder */
+  overwrite?: boolean;
   /** the settings the caller gave explicitly (absent: all); on resume only these may change the saved ones */
   explicit?: ReadonlySet<string>;
   pg: ProcessGroup | null;
@@ -65,6 +69,12 @@ export function openRun<C extends TrainSettings, S extends { config: unknown; ta
   const main = (o.pg?.rank ?? 0) === 0;
   let ckptDir = o.resume && main ? resolveCheckpoint(c.out, 'latest') : null;
   if (o.pg) ckptDir = o.pg.broadcastObject(ckptDir);
+  if (!o.resume) {
+    // every rank learns rank 0's verdict, so that none waits for the others at a later collective
+    let refusal = main ? usedFolder(c.out, o.overwrite ?? false, o.say) : null;
+    if (o.pg) refusal = o.pg.broadcastObject(refusal);
+    if (refusal !== null) throw new TrainConfigError(refusal);
+  }
   let saved: S | null = null;
   if (ckptDir) {
     const raw = JSON.parse(readFileSync(join(ckptDir, 'state.json'), 'utf8')) as Record<string, unknown>;
@@ -86,6 +96,25 @@ export function openRun<C extends TrainSettings, S extends { config: unknown; ta
   setNumThreads(c.threads || Math.max(1, Math.floor(availableParallelism() / (o.pg?.worldSize ?? 1))));
   manualSeed(c.seed);
   return { c, saved, ckptDir };
+}
+
+/**
+ * A new run's folder: null when it holds no checkpoint (or `overwrite` deleted them), else the error
+ * that says what to do.
+ */
+function usedFolder(out: string, overwrite: boolean, say: (m: string) => void): string | null {
+  const latest = resolveCheckpoint(out, 'latest');
+  const dir = checkpointsDir(out);
+  // a save killed half-way leaves only a temporary folder: that is no run to protect
+  const any = latest !== null || (existsSync(dir) && readdirSync(dir).some((d) => /^step-\d+$/.test(d)));
+  if (!any) return null;
+  if (!overwrite) {
+    return `${out} already holds a run's checkpoints${latest !== null ? ` (latest: ${latest})` : ''}: continue it with --resume, `
+      + 'or start the new run in another --out (--overwrite deletes the old checkpoints)';
+  }
+  rmSync(checkpointsDir(out), { recursive: true, force: true });
+  say(`--overwrite: deleted the checkpoints of the earlier run in ${out}`);
+  return null;
 }
 
 /**

@@ -71,6 +71,8 @@ export interface TrainHooks {
 
 export interface TrainOptions {
   resume?: boolean;
+  /** a new run (no resume) in a folder with checkpoints deletes them instead of stopping with an error */
+  overwrite?: boolean;
   /** the settings the caller set explicitly (the CLI: flags and config file); on --resume only these may change steps, time budget, threads and TensorBoard logging */
   explicit?: ReadonlySet<string>;
   quiet?: boolean;
@@ -108,7 +110,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   const say = (m: string): void => {
     if (!o.quiet && main) console.error(`${title}: ${m}`);
   };
-  const run = openRun<ConfigOf<S>, SavedState>(c, { spec, resume: o.resume ?? false, pg, say, ...(o.explicit ? { explicit: o.explicit } : {}) });
+  const run = openRun<ConfigOf<S>, SavedState>(c, { spec, resume: o.resume ?? false, overwrite: o.overwrite ?? false, pg, say, ...(o.explicit ? { explicit: o.explicit } : {}) });
   c = run.c;
   const { saved, ckptDir } = run;
   const microBatch = c.microBatch ?? c.batchSize;

@@ -3,7 +3,9 @@
  * `caption` (list<string>), `image_id` and `split`. Read with apache-arrow over a FileHandle, one
  * record batch at a time: opening scans the batches once for the small columns, and `get` re-reads
  * the batch that holds a row (a small LRU keeps the last few). There is no mmap in JS, so a batch
- * sits in memory while its rows are read; ViLT's writer makes batches of up to ~2 GB.
+ * sits in memory while its rows are read; ViLT's writer makes batches of up to ~2 GB. apache-arrow
+ * trusts the lengths a file states, so each file and batch is checked first (arrow-check.ts): a broken
+ * one is counted in openFailures, never read.
  *
  *   arrow:data/coco_caption_karpathy_*.arrow?split=train&image=image&caption=caption
  */
@@ -12,6 +14,7 @@ import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { DataError, type IndexedSource, type SourceEntry } from '../types.js';
 import { splitFilter, type Failure } from './common.js';
 import { expandPaths } from './paths.js';
+import { checkArrowFile, checkColumn, checkColumnTypes } from './arrow-check.js';
 
 interface Block {
   file: number;
@@ -65,7 +68,9 @@ export class ArrowSource implements IndexedSource {
   static async open(pattern: string, q: URLSearchParams, name: string): Promise<ArrowSource> {
     const paths = await expandPaths(pattern);
     if (paths.length === 0) throw new DataError(`arrow: no files match ${pattern}`);
-    const src = new ArrowSource(name, q.get('image') ?? 'image', q.get('caption') ?? 'caption', Number(q.get('cache') ?? 2));
+    const cache = Number(q.get('cache') ?? 2);
+    if (!Number.isInteger(cache) || cache < 1) throw new DataError(`arrow: cache must be a positive number of record batches, got '${q.get('cache')}'`);
+    const src = new ArrowSource(name, q.get('image') ?? 'image', q.get('caption') ?? 'caption', cache);
     const splits = splitFilter(q);
     for (const path of paths) await src.scan(path, splits);
     return src;
@@ -89,6 +94,7 @@ export class ArrowSource implements IndexedSource {
     this.files.push(f);
     try {
       f.handle = await open(path, 'r');
+      await checkArrowFile(f.handle);
       f.reader = await RecordBatchReader.from(f.handle);
       await f.reader.open();
     } catch (e) {
@@ -105,6 +111,14 @@ export class ArrowSource implements IndexedSource {
       }
       const ids = batch.getChild('image_id');
       const sp = batch.getChild('split');
+      const broken = checkColumnTypes(img, cap, this.imageCol, this.captionCol)
+        ?? ([[img, this.imageCol], [cap, this.captionCol], [ids, 'image_id'], [sp, 'split']] as const)
+          .map(([v, n]) => (v === null ? null : checkColumn(v, n)) ?? (v !== null && v.length < batch.numRows ? `column "${n}" has ${v.length} rows, the batch ${batch.numRows}` : null))
+          .find((x) => x !== null) ?? null;
+      if (broken !== null) {
+        this.openFailures.push({ key: `${path}#${b}`, reason: `broken record batch: ${broken}` });
+        return;
+      }
       const block: Block = { file: fi, batch: b, rows: [], start: this.keys.length };
       for (let r = 0; r < batch.numRows; r++) {
         const split = sp?.get(r) as string | undefined ?? undefined;
@@ -157,6 +171,10 @@ export class ArrowSource implements IndexedSource {
       if (r === null || !r.isFile()) throw new DataError(`${f.path} is not open`);
       const batch = await r.readRecordBatch(block.batch);
       if (batch === null) throw new DataError(`${f.path}: record batch ${block.batch} is missing`);
+      // the scan checked this batch; the file may have changed since
+      const img = batch.getChild(this.imageCol);
+      const broken = img === null ? `no column "${this.imageCol}"` : checkColumn(img, this.imageCol);
+      if (broken !== null) throw new DataError(`${f.path}: record batch ${block.batch}: ${broken}`);
       return batch;
     });
     f.lock = p.catch(() => undefined);

@@ -93,7 +93,7 @@ export const recipe: Recipe<typeof CAPTION> = {
 export type CaptionFinetuneResult = TrainResult & { eval: CaptionEvalResult | null };
 
 /** Runs (or resumes) a caption fine-tuning run; `eval` is the last evaluation with its predictions. */
-export async function finetuneCaption(c: CaptionFinetuneConfig, o: { resume?: boolean; quiet?: boolean; hooks?: TrainHooks } = {}): Promise<CaptionFinetuneResult> {
+export async function finetuneCaption(c: CaptionFinetuneConfig, o: { resume?: boolean; overwrite?: boolean; quiet?: boolean; hooks?: TrainHooks } = {}): Promise<CaptionFinetuneResult> {
   const r = await train(recipe, c, o);
   return { ...r, eval: (r.lastEval?.details as CaptionEvalResult | undefined) ?? null };
 }

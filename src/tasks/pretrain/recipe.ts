@@ -73,6 +73,6 @@ export type PretrainHooks = TrainHooks;
 export type PretrainResult = TrainResult;
 
 /** Runs (or resumes) a pretraining run; see train/trainer.ts. */
-export function pretrain(c: PretrainConfig, o: { resume?: boolean; hooks?: TrainHooks; quiet?: boolean } = {}): Promise<TrainResult> {
+export function pretrain(c: PretrainConfig, o: { resume?: boolean; overwrite?: boolean; hooks?: TrainHooks; quiet?: boolean } = {}): Promise<TrainResult> {
   return train(recipe, c, o);
 }
