@@ -13,7 +13,7 @@ export function registerDemo(p: Command): void {
     .option('--steps <n>', 'pretraining steps (default 300)')
     .option('--retrieval-steps <n>', 'also fine-tune retrieval for n steps (default 0: zero-shot retrieval only)')
     .option('--caption-steps <n>', 'caption fine-tuning steps (default 300)')
-    .option('--vqa-steps <n>', 'VQA fine-tuning steps (default 300; 0: none)')
+    .option('--vqa-steps <n>', 'VQA fine-tuning steps (default 200; 0: none)')
     .option('--preset <name>', 'model size: mini (default) | tiny | small | base')
     .option('--out <dir>', 'folder of the three runs and demo.json', 'runs/demo')
     .option('--threads <n>', 'intra-op threads (0: all cores)')

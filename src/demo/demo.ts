@@ -48,7 +48,7 @@ export interface DemoConfig {
 }
 
 export const DEMO_DEFAULTS: Omit<DemoConfig, 'out'> = {
-  preset: 'mini', pretrainSteps: 300, retrievalSteps: 0, captionSteps: 300, vqaSteps: 300, vqaQuestions: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
+  preset: 'mini', pretrainSteps: 300, retrievalSteps: 0, captionSteps: 300, vqaSteps: 200, vqaQuestions: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
 };
 
 export interface RankedQuery {
