@@ -117,14 +117,12 @@ describe('the ONNX web demo in headless Chromium', () => {
     const status = await page.$eval('#status', (el) => el.textContent ?? '');
     assert.match(status, /A caption model \(step 100\), 32 px images, loaded in \d+ ms/, `${status} ${problems.join('; ')}`);
     const input = await page.$('#file');
-    const captions: string[] = [];
     for (const [k, p] of pngs.entries()) {
       await page.evaluate(() => { (globalThis as unknown as { flmDemo: { lastCaption: string | null } }).flmDemo.lastCaption = null; });
       await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(p);
       await page.waitForFunction(() => (globalThis as unknown as { flmDemo: { lastCaption: string | null; error: string | null } }).flmDemo.lastCaption !== null
         || (globalThis as unknown as { flmDemo: { error: string | null } }).flmDemo.error !== null, { timeout: 30_000 });
       const shown = await page.$eval('#caption', (el) => el.textContent ?? '');
-      captions.push(shown);
       assert.equal(shown, expected[k], `image ${k}: the browser's caption is libtorch's (${problems.join('; ')})`);
     }
     assert.ok(expected.some((c) => c.split(' ').length >= 2), `captions of several words: ${expected.join(' | ')}`);

@@ -7,6 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { join } from 'node:path';
 import type { MetricsRecord } from '../train/metrics-log.js';
 import type { RunsRoot } from './paths.js';
+import { isRecord } from '../data/formats/common.js';
 
 export interface RunSummary {
   id: string;
@@ -55,7 +56,6 @@ function readJson(path: string): unknown {
   }
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** The text after the last `bytes` bytes' first newline (whole lines only). */
 function tail(path: string, bytes: number): string {

@@ -165,7 +165,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     return serial(async () => {
       const m = await modelFor(id);
       const greedy = await part(() => m.caption(image, { beam: 1 }));
-      const caption = typeof greedy === 'string' ? { greedy, beam: await part(() => m.caption(image, { beam })), beamSize: beam } : greedy;
+      const caption = typeof greedy === 'string' ? { greedy, beam: beam === 1 ? greedy : await part(() => m.caption(image, { beam })), beamSize: beam } : greedy;
       return {
         model: id, checkpoint: root.idOf(m.checkpoint), task: m.task, caption,
         answers: question ? await part(() => m.answer(image, question, { top: 5 })) : null,

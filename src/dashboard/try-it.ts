@@ -7,7 +7,7 @@ export interface TryItModel {
   readonly checkpoint: string;
   /** 'caption', 'vqa', 'retrieval', 'pretrain', ... */
   readonly task: string;
-  caption(image: Uint8Array, o: { beam: number; maxSteps?: number }): Promise<string>;
+  caption(image: Uint8Array, o: { beam: number }): Promise<string>;
   answer(image: Uint8Array, question: string, o: { top: number }): Promise<{ answer: string; score: number }[]>;
   /** the texts scored against the image, best first; `by` names the score (rank head, caption likelihood, ...) */
   score(image: Uint8Array, texts: readonly string[]): Promise<{ by: string; ranked: { text: string; score: number }[] }>;
@@ -25,8 +25,8 @@ class LibraryModel implements TryItModel {
     return this.model.task;
   }
 
-  async caption(image: Uint8Array, o: { beam: number; maxSteps?: number }): Promise<string> {
-    return (await this.model.caption(image, { beam: o.beam, maxSteps: o.maxSteps ?? 30 })).caption;
+  async caption(image: Uint8Array, o: { beam: number }): Promise<string> {
+    return (await this.model.caption(image, { beam: o.beam })).caption;
   }
 
   async answer(image: Uint8Array, question: string, o: { top: number }): Promise<{ answer: string; score: number }[]> {

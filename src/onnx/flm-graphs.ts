@@ -154,7 +154,7 @@ function clsHead(model: FLMModel, name: 'vqa' | 'rank'): OnnxGraph {
   const mask = g.input(MASK);
   const cls = clsFeats(e, model, imageTokens(e, model, embeds, 1), ids, mask);
   if (name === 'vqa') {
-    const classes = model.config.vqa_label_size ?? 3129;
+    const classes = model.vqa_classifier!.l3.weight.shape[0]!;
     g.output(e.classifierMlp(model.vqa_classifier!, cls), { name: 'logits', type: 'float32', shape: [BATCH, classes], doc: 'one logit per answer of the answer vocabulary (sigmoid: the score)' });
   } else {
     const s = e.rankOutput(model.rank_output!, cls); // [B, 1]

@@ -1,7 +1,7 @@
 // An ONNX graph under construction: named inputs and outputs with symbolic (dynamic) axes, nodes,
 // and initializers read from the live parameter tensors (one initializer per tensor, however many
 // module names reach it). `toModel()` gives the ModelProto that proto.ts encodes.
-import { tidy, type Tensor } from '../tensor/index.js';
+import type { Tensor } from '../tensor/index.js';
 import { ATTR, ONNX_BOOL, ONNX_FLOAT, ONNX_INT64, type AttributeJson, type ElemType, type ModelJson, type NodeJson, type TensorJson, type ValueInfoJson } from './proto.js';
 
 /** The opset flm writes: ONNX 1.12's (IR version 8), which onnxruntime-web and the ONNX checker of Debian 12 both read. */
@@ -41,11 +41,9 @@ function attribute(name: string, a: Attr): AttributeJson {
   return { name, type: ATTR.STRING, s: new TextEncoder().encode(a.s) };
 }
 
-const bytesOf = (a: Float32Array | BigInt64Array | Uint8Array): Uint8Array => {
-  // ONNX raw_data is little-endian, as typed arrays are on every platform Node and browsers run on
-  const copy = a.slice();
-  return new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength);
-};
+// ONNX raw_data is little-endian, as typed arrays are on every platform Node and browsers run on; every
+// caller passes an array of its own (a fresh copy out of libtorch), so its bytes are viewed, not copied
+const bytesOf = (a: Float32Array | BigInt64Array | Uint8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export class OnnxGraph {
   readonly inputs: GraphIO[] = [];
@@ -116,7 +114,7 @@ export class OnnxGraph {
     const have = forms.get(form);
     if (have) return have;
     if (t.dtype !== 'float32') throw new OnnxExportError(`parameter ${name} is ${t.dtype}; the ONNX export writes float32 models (load the model in float32)`);
-    const data = tidy(() => t.contiguous().toTypedArray()) as Float32Array;
+    const data = t.toTypedArray() as Float32Array; // a contiguous CPU copy
     const dims = [...t.shape];
     let out: string;
     if (form === 'T') {

@@ -24,14 +24,8 @@ function dev(o: CreateOptions | undefined): string | null {
   return o?.device ? checkDevice(o.device) : null;
 }
 function finish(t: Tensor, o: CreateOptions | undefined): Tensor {
-  if (o?.requiresGrad) {
-    try {
-      t.requiresGrad_(true);
-    } catch (e) {
-      t.dispose(); // an integer tensor cannot require grad: free it before the error leaves
-      throw e;
-    }
-  }
+  // an integer tensor cannot require grad: the public wrapper frees `t` when this throws
+  if (o?.requiresGrad) t.requiresGrad_(true);
   return t;
 }
 function shapeOf(op: string, s: readonly number[]): number[] {

@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type FLMConfig } from '../models/index.js';
 import { CheckpointError } from './checkpoint.js';
+import { isRecord } from '../data/formats/common.js';
 
 export const MODEL_FOLDER_FORMAT = 'flm-model';
 export const MODEL_FOLDER_VERSION = 1;
@@ -45,7 +46,6 @@ export function modelFolderConfig(o: {
   };
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /**
  * The model-folder config.json of `dir`, or null when the folder has none (an older checkpoint, a run

@@ -12,8 +12,8 @@
  */
 import { COLOUR_WORDS, NUMBER_WORDS, SHAPE_WORDS, SIZE_WORDS } from './lexicon.js';
 import { parseCaption, ParseError, tokenize } from './parse.js';
-import { captionNPs, type NP } from './semantics.js';
-import type { Colour, Scene, SceneObject, Shape, Size } from './scene.js';
+import { captionNPs, matches, type NP } from './semantics.js';
+import type { Colour, Scene, Shape, Size } from './scene.js';
 
 /** A colour + shape (and maybe size) named with a count. */
 interface Mention {
@@ -84,8 +84,6 @@ function lexicalMentions(caption: string): Mention[] {
   return out;
 }
 
-const fits = (m: Mention, o: SceneObject): boolean => m.colour === o.colour && m.shape === o.shape && (m.size === undefined || m.size === o.size);
-
 /** Object recall of one caption against its scene, in [0, 1] (1 for an empty scene). */
 export function objectRecall(caption: string, scene: Scene): number {
   const objects = scene.objects;
@@ -97,7 +95,7 @@ export function objectRecall(caption: string, scene: Scene): number {
   const owner: (number | undefined)[] = new Array(objects.length).fill(undefined);
   const place = (slot: number, seen: boolean[]): boolean => {
     for (let o = 0; o < objects.length; o++) {
-      if (seen[o] || !fits(slots[slot]!, objects[o]!)) continue;
+      if (seen[o] || !matches(slots[slot]!, objects[o]!)) continue;
       seen[o] = true;
       if (owner[o] === undefined || place(owner[o]!, seen)) {
         owner[o] = slot;

@@ -1,10 +1,9 @@
 // The answer-prior baseline of VQA: always answer the training set's most common answer for the
 // question's type (VQAv2's "per Q-type prior"). A VQA score is only meaningful next to it: on the
 // shapes world "yes"/"no" and "1" alone score far above zero.
-import { normalizeVqaWord } from '../../eval/metrics/vqa.js';
-import type { DataItem, ItemMeta, VqaMeta } from '../../data/types.js';
+import type { DataItem, VqaMeta } from '../../data/types.js';
+import { isVqaMeta, mainAnswer } from './answers.js';
 
-const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
 
 /** Question type -> most common answer; `''` holds the answer used for types never seen in training. */
 export type AnswerPrior = Readonly<Record<string, string>>;
@@ -16,13 +15,6 @@ function mostCommon(counts: ReadonlyMap<string, number>): string | undefined {
   let bestN = -1;
   for (const [a, n] of counts) if (n > bestN || (n === bestN && best !== undefined && a < best)) [best, bestN] = [a, n];
   return best;
-}
-
-function mainAnswer(m: VqaMeta): string | undefined {
-  if (m.multipleChoiceAnswer !== undefined) return normalizeVqaWord(m.multipleChoiceAnswer);
-  const counts = new Map<string, number>();
-  for (const a of m.answers) counts.set(normalizeVqaWord(a.answer), (counts.get(normalizeVqaWord(a.answer)) ?? 0) + a.count);
-  return mostCommon(counts);
 }
 
 /** The prior of a training set; null when it has no answered questions. */

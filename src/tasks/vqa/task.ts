@@ -18,6 +18,7 @@ import { DataError, type DataItem, type DatasetSource, type ItemMeta, type VqaMe
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
+import { answerCounts, isVqaMeta, mainAnswer } from './answers.js';
 import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer-prior.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
@@ -27,18 +28,6 @@ export interface VqaPrediction {
   answer: string;
   question: string;
   expected?: string;
-}
-
-const isVqaMeta = (m: ItemMeta | undefined): m is VqaMeta => (m as { task?: unknown } | undefined)?.task === 'vqa';
-
-/** Annotator answers of a question, normalised (VQA eval rules) and counted. */
-function answerCounts(meta: VqaMeta): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const a of meta.answers) {
-    const n = normalizeVqaWord(a.answer);
-    counts.set(n, (counts.get(n) ?? 0) + a.count);
-  }
-  return counts;
 }
 
 /** Soft target of a question over the vocabulary (answers outside it are dropped). */
@@ -68,11 +57,8 @@ export function answerVocabulary(items: readonly DataItem[], o: { shapes: boolea
   for (const it of items) {
     const m = it.meta;
     if (!isVqaMeta(m)) continue;
-    const mc = m.multipleChoiceAnswer ?? [...answerCounts(m)].sort((a, b) => b[1] - a[1])[0]?.[0];
-    if (mc !== undefined) {
-      const n = normalizeVqaWord(mc);
-      freq.set(n, (freq.get(n) ?? 0) + 1);
-    }
+    const n = mainAnswer(m);
+    if (n !== undefined) freq.set(n, (freq.get(n) ?? 0) + 1);
   }
   const vocab = [...freq].filter(([, n]) => n >= o.minAnswerCount).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([a]) => a);
   if (vocab.length === 0) throw new DataError(`no answer occurs ${o.minAnswerCount} times or more in the training data: lower --min-answer-count`);
