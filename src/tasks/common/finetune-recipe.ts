@@ -53,7 +53,9 @@ export function finetuneRecipe<S extends TaskSpec>(
         const r = await initFinetuneModel(c, raw, task.modelOverrides(), { reuseTokenizer: !main });
         if (main) barrier();
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
-        init = { lines: formatInitReport(r.report), report: r.report };
+        const fresh = r.report.loaded === 0 ? null : r.report.missing;
+        const headLine = task.initHeads?.(r.model as FLMModel, fresh) ?? null;
+        init = { lines: [...formatInitReport(r.report), ...(headLine ? [headLine] : [])], report: r.report };
         if (r.report.sourcePreset) decided = { preset: r.report.sourcePreset as TrainSettings['preset'] };
       }
       const { model, tokenizer } = built;

@@ -45,6 +45,12 @@ export interface FinetuneTask {
   modelOverrides(): ConfigOverrides;
   /** loss of one training micro-batch; tensors are freed by the caller's tidy */
   loss(model: FLMModel, batch: Batch, tokenizer: TextTokenizer, ctx: StepContext): ObjectiveResult;
+  /**
+   * Initialise the new task heads from the training data (VQA: output biases at the answer prior).
+   * `missing`: the parameter names the source did not provide (null: the whole model is new).
+   * Returns a line for the init report, or null when nothing was done.
+   */
+  initHeads?(model: FLMModel, missing: readonly string[] | null): string | null;
   /** metrics on a dataset spec; the model is in eval mode and no gradient is recorded */
   evaluate(model: FLMModel, tokenizer: TextTokenizer, spec: string, o?: EvalOptions): Promise<TaskEvaluation>;
 }
