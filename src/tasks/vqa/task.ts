@@ -69,8 +69,9 @@ class VqaTask implements FinetuneTask {
   readonly name = 'vqa' as const;
   readonly index: ReadonlyMap<string, number>;
 
-  /** mean soft target of every answer over the training questions (null: evaluation only) */
+  /** mean soft target of every answer over `classPriorCount` training questions (null: evaluation only) */
   classPrior: Float64Array | null = null;
+  classPriorCount = 0;
 
   constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null) {
     this.index = new Map(answers.map((a, i) => [a, i]));
@@ -92,8 +93,6 @@ class VqaTask implements FinetuneTask {
     noGrad(() => tidy(() => { head.l3.bias!.copy_(tensor(logOdds)); }));
     return `vqa_classifier.3.bias: the log-odds of each answer's mean soft target over ${this.classPriorCount} training questions`;
   }
-
-  classPriorCount = 0;
 
   get stateExtras(): Record<string, unknown> {
     return { answers: this.answers, ...(this.prior ? { answer_prior: this.prior } : {}) };
