@@ -17,10 +17,9 @@ export function shellWord(s: string): string {
 export function commandLineOf(spec: TaskSpec, settings: Record<string, unknown>): string {
   const c = upgradeSavedSettings(spec, settings);
   const words = ['flm', ...commandTitle(spec).split(' ')];
-  const recipe = c.recipe === 'official' ? 'official' : 'fast';
   for (const [key, s] of settingsOf(spec)) {
     const v = c[key];
-    if (v === undefined || JSON.stringify(v) === JSON.stringify(defaultOf(spec, key, s, recipe))) continue;
+    if (v === undefined || JSON.stringify(v) === JSON.stringify(defaultOf(spec, key, s))) continue;
     const flag = flagOf(key, s);
     if (s.kind === 'bool') words.push(v === true ? `--${flag}` : `--no-${flag}`);
     else words.push(`--${flag}`, v === null ? 'none' : shellWord(String(v)));

@@ -106,7 +106,6 @@ export function resolveSettings<S extends TaskSpec>(spec: S, input: SettingsInpu
       }
     }
   };
-  const given = givenKeys(spec, input);
   if (input.file) overlay(input.file.values, `config file ${input.file.name}`);
   if (input.values) overlay(input.values, 'settings');
   for (const [key, raw] of Object.entries(input.flags ?? {})) {
@@ -119,9 +118,6 @@ export function resolveSettings<S extends TaskSpec>(spec: S, input: SettingsInpu
         fromFlags.add(key);
       }
     }
-  }
-  if (c.recipe === 'official') {
-    for (const [k, v] of Object.entries(spec.official ?? {})) if (!given.has(k)) c[k] = v;
   }
   return finishSettings(spec, c, bad, fromFlags);
 }

@@ -6,7 +6,7 @@
 // tables (resolve.ts, cli/train-command.ts). Pure data: the CLI reads it without loading the engine.
 export const PRESET_NAMES = ['tiny', 'mini', 'small', 'base'] as const;
 
-/** The learning recipes: `fast` (the defaults) and `official` (TaskSpec.official overrides the defaults). */
+/** The learning recipes: how new layers are initialised (tasks/common/init-scale.ts, VQA's head biases). */
 export const RECIPES = ['fast', 'official'] as const;
 export type RecipeName = (typeof RECIPES)[number];
 
@@ -86,7 +86,7 @@ export const COMMON_SETTINGS = {
   evalLimit: int('evaluate only the first n images of --val-data (retrieval, captioning), or its first examples in whole evaluation batches (0: all)', 0, 0),
   keepLast: int('step checkpoints kept (the best one is kept besides)', 1, 2),
   timeBudgetS: num('stop after this many seconds of training (evaluations not counted; 0: no limit)', 0, 1e9, 0, { flag: 'time-budget', arg: 's' }),
-  recipe: choice('learning recipe behind the defaults: fast (the defaults shown: learning rates and new-head biases tuned for small models trained in minutes) | official (the paper\'s learning-rate multipliers and zero head biases at a CPU batch; its values are listed where they differ)', RECIPES, 'fast'),
+  recipe: choice('how new layers start: fast (Linear weights at std max(0.02, 1/sqrt(fan_in)), a new VQA classifier\'s biases at the answers\' log-odds: narrow models learn from scratch in minutes) | official (N(0, 0.02) weights, zero biases)', RECIPES, 'fast'),
   precision: choice('fp32 | bf16 (bfloat16 autocast of the forward pass; parameters and optimiser stay float32)', ['fp32', 'bf16'] as const, 'fp32'),
 };
 
@@ -110,8 +110,6 @@ export interface TaskSpec<G extends SettingsTable = SettingsTable> {
   readonly settings: G;
   /** this command's defaults of common settings (its recipe) */
   readonly defaults: Partial<TrainSettings>;
-  /** this command's defaults under `--recipe official`, where they differ from its (fast) defaults */
-  readonly official?: Partial<TrainSettings>;
   /** default data of `flm eval <task>` */
   readonly testData?: string;
   /** `flm eval <task>`: what it reports; `ownCommand`: the task registers a richer one itself (captioning) */
@@ -139,10 +137,7 @@ export function flagOf(key: string, s: Setting<unknown>): string {
   return s.flag ?? kebab(key);
 }
 
-/** The default of a setting for a command, under a recipe (default: fast). */
-export function defaultOf(spec: TaskSpec, key: string, s: Setting<unknown>, recipe: RecipeName = 'fast'): unknown {
-  const o = recipe === 'official' ? (spec.official as Record<string, unknown> | undefined)?.[key] : undefined;
-  if (o !== undefined) return o;
+export function defaultOf(spec: TaskSpec, key: string, s: Setting<unknown>): unknown {
   const d = (spec.defaults as Record<string, unknown>)[key];
   return d !== undefined ? d : s.default;
 }
@@ -162,10 +157,10 @@ export function defaultOut(spec: TaskSpec, c: Record<string, unknown>): string {
 /** The default as --help shows it. */
 export function defaultText(spec: TaskSpec, key: string, s: Setting<unknown>): string {
   if (key === 'out') return spec.defaultOut ? (s.nullHelp ?? '') : `runs/${spec.name}`;
-  const text = (d: unknown): string => d === null ? (s.nullHelp ?? 'none') : s.kind === 'bool' ? (d ? 'on' : 'off') : String(d);
-  const fast = defaultOf(spec, key, s);
-  const official = defaultOf(spec, key, s, 'official');
-  return JSON.stringify(fast) === JSON.stringify(official) ? text(fast) : `${text(fast)}; --recipe official: ${text(official)}`;
+  const d = defaultOf(spec, key, s);
+  if (d === null) return s.nullHelp ?? 'none';
+  if (s.kind === 'bool') return d ? 'on' : 'off';
+  return String(d);
 }
 
 /** Help of a setting for a command. */
