@@ -12,7 +12,7 @@ import {
   attributeLabel, buildMinimalPairs, kWayRetrieval, linearProbe, loadProbeImages, minimalPairAccuracy, sceneEdits,
   type MinimalPair, type PairLossScorer, type ProbeImages, type ScoredPair,
 } from '../src/compare/probes.js';
-import { summarize, timeToReach } from '../src/compare/report.js';
+import { summarize } from '../src/compare/report.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { cli } from './cli-helpers.js';
 import { modelPairScorer } from '../src/compare/probes.js';
@@ -80,13 +80,6 @@ describe('compare probes on hand-built cases', () => {
     const r = linearProbe(make(60, 0), make(30, 1), dim, 3, { steps: 100 });
     assert.equal(r.accuracy, 1);
     assert.ok(r.majority > 0.3 && r.majority < 0.4, `majority ${r.majority}`);
-  });
-
-  it('time to reach a target: interpolated between checkpoints, null when never reached', () => {
-    const pts = [{ t: 0, v: 0.1 }, { t: 10, v: 0.3 }, { t: 20, v: 0.5 }];
-    assert.equal(timeToReach(pts, 0.4), 15);
-    assert.equal(timeToReach(pts, 0.1), 0);
-    assert.equal(timeToReach(pts, 0.6), null);
   });
 
   it('minimal image pairs: the caption is true of the original scene and false of the edit', async () => {
@@ -162,8 +155,11 @@ describe('flm compare: a miniature race', () => {
     ];
     const r = await cli(...args);
     assert.equal(r.code, 0, r.err);
-    const printed = JSON.parse(r.out) as { out: string };
+    const printed = JSON.parse(r.out) as { command: string; out: string; verdict: { metric: string; objectives: Record<string, { final: number }> }[]; metrics: Record<string, number | null> };
+    assert.equal(printed.command, 'compare');
     assert.equal(printed.out, dir);
+    assert.ok(printed.verdict.length >= 10, `${printed.verdict.length} metrics in the JSON verdict`);
+    assert.equal(printed.metrics['mp_mean.flm.final'], printed.verdict.find((v) => v.metric === 'mp_mean')!.objectives.flm!.final);
     for (const f of ['report.md', 'results.json', 'tokenizer.json', 'curve-zs_t2i_r1.svg', 'curve-mp_mean.svg', 'curve-lp_count.svg', 'train-loss.svg']) {
       assert.ok(existsSync(join(dir, f)), `${f} written`);
     }
@@ -185,13 +181,30 @@ describe('flm compare: a miniature race', () => {
     }
     const s = res.summary!;
     assert.deepEqual(s.objectives, ['flm', 'mlm']);
-    assert.equal(s.headline.metric, 'mp_mean');
-    const pm = s.per_metric.mp_mean!;
-    assert.ok(pm.target && pm.time_to_target.mlm && pm.time_to_target.mlm.t !== null, 'MLM reaches its own best');
-    assert.equal(pm.curves.flm!.length, 3);
+    assert.equal(s.headline.metric, 'zs_t2i_r1', 'the first probe without downstream tasks');
+    // per-item scores: the same items at every checkpoint, their mean is the metric
+    const c1 = res.runs[0]!.checkpoints[1]!;
+    assert.equal(c1.items!.zs_t2i_r1!.length, 8);
+    assert.ok(Math.abs(c1.items!.zs_t2i_r1!.reduce((a, b) => a + b, 0) / 8 - c1.metrics.zs_t2i_r1!) < 1e-9);
+    assert.equal(res.setup.probe_material.mp_kinds!.length, c1.items!.mp_mean!.length);
+    assert.equal(c1.items!.lp_count!.length, 20);
+    // the JSON verdict: every metric, each contestant with its time, speed-up, final score and intervals
+    assert.deepEqual(s.verdict.map((v) => v.metric), s.metrics);
+    for (const v of s.verdict) {
+      assert.ok(['probe'].includes(v.task));
+      assert.ok(v.target === null || (v.target.objective === 'mlm' && v.target.t > 0), `${v.metric}: the target is never the initialisation`);
+      for (const o of ['flm', 'mlm']) {
+        const x = v.objectives[o]!;
+        assert.ok(x, `${v.metric}.${o}`);
+        for (const k of ['t_reach', 'speedup', 'speedup_ci95', 'final', 'final_ci95']) assert.ok(k in x, `${v.metric}.${o}.${k}`);
+        assert.ok(x.final_ci95[0] <= x.final && x.final <= x.final_ci95[1], `${v.metric}.${o}: ${x.final} in ${x.final_ci95}`);
+      }
+    }
+    assert.equal(s.curves.mp_mean!.flm!.length, 3);
     assert.ok(s.cost.flm && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
-    for (const h of ['## Setup', '## Per-step cost', "## Time to reach MLM's best", '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
+    for (const h of ['## Where each contestant wins and loses', '## Setup', '## Per-step cost', "## Time to reach MLM's best (every metric)", '## Final scores (every metric)', '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
+    for (const m of s.metrics) assert.ok(md.includes(`| ${m} |`), `the report lists ${m}`);
     assert.ok(readFileSync(join(dir, 'curve-mp_mean.svg'), 'utf8').startsWith('<svg'));
     // the summary is a pure function of the runs
     assert.deepEqual(summarize(res), s);

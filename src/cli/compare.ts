@@ -6,10 +6,15 @@ import { printJson } from './json.js';
 
 const D = defaultRaceData(R.preset);
 
+function mlmScoring(v: string): 'one-word' | 'passes' {
+  if (v === 'one-word' || v === 'passes') return v;
+  throw new Error(`--mlm-scoring must be one-word or passes, got '${v}'`);
+}
+
 interface CompareFlags {
   data?: string; testData?: string; probeTrainData?: string; objectives?: string; seeds?: string; budget?: string; evals?: string;
   evalInit?: boolean; preset?: string; out?: string; batchSize?: string; lr?: string; warmup?: string; threads?: string; workers?: string;
-  spanCorruptionRate?: string; mlmRate?: string; zsImages?: string; way?: string; mpImages?: string; mpRefs?: string; lpSteps?: string; lpTrain?: string; lpTest?: string; mlmPasses?: string;
+  spanCorruptionRate?: string; mlmRate?: string; zsImages?: string; way?: string; mpImages?: string; mpRefs?: string; lpSteps?: string; lpTrain?: string; lpTest?: string; mlmScoring?: string; mlmPasses?: string;
   metric?: string; overwrite?: boolean; json?: boolean; quiet?: boolean;
 }
 
@@ -40,8 +45,9 @@ export function registerCompare(p: Command): void {
     .option('--lp-steps <n>', `linear-probe optimiser steps; 0: no linear probe (default ${P.lpSteps})`)
     .option('--lp-train <n>', `linear-probe training images (default ${P.lpTrain})`)
     .option('--lp-test <n>', `linear-probe test images (default ${P.lpTest})`)
-    .option('--mlm-passes <n>', `disjoint maskings of the MLM pseudo-log-likelihood (default ${P.mlmPasses})`)
-    .option('--metric <name>', `headline metric of the report (default ${R.metric}, else the first one measured)`)
+    .option('--mlm-scoring <how>', `how MLM scores a caption: one-word (one word masked at a time, the standard pseudo-log-likelihood) | passes (--mlm-passes disjoint maskings at once, cheaper) (default ${P.mlmScoring})`)
+    .option('--mlm-passes <n>', `disjoint maskings of the MLM pseudo-log-likelihood with --mlm-scoring passes (default ${P.mlmPasses})`)
+    .option('--metric <name>', 'headline metric of the report (default: the first downstream metric, else zs_t2i_r1)')
     .option('--overwrite', 'replace an earlier race in --out')
     .option('--quiet', 'no progress lines')
     .option('--json', 'print the summary as JSON')
@@ -79,16 +85,22 @@ export function registerCompare(p: Command): void {
           lpSteps: n('lp-steps', f.lpSteps, { int: true, min: 0 }, probes.lpSteps),
           lpTrain: n('lp-train', f.lpTrain, { int: true, min: 0 }, probes.lpTrain),
           lpTest: n('lp-test', f.lpTest, { int: true, min: 0 }, probes.lpTest),
+          mlmScoring: mlmScoring(f.mlmScoring ?? probes.mlmScoring),
           mlmPasses: n('mlm-passes', f.mlmPasses, { int: true, min: 1 }, probes.mlmPasses),
           batch: probes.batch,
         },
-        metric: f.metric ?? RACE_DEFAULTS.metric,
+        metric: f.metric ?? null,
       }, { overwrite: f.overwrite ?? false, ...(f.quiet ? { log: () => {} } : {}) });
       if (f.json) {
-        // metrics: each objective's final mean minus MLM's, per probe (the full curves are in `summary`)
-        const metrics: Record<string, number> = {};
-        for (const [m, s] of Object.entries(res.summary?.per_metric ?? {})) for (const [o, d] of Object.entries(s.final_vs_mlm)) metrics[`${m}.${o}_minus_mlm`] = d.diff;
-        printJson('compare', metrics, { out: res.setup.config.out, summary: res.summary });
+        // metrics: per metric and contestant, the final score and the speed-up to MLM's best (the verdict has the intervals)
+        const metrics: Record<string, number | null> = {};
+        for (const v of res.summary?.verdict ?? []) {
+          for (const [o, x] of Object.entries(v.objectives)) {
+            metrics[`${v.metric}.${o}.final`] = x.final;
+            metrics[`${v.metric}.${o}.speedup`] = x.speedup;
+          }
+        }
+        printJson('compare', metrics, { out: res.setup.config.out, headline: res.summary?.headline, verdict: res.summary?.verdict ?? [] });
       }
       else console.error(`flm compare: ${res.summary?.headline.text ?? ''}\nflm compare: report in ${res.setup.config.out}/report.md`);
       setExitCode(cmd, 0);

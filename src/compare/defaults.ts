@@ -3,11 +3,11 @@ import { PRESETS, type PresetSpec } from '../models/config.js';
 import type { RaceConfig } from './race.js';
 import type { ProbeSettings } from './probes.js';
 
-export const PROBE_DEFAULTS: ProbeSettings = { zsImages: 50, way: 10, mpImages: 40, mpRefs: 2, lpSteps: 200, lpTrain: 600, lpTest: 300, mlmPasses: 4, batch: 96 };
+export const PROBE_DEFAULTS: ProbeSettings = { zsImages: 50, way: 10, mpImages: 40, mpRefs: 2, lpSteps: 200, lpTrain: 600, lpTest: 300, mlmScoring: 'one-word', mlmPasses: 4, batch: 96 };
 
 export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
   objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 4, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
-  warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS }, metric: 'mp_mean',
+  warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS }, metric: null, resamples: 1000, bootstrapSeed: 0,
 };
 
 /** Default specs at the preset's image size: shapes world train / test (seed 1), linear probe on val. */

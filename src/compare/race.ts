@@ -26,7 +26,7 @@ import { PRETRAIN_DEFAULTS, pretrain, runTokenizer, type PretrainConfig } from '
 import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
 import { PRETRAIN_OBJECTIVES, type PretrainObjective } from '../tasks/pretrain/objective-step.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
+import { MLM_SCORINGS, pairKinds, prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
 import { summarize, writeReport, type RaceSummary } from './report.js';
 
 
@@ -57,8 +57,12 @@ export interface RaceConfig {
   spanCorruptionRate: number | null;
   mlmRate: number;
   probes: ProbeSettings;
-  /** the headline metric of the report */
-  metric: string;
+  /** the headline metric of the report (null: the first downstream metric, else the first probe) */
+  metric: string | null;
+  /** bootstrap replicates behind every interval (absent in races before the intervals: 1000) */
+  resamples?: number;
+  /** seed of the bootstrap resampling */
+  bootstrapSeed?: number;
 }
 
 import { PROBE_DEFAULTS } from './defaults.js';
@@ -88,6 +92,8 @@ export function validateRaceConfig(c: RaceConfig): RaceConfig {
   int('threads', c.threads, 0); int('workers', c.workers, 0);
   int('probes.zsImages', c.probes.zsImages, 2); int('probes.way', c.probes.way, 2); int('probes.mpImages', c.probes.mpImages, 0); int('probes.mpRefs', c.probes.mpRefs, 0);
   int('probes.lpSteps', c.probes.lpSteps, 0); int('probes.lpTrain', c.probes.lpTrain, 0); int('probes.lpTest', c.probes.lpTest, 0); int('probes.mlmPasses', c.probes.mlmPasses, 1); int('probes.batch', c.probes.batch, 1);
+  if (!MLM_SCORINGS.includes(c.probes.mlmScoring)) bad.push(`probes.mlmScoring must be one of ${MLM_SCORINGS.join(', ')}, got '${String(c.probes.mlmScoring)}'`);
+  if (c.resamples !== undefined) int('resamples', c.resamples, 1);
   if (c.probes.zsImages < c.probes.way) bad.push(`probes.zsImages (${c.probes.zsImages}) must be at least the way (${c.probes.way})`);
   if (!(c.budgetS > 0 && Number.isFinite(c.budgetS))) bad.push(`budgetS must be > 0, got ${c.budgetS}`);
   if (!(c.lr > 0 && c.lr < 10)) bad.push(`lr must be in (0, 10), got ${c.lr}`);
@@ -105,9 +111,13 @@ export interface CheckpointResult {
   /** training seconds on the trainer's clock (probing and restarts excluded) */
   elapsed_s: number;
   metrics: ProbeMetrics;
+  /** per metric, the score of every test item (the same items at every checkpoint of every run) */
+  items?: Record<string, number[]>;
 }
 
 export interface RunResult {
+  /** the contestant's name (absent in races before named contestants: the objective) */
+  contestant?: string;
   objective: PretrainObjective;
   seed: number;
   run_dir: string;
@@ -133,7 +143,11 @@ export interface RaceResults {
     machine: { cpus: number; model: string; threads: number; loadavg_start: number[]; loadavg_end?: number[] };
     /** data loading alone, before the race: ms per batch (the loader runs beside the training threads) */
     loader_ms_per_batch: number | null;
-    probe_material: { test_images: number; zs_groups: number; way: number; minimal_pairs: Record<string, number>; lp_train_images: number };
+    probe_material: {
+      test_images: number; zs_groups: number; way: number; minimal_pairs: Record<string, number>; lp_train_images: number;
+      /** the kind of each minimal pair, in order (the strata of mp_mean's items) */
+      mp_kinds?: string[];
+    };
     started: string;
     finished?: string;
     wall_s?: number;
@@ -147,6 +161,16 @@ export interface RaceOptions {
   log?: (msg: string) => void;
   /** replace the runs of an earlier race in `out` */
   overwrite?: boolean;
+}
+
+/** Per-item scores to 4 decimals (0/1 hits stay as they are): results.json holds thousands of them. */
+function roundItems(items: Record<string, number[]>): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(items).map(([k, v]) => [k, v.map((x) => Number(x.toFixed(4)))]));
+}
+
+/** JSON indented by one space, with arrays of numbers on one line (the per-item scores). */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, null, 1).replace(/\[\n\s*(-?[\d.e+-]+(?:,\n\s*-?[\d.e+-]+)*)\n\s*\]/g, (_, xs: string) => `[${xs.replace(/\s+/g, '')}]`);
 }
 
 /** Median seconds per step over consecutive log records of one segment. */
@@ -235,7 +259,7 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
       loader_ms_per_batch: loaderMs === null ? null : Number(loaderMs.toFixed(1)),
       probe_material: {
         test_images: ctx.test.count, zs_groups: Math.floor(Math.min(c.probes.zsImages, ctx.test.count) / c.probes.way), way: c.probes.way,
-        minimal_pairs: mpCounts, lp_train_images: ctx.lpTrain?.count ?? 0,
+        minimal_pairs: mpCounts, lp_train_images: ctx.lpTrain?.count ?? 0, mp_kinds: pairKinds(ctx),
       },
       started: new Date().toISOString(),
     },
@@ -243,7 +267,7 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
   };
   const save = (): void => {
     results.summary = summarize(results);
-    writeFileAtomic(join(c.out, 'results.json'), JSON.stringify(results, null, 1));
+    writeFileAtomic(join(c.out, 'results.json'), compactJson(results));
     writeReport(c.out, results);
   };
 
@@ -272,11 +296,11 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
             return false;
           },
           onCheckpoint: ({ step, model, tokenizer, elapsedS }) => {
-            const metrics = runProbes(model, objective, tokenizer, ctx);
+            const { metrics, items } = runProbes(model, objective, tokenizer, ctx);
             const k = step === 0 ? 0 : run.checkpoints.filter((x) => x.k > 0).length + 1;
-            run.checkpoints.push({ k, step, elapsed_s: step === 0 ? 0 : Number(elapsedS.toFixed(3)), metrics });
-            const head = metrics[c.metric];
-            log(`${name} t=${elapsedS.toFixed(0)}s step ${step}: ${c.metric} ${head === undefined ? '-' : head.toFixed(3)} (probes ${metrics.probe_s} s)`);
+            run.checkpoints.push({ k, step, elapsed_s: step === 0 ? 0 : Number(elapsedS.toFixed(3)), metrics, items: roundItems(items) });
+            const head = c.metric ?? 'zs_t2i_r1';
+            log(`${name} t=${elapsedS.toFixed(0)}s step ${step}: ${head} ${metrics[head] === undefined ? '-' : metrics[head].toFixed(3)} (probes ${metrics.probe_s} s)`);
           },
         },
       });

@@ -287,7 +287,7 @@ export function analyseMetric(name: string, data: MetricData, o: StatsOptions = 
   else if (!target) note = `${targetName} has no trained checkpoint yet`;
   else {
     const initHi = valueAt(tgtCurve, 0) === null ? null : interval(rep[targetName]!.init)[1];
-    if (initHi !== null && !(target.value > initHi)) note = `${targetName}'s best (${r4(target.value)}) is within the 95% interval of its initialisation's score (up to ${initHi}): ${targetName} never left its initialisation on this metric`;
+    if (initHi !== null && !(target.value > initHi)) note = `${targetName} never left its initialisation on this metric: its best, ${r4(target.value)}, is within the 95% interval of its initialisation's score (up to ${initHi})`;
     else targetOut = { value: r4(target.value), objective: targetName, t: r4(target.t), ci95: interval(targetRep) };
   }
 
