@@ -136,6 +136,33 @@ describe('probe losses are the objectives\' own losses', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('MLM one word at a time: the same as disjoint maskings with as many passes as words, batched or alone; differs from 2 passes', async () => {
+    const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
+    const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
+    const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
+    const path = join(dir, 'tokenizer.json');
+    (await import('node:fs')).writeFileSync(path, JSON.stringify(json));
+    const tok = await TextTokenizer.fromFile(path, { maxLength: 12 });
+    manualSeed(0);
+    const model = createObjectiveModel('mlm', objectiveConfig('mlm', 'tiny', tok.vocabSize));
+    model.eval();
+    const pairs: ScoredPair[] = [0, 1, 2, 3].flatMap((i) => [0, 1, 2].map((j) => ({ image: i, text: set.texts[j]![0]! })));
+    const oneWord = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'one-word', batch: 5 }).losses(pairs);
+    const alone = Float32Array.from(pairs, (p) => modelPairScorer(model, 'mlm', tok, set).losses([p])[0]!);
+    const manyPasses = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'passes', mlmPasses: 16 }).losses(pairs);
+    const twoPasses = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'passes', mlmPasses: 2 }).losses(pairs);
+    let differs = 0;
+    for (let k = 0; k < pairs.length; k++) {
+      assert.ok(oneWord[k]! > 0);
+      assert.ok(Math.abs(oneWord[k]! - alone[k]!) < 1e-4, `batched ${oneWord[k]} vs alone ${alone[k]}`);
+      assert.ok(Math.abs(oneWord[k]! - manyPasses[k]!) < 1e-4, `one word ${oneWord[k]} vs 16 passes ${manyPasses[k]}`);
+      if (Math.abs(oneWord[k]! - twoPasses[k]!) > 1e-5) differs++;
+    }
+    assert.ok(differs > 0, 'two words masked at once score differently');
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('flm compare: a miniature race', () => {

@@ -23,9 +23,13 @@
 // Per-caption losses (lower = better match):
 //   flm       the combined FLM loss (rec + w·l2r + w·r2l)/(1 + w + w) without span corruption (zero-shot.ts)
 //   ar        caption NLL under the causal one-stream model (zero-shot.ts)
-//   mlm       pseudo-log-likelihood over P fixed, disjoint whole-word maskings: pass p masks the words
-//             with index ≡ p (mod P), so every word is predicted exactly once, always the same way for a
-//             caption whatever the image (no random draws, so the pairs can be batched freely)
+//   mlm       pseudo-log-likelihood, by default one word at a time: one pass per word with that word's
+//             tokens as <mask> and the others visible, the mean NLL over all the masked tokens (the
+//             standard scorer, Salazar et al. 2020, with whole words as MLM trained here). `mlmScoring:
+//             'passes'` instead uses P fixed, disjoint whole-word maskings: pass p masks the words with
+//             index ≡ p (mod P) (cheaper, but ~1/P of the words are hidden at once, all as <mask>, where
+//             training hid 15% with 80/10/10 replacement). Both are deterministic (no random draws, so
+//             the pairs can be batched freely).
 //   prefixlm  suffix NLL after a fixed prefix of half the caption
 import { AdamW } from '../optim/index.js';
 import { F, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
@@ -110,7 +114,9 @@ export const MLM_SCORINGS: readonly MlmScoring[] = ['one-word', 'passes'];
 export interface ModelScorerOptions {
   /** pairs per forward pass (default 96) */
   batch?: number;
-  /** MLM: number of disjoint whole-word maskings (default 4: every word predicted once, ~25% masked per pass) */
+  /** MLM: one word masked at a time (default), or `mlmPasses` disjoint maskings at once */
+  mlmScoring?: MlmScoring;
+  /** MLM 'passes': number of disjoint whole-word maskings (default 4: every word predicted once, ~25% masked per pass) */
   mlmPasses?: number;
 }
 
@@ -138,6 +144,10 @@ export function modelPairScorer(model: AnyFLMModel, objective: PretrainObjective
   const S = set.imageSize;
   const plane = 3 * S * S;
   const Lmax = tok.maxLength;
+  if (objective === 'mlm' && (o.mlmScoring ?? 'one-word') === 'one-word') {
+    if (!(model instanceof SingleStreamModel)) throw new Error('objective mlm needs a single-stream model');
+    return { losses: (pairs) => mlmOneWordLosses(model, pairs.map((p) => ({ e: enc(p.text), image: p.image })), set, batch) };
+  }
   return {
     losses(pairs) {
       const out = new Float32Array(pairs.length);
@@ -212,6 +222,63 @@ function pairLosses(model: AnyFLMModel, objective: PretrainObjective, image: Ten
     }
     return sum!.div(count!.clamp(1)).toTypedArray() as Float32Array;
   });
+}
+
+/**
+ * MLM pseudo-log-likelihood one word at a time: for every word of a caption, one forward pass with that
+ * word's tokens as <mask> and the rest visible; the loss is the mean NLL over all the words' tokens.
+ * The (pair, word) rows of all the pairs are batched together, `batch` rows per forward pass.
+ */
+function mlmOneWordLosses(model: SingleStreamModel, pairs: readonly { e: Encoded; image: number }[], set: ProbeImages, batch: number): Float32Array {
+  const ids = specialIds(model.config);
+  const special = new Set([ids.bos, ids.eos, ids.pad]);
+  const rows: { pair: number; word: number }[] = [];
+  pairs.forEach(({ e }, pair) => {
+    const words = new Set<number>();
+    for (let j = 0; j < e.length; j++) if (e.mask[j] && e.words[j]! >= 0 && !special.has(e.ids[j]!)) words.add(e.words[j]!);
+    for (const word of [...words].sort((a, b) => a - b)) rows.push({ pair, word });
+  });
+  const sum = new Float64Array(pairs.length);
+  const count = new Float64Array(pairs.length);
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  for (let start = 0; start < rows.length; start += batch) {
+    const chunk = rows.slice(start, start + batch);
+    const R = chunk.length;
+    const L = Math.min(model.config.max_text_len, Math.max(...chunk.map((r) => pairs[r.pair]!.e.length)) + 1);
+    const input = new BigInt64Array(R * L);
+    const mask = new BigInt64Array(R * L);
+    const labels = new BigInt64Array(R * L).fill(-100n);
+    // the image tower runs once per distinct image of the chunk (a caption's words share its image)
+    const distinct = [...new Set(chunk.map((r) => pairs[r.pair]!.image))];
+    const slot = new Map(distinct.map((im, u) => [im, u]));
+    const img = new Float32Array(distinct.length * plane);
+    distinct.forEach((im, u) => img.set(imagePlane(set, im), u * plane));
+    const rowImage = new BigInt64Array(R);
+    chunk.forEach(({ pair, word }, r) => {
+      const { e, image } = pairs[pair]!;
+      rowImage[r] = BigInt(slot.get(image)!);
+      for (let j = 0; j < L; j++) {
+        const hidden = e.mask[j] === 1 && e.words[j] === word && !special.has(e.ids[j]!);
+        input[r * L + j] = BigInt(hidden ? ids.mask : e.ids[j]!);
+        mask[r * L + j] = BigInt(e.mask[j]!);
+        if (hidden) {
+          labels[r * L + j] = BigInt(e.ids[j]!);
+          count[pair]! += 1;
+        }
+      }
+    });
+    const nll = noGrad(() => tidy(() => {
+      const t = tensor(mask, { shape: [R, L], dtype: 'int64' }); // [R, L]
+      const images = tensor(img, { shape: [distinct.length, 3, S, S] }); // [U, 3, S, S]
+      const rowsOf = tensor(rowImage, { shape: [R], dtype: 'int64' }); // [R]
+      const imageEmbeds = model.vit_model.forward(images).indexSelect(0, rowsOf); // [R, N_img, Wv]
+      const out = model.forward({ image: images.indexSelect(0, rowsOf), imageEmbeds, textIds: tensor(input, { shape: [R, L], dtype: 'int64' }), textMask: oneStreamMask(t, { causal: false }) });
+      return rowSumNll(model.mlmLogits(out.textFeats), tensor(labels, { shape: [R, L], dtype: 'int64' }), -100).toTypedArray() as Float32Array; // [R]
+    }));
+    chunk.forEach(({ pair }, r) => { sum[pair]! += nll[r]!; });
+  }
+  return Float32Array.from(sum, (x, i) => x / Math.max(1, count[i]!));
 }
 
 /** Summed NLL per row of logits [B, T, V] against labels [B, T], skipping `ignore`: [B]. */
@@ -643,7 +710,8 @@ export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok:
   model.eval();
   try {
     const s = ctx.settings;
-    const scorer = modelPairScorer(model, objective, tok, ctx.test, { batch: s.batch, mlmPasses: s.mlmPasses });
+    const scoring = { batch: s.batch, mlmScoring: s.mlmScoring, mlmPasses: s.mlmPasses };
+    const scorer = modelPairScorer(model, objective, tok, ctx.test, scoring);
     const m: ProbeMetrics = {};
     const items: Record<string, number[]> = {};
     const zs = kWayRetrieval(scorer, ctx.test, { images: s.zsImages, way: s.way, alsoTrue: ctx.alsoTrue });
@@ -653,7 +721,7 @@ export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok:
     m.zs_t2i_raw = zs.t2i_raw;
     Object.assign(items, { zs_i2t_r1: zs.items.i2t, zs_t2i_r1: zs.items.t2i, zs_i2t_raw: zs.items.i2t_raw, zs_t2i_raw: zs.items.t2i_raw });
     if (ctx.pairs.pairs.length) {
-      const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, { batch: s.batch, mlmPasses: s.mlmPasses });
+      const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, scoring);
       const mp = minimalPairAccuracy(pairScorer, ctx.pairs.pairs);
       for (const [k, v] of Object.entries(mp.accuracy)) {
         m[`mp_${k}`] = v;
