@@ -13,6 +13,7 @@ import {
   type MinimalPair, type PairLossScorer, type ProbeImages, type ScoredPair,
 } from '../src/compare/probes.js';
 import { summarize } from '../src/compare/report.js';
+import { parseContestant, parseContestants } from '../src/compare/contestants.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { cli } from './cli-helpers.js';
 import { modelPairScorer } from '../src/compare/probes.js';
@@ -165,6 +166,19 @@ describe('probe losses are the objectives\' own losses', () => {
   });
 });
 
+describe('contestants', () => {
+  it('an objective, or flm@<rate>', () => {
+    assert.deepEqual(parseContestant('mlm'), { name: 'mlm', objective: 'mlm', spanCorruptionRate: null });
+    assert.deepEqual(parseContestant(' flm@0.3 '), { name: 'flm@0.3', objective: 'flm', spanCorruptionRate: 0.3 });
+    assert.deepEqual(parseContestant('flm@0'), { name: 'flm@0', objective: 'flm', spanCorruptionRate: 0 });
+    assert.deepEqual(parseContestant('flm@1'), { name: 'flm@1', objective: 'flm', spanCorruptionRate: 1 });
+    for (const bad of ['flm@', 'flm@-0.1', 'flm@1.01', 'flm@0.3x', 'ar@0.1', 'bert', '']) assert.equal(typeof parseContestant(bad), 'string', bad);
+    assert.deepEqual(parseContestants(['flm@0', 'flm@0.5', 'mlm']).problems, []);
+    assert.match(parseContestants(['mlm', 'mlm']).problems[0]!, /listed twice/);
+    assert.match(parseContestants([]).problems[0]!, /at least one/);
+  });
+});
+
 describe('flm compare: a miniature race', () => {
   let dir = '';
   let res: RaceResults;
@@ -175,7 +189,7 @@ describe('flm compare: a miniature race', () => {
 
   it('runs 2 objectives x 1 seed for a few seconds and writes the report folder', async () => {
     const args = [
-      'compare', '--preset', 'tiny', '--objectives', 'flm,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
+      'compare', '--preset', 'tiny', '--objectives', 'flm@0.5,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
       '--data', 'shapes:train?n=64&seed=3&size=32', '--test-data', 'shapes:test?n=40&seed=3&size=32',
       '--zs-images', '8', '--way', '4', '--mp-images', '6', '--lp-steps', '20', '--lp-train', '30', '--lp-test', '20', '--mlm-passes', '2',
       '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--json', '--quiet',
@@ -186,7 +200,7 @@ describe('flm compare: a miniature race', () => {
     assert.equal(printed.command, 'compare');
     assert.equal(printed.out, dir);
     assert.ok(printed.verdict.length >= 10, `${printed.verdict.length} metrics in the JSON verdict`);
-    assert.equal(printed.metrics['mp_mean.flm.final'], printed.verdict.find((v) => v.metric === 'mp_mean')!.objectives.flm!.final);
+    assert.equal(printed.metrics['mp_mean.flm@0.5.final'], printed.verdict.find((v) => v.metric === 'mp_mean')!.objectives['flm@0.5']!.final);
     for (const f of ['report.md', 'results.json', 'tokenizer.json', 'curve-zs_t2i_r1.svg', 'curve-mp_mean.svg', 'curve-lp_count.svg', 'train-loss.svg']) {
       assert.ok(existsSync(join(dir, f)), `${f} written`);
     }
@@ -207,7 +221,9 @@ describe('flm compare: a miniature race', () => {
       assert.ok(run.steps_per_s !== null && run.steps_per_s > 0);
     }
     const s = res.summary!;
-    assert.deepEqual(s.objectives, ['flm', 'mlm']);
+    assert.deepEqual(s.objectives, ['flm@0.5', 'mlm']);
+    assert.deepEqual(res.runs.map((x) => [x.contestant, x.objective, x.run_dir.endsWith('flm@0.5-s0') || x.run_dir.endsWith('mlm-s0')]), [['flm@0.5', 'flm', true], ['mlm', 'mlm', true]]);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'runs', 'flm@0.5-s0', 'config.json'), 'utf8')).spanCorruptionRate, 0.5, 'the contestant\'s rate reaches its pretraining');
     assert.equal(s.headline.metric, 'zs_t2i_r1', 'the first probe without downstream tasks');
     // per-item scores: the same items at every checkpoint, their mean is the metric
     const c1 = res.runs[0]!.checkpoints[1]!;
@@ -220,15 +236,15 @@ describe('flm compare: a miniature race', () => {
     for (const v of s.verdict) {
       assert.ok(['probe'].includes(v.task));
       assert.ok(v.target === null || (v.target.objective === 'mlm' && v.target.t > 0), `${v.metric}: the target is never the initialisation`);
-      for (const o of ['flm', 'mlm']) {
+      for (const o of ['flm@0.5', 'mlm']) {
         const x = v.objectives[o]!;
         assert.ok(x, `${v.metric}.${o}`);
         for (const k of ['t_reach', 'speedup', 'speedup_ci95', 'final', 'final_ci95']) assert.ok(k in x, `${v.metric}.${o}.${k}`);
         assert.ok(x.final_ci95[0] <= x.final && x.final <= x.final_ci95[1], `${v.metric}.${o}: ${x.final} in ${x.final_ci95}`);
       }
     }
-    assert.equal(s.curves.mp_mean!.flm!.length, 3);
-    assert.ok(s.cost.flm && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
+    assert.equal(s.curves.mp_mean!['flm@0.5']!.length, 3);
+    assert.ok(s.cost['flm@0.5'] && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     for (const h of ['## Where each contestant wins and loses', '## Setup', '## Per-step cost', "## Time to reach MLM's best (every metric)", '## Final scores (every metric)', '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
     for (const m of s.metrics) assert.ok(md.includes(`| ${m} |`), `the report lists ${m}`);
@@ -247,5 +263,8 @@ describe('flm compare: a miniature race', () => {
     const r = await cli('compare', '--objectives', 'flm,bogus', '--out', join(dir, 'x'), '--quiet');
     assert.equal(r.code, 1);
     assert.match(r.err, /bogus/);
+    const rates = await cli('compare', '--objectives', 'flm@0.3,flm@.3,mlm@0.1,flm@1.5,flm@x', '--out', join(dir, 'x'), '--quiet');
+    assert.equal(rates.code, 1);
+    for (const m of [/'flm@0.3' and 'flm@.3' are the same/, /only flm takes a corruption rate/, /'1.5'/, /'x'/]) assert.match(rates.err, m);
   });
 });

@@ -24,7 +24,7 @@ export function registerCompare(p: Command): void {
     .option('--data <spec>', `training data spec (default: ${D.data.replace(/size=\d+/, 'size=<preset image size>')})`)
     .option('--test-data <spec>', `held-out images + captions for the probes (default: ${D.testData.replace(/size=\d+/, 'size=<preset image size>')})`)
     .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes test spec)')
-    .option('--objectives <list>', `comma-separated: flm, mlm, ar, prefixlm (default ${R.objectives.join(',')})`)
+    .option('--objectives <list>', `comma-separated contestants: flm, mlm, ar, prefixlm, or flm@<rate> for FLM at that span corruption rate (e.g. flm@0,flm@0.3,mlm,ar); MLM is the target (default ${R.objectives.join(',')})`)
     .option('--seeds <n>', `seeds per objective (default ${R.seeds})`)
     .option('--budget <s>', `training seconds per run, wall-clock; probes are not counted (default ${R.budgetS})`)
     .option('--evals <n>', `probe checkpoints per run, every budget/n seconds (default ${R.evals})`)
@@ -63,7 +63,7 @@ export function registerCompare(p: Command): void {
         data: f.data ?? defaults.data,
         testData: f.testData ?? defaults.testData,
         probeTrainData: f.probeTrainData ?? null,
-        objectives: objectives as typeof RACE_DEFAULTS.objectives,
+        objectives,
         seeds: n('seeds', f.seeds, { int: true, min: 1 }, RACE_DEFAULTS.seeds),
         budgetS: n('budget', f.budget, { min: 0.001 }, RACE_DEFAULTS.budgetS),
         evals: n('evals', f.evals, { int: true, min: 1 }, RACE_DEFAULTS.evals),

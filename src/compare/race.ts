@@ -24,7 +24,8 @@ import { DataLoader } from '../data/loader.js';
 import { TextTokenizer } from '../data/tokenizer.js';
 import { PRETRAIN_DEFAULTS, pretrain, runTokenizer, type PretrainConfig } from '../tasks/pretrain/recipe.js';
 import { MetricsLog, type MetricsRecord } from '../train/metrics-log.js';
-import { PRETRAIN_OBJECTIVES, type PretrainObjective } from '../tasks/pretrain/objective-step.js';
+import type { PretrainObjective } from '../tasks/pretrain/objective-step.js';
+import { parseContestants } from './contestants.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { MLM_SCORINGS, pairKinds, prepareProbes, runProbes, type ProbeContext, type ProbeMetrics, type ProbeSettings } from './probes.js';
 import { summarize, writeReport, type RaceSummary } from './report.js';
@@ -37,7 +38,8 @@ export interface RaceConfig {
   testData: string;
   /** linear-probe training images (null: derived from a shapes test spec, else no linear probe) */
   probeTrainData: string | null;
-  objectives: PretrainObjective[];
+  /** contestants: objective names, or flm@<rate> (contestants.ts) */
+  objectives: string[];
   /** number of seeds (0 .. seeds-1) per objective */
   seeds: number;
   /** wall-clock training seconds per run */
@@ -83,9 +85,7 @@ export class RaceConfigError extends Error {
 
 export function validateRaceConfig(c: RaceConfig): RaceConfig {
   const bad: string[] = [];
-  if (!c.objectives.length) bad.push('objectives: at least one');
-  for (const o of c.objectives) if (!PRETRAIN_OBJECTIVES.includes(o)) bad.push(`objective '${o}' is not one of ${PRETRAIN_OBJECTIVES.join(', ')}`);
-  if (new Set(c.objectives).size !== c.objectives.length) bad.push('objectives: listed twice');
+  bad.push(...parseContestants(c.objectives).problems);
   if (!(c.preset in PRESETS)) bad.push(`preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${c.preset}'`);
   const int = (k: string, v: number, min: number): void => { if (!Number.isInteger(v) || v < min) bad.push(`${k} must be an integer >= ${min}, got ${v}`); };
   int('seeds', c.seeds, 1); int('evals', c.evals, 1); int('batchSize', c.batchSize, 1); int('warmupSteps', c.warmupSteps, 0);
@@ -273,17 +273,20 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
 
   // seeds outermost, objectives interleaved: drifts in the machine's load hit every objective alike
   for (let seed = 0; seed < c.seeds; seed++) {
-    for (const objective of c.objectives) {
-      const name = `${objective}-s${seed}`;
+    for (const contestant of parseContestants(c.objectives).contestants) {
+      const { objective } = contestant;
+      const name = `${contestant.name}-s${seed}`;
       const runDir = join(runsDir, name);
       const run: RunResult = {
-        objective, seed, run_dir: runDir, checkpoints: [], steps: 0, elapsed_s: 0, steps_per_s: null, s_per_step_median: null, final_loss: null, wall_s: 0, loss_curve: [],
+        contestant: contestant.name, objective, seed, run_dir: runDir, checkpoints: [], steps: 0, elapsed_s: 0, steps_per_s: null, s_per_step_median: null, final_loss: null, wall_s: 0, loss_curve: [],
       };
       results.runs.push(run);
       const runT0 = performance.now();
       // probes at training times budget·k/evals (k = 1 .. evals-1; the last at the end), and at step 0
       let nextK = 1;
-      const cfg: PretrainConfig = { ...base, objective, seed, out: runDir, tokenizer: tokPath, timeBudgetS: c.budgetS };
+      const cfg: PretrainConfig = {
+        ...base, objective, seed, out: runDir, tokenizer: tokPath, timeBudgetS: c.budgetS, spanCorruptionRate: contestant.spanCorruptionRate ?? c.spanCorruptionRate,
+      };
       const r = await pretrain(cfg, {
         quiet: true,
         hooks: {
