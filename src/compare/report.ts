@@ -97,7 +97,7 @@ export function writeReport(dir: string, res: RaceResults): void {
     ['race wall time', res.setup.wall_s === undefined ? '—' : `${(res.setup.wall_s / 60).toFixed(1)} min`],
   ]), '');
   md.push('Zero-shot probes (no fine-tuning; the same held-out items for every checkpoint):', '');
-  const mlmScoring = c.probes.mlmScoring === 'passes' ? `a pseudo-log-likelihood over ${c.probes.mlmPasses} fixed disjoint whole-word maskings` : 'a pseudo-log-likelihood with one word masked at a time (every word predicted once, the others visible)';
+  const mlmScoring = (c.probes.mlmScoring ?? 'passes') === 'passes' ? `a pseudo-log-likelihood over ${c.probes.mlmPasses} fixed disjoint whole-word maskings` : 'a pseudo-log-likelihood with one word masked at a time (every word predicted once, the others visible)';
   md.push(`- **zs_t2i_r1 / zs_i2t_r1**: zero-shot ${pm.way}-way retrieval scored by each model's own pretraining loss of the caption given the image, ${pm.zs_groups} groups of ${pm.way} test images with one caption each (${pm.zs_groups * pm.way} queries each way; chance ≈ ${(1 / pm.way).toFixed(3)}). Text-to-image compares one caption under different images, so the caption's own likelihood cancels; image-to-text also rewards captions that are likely in themselves. MLM is scored by ${mlmScoring}. Distractors that the shapes checker finds true of the query are not counted.`);
   if (Object.keys(pm.minimal_pairs).length) md.push(`- **mp_***: minimal image pairs, one caption under its own scene and under that scene with one edit that makes it false (an object recoloured, reshaped, resized or removed, or the scene mirrored; ${Object.entries(pm.minimal_pairs).map(([k, n]) => `${k} ${n}`).join(', ')} pairs); accuracy of the lower loss under the true scene (chance 0.5). mp_mean is the mean over kinds (resampled within kinds).`);
   if (pm.lp_train_images) md.push(`- **lp_***: frozen image-tower features [CLS; mean patch token] → logistic regression (${c.probes.lpSteps} full-batch steps) fitted on ${pm.lp_train_images} images, scored on ${c.probes.lpTest} test images.`);
@@ -110,6 +110,7 @@ export function writeReport(dir: string, res: RaceResults): void {
     'A target that is not above the upper end of a contestant\'s initialisation interval says nothing about its training: that contestant is "at its initialisation already" and gets no time; when that holds for MLM itself, the metric has no target.',
     'Speed-up = MLM\'s time / the contestant\'s. "not reached (< x)": not there by its last checkpoint, so its speed-up is below x; "≥": reached at its first trained checkpoint, so it may have been sooner than the grid can say. In the speed-up interval a replicate that does not reach the target counts as 0.',
     'With few seeds the seed resampling is coarse (3 seeds give 10 distinct draws); the intervals are approximate.',
+    ...(s.verdict.some((m) => m.items <= 1) ? ['**This race recorded no per-item scores for some metrics (items = 1 below: a race run before the intervals existed), so their intervals are over seeds only and narrower than the truth.**'] : []),
   ].join(' '), '');
 
   md.push('## Per-step cost (measured)', '');

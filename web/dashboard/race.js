@@ -27,13 +27,13 @@ export function mountRace(main, params) {
     body.replaceChildren();
     body.append(h('div', { class: 'verdict', id: 'race-verdict' }, s?.headline?.text ?? 'no summary yet (the race has no finished run)'));
     body.append(h('p', { class: 'muted' },
-      `preset ${c.preset}, ${fmt(c.budgetS)} s of training per run, ${c.seeds} seed(s), ${c.evals} probe point(s) per run, batch ${c.batchSize}, lr ${fmt(c.lr)}; `,
+      `preset ${c.preset}, ${fmt(c.budgetS)} s of training per run, ${c.seeds} seed(s), ${c.evals} checkpoint(s) per run, batch ${c.batchSize}, lr ${fmt(c.lr)}; `,
       `${r.setup.machine?.cpus ?? '?'} CPU(s), ${r.setup.machine?.threads ?? '?'} thread(s); started ${r.setup.started ?? '?'}${r.setup.finished ? `, finished ${r.setup.finished}` : ' (not finished)'}. `,
       r.files.map((f) => [h('a', { href: fileHref(`${r.id}/${f}`), target: '_blank' }, f), ' '])));
 
     if (s?.cost) {
       body.append(h('h3', {}, 'Per-step cost'), h('table', { class: 'grid', id: 'race-cost' },
-        h('thead', {}, h('tr', {}, ['objective', 'steps/s (min–max)', 's/step (median)', 'step cost vs MLM', 'steps', 'final loss'].map((x) => h('th', {}, x)))),
+        h('thead', {}, h('tr', {}, ['contestant', 'steps/s (min–max)', 's/step (median)', 'step cost vs MLM', 'steps', 'final loss'].map((x) => h('th', {}, x)))),
         h('tbody', {}, Object.entries(s.cost).map(([o, k]) => h('tr', {},
           h('td', {}, h('span', { class: 'swatch', style: `background:${col(o)}` }), o),
           h('td', { class: 'num' }, `${fmt(k.steps_per_s.mean)} (${fmt(k.steps_per_s.min)}–${fmt(k.steps_per_s.max)})`),
