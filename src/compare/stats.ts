@@ -1,5 +1,5 @@
 // The race's statistics: time to a target read at checkpoints only, and bootstrap intervals over test
-// items and seeds. Pure arithmetic on numbers (no tensors), so it is tested on synthetic curves.
+// items and seeds, tested on synthetic curves (one matrix product per metric is libtorch's).
 //
 // Data of one metric: per contestant (an objective, or FLM at one corruption rate), per seed, the
 // checkpoints k = 0 (the initialisation, t = 0), 1, 2, ... each with the score of every test item, the
@@ -25,6 +25,7 @@
 // 95% interval starting at 0 says it fails to reach the target in more than 2.5% of the replicates.
 // Percentile intervals are approximate with few seeds (3 seeds give only 10 distinct seed draws).
 // Written here because no npm package does paired, stratified, two-level resampling of this shape.
+import { noGrad, tensor, tidy } from '../tensor/index.js';
 import { hashSeed, Prng } from '../data/rng.js';
 
 export interface CheckpointItems {
@@ -135,20 +136,51 @@ function strataOf(n: number, strata: readonly string[] | null | undefined): numb
   return [...by.values()];
 }
 
-/** Score of one checkpoint's items under item weights (multiplicities of a resample; all 1 = the data). */
-function score(items: readonly number[], groups: readonly number[][], weights: Float64Array | null): number {
-  let total = 0;
-  for (const g of groups) {
-    let s = 0;
-    let w = 0;
-    for (const i of g) {
-      const wi = weights ? weights[i]! : 1;
-      s += wi * items[i]!;
-      w += wi;
-    }
-    total += w > 0 ? s / w : 0;
+/**
+ * Per item, its weight in the score: 1 / (strata · stratum size), so that a checkpoint's score is
+ * Σ_i weight_i · item_i, and a resample's Σ_i count_i · weight_i · item_i (a resample draws each stratum's
+ * size within it, so the stratum sizes stay as they are).
+ */
+function itemWeights(n: number, groups: readonly number[][]): Float64Array {
+  const a = new Float64Array(n);
+  for (const g of groups) for (const i of g) a[i] = 1 / (groups.length * g.length);
+  return a;
+}
+
+/**
+ * Scores of every (contestant, seed, checkpoint) row under item counts [N, B] (a column per resample):
+ * one matrix product, X [rows, N] · counts [N, B] in float64 (libtorch: ~10^8 multiply-adds per metric).
+ */
+class Scores {
+  /** rows of weighted items, [rows · N] */
+  readonly x: Float64Array;
+  /** per contestant, per seed, per checkpoint in that seed's order: its row */
+  readonly row: number[][][];
+  readonly rows: number;
+  readonly n: number;
+
+  constructor(runs: Record<string, CheckpointItems[][]>, contestants: readonly string[], weights: Float64Array) {
+    const n = weights.length;
+    let rows = 0;
+    this.row = contestants.map((c) => runs[c]!.map((s) => s.map(() => rows++)));
+    this.x = new Float64Array(rows * n);
+    contestants.forEach((c, ci) => runs[c]!.forEach((s, si) => s.forEach((p, pi) => {
+      const base = this.row[ci]![si]![pi]! * n;
+      for (let i = 0; i < n; i++) this.x[base + i] = weights[i]! * p.items[i]!;
+    })));
+    this.rows = rows;
+    this.n = n;
   }
-  return total / groups.length;
+
+  /** [rows · B] row-major: each row's score in each of the B columns of counts [N · B]. */
+  under(counts: Float64Array, B: number): Float64Array {
+    if (this.rows === 0 || this.n === 0) return new Float64Array(this.rows * B);
+    return noGrad(() => tidy(() => {
+      const x = tensor(this.x, { shape: [this.rows, this.n], dtype: 'float64' }); // [rows, N]
+      const w = tensor(counts, { shape: [this.n, B], dtype: 'float64' }); // [N, B]
+      return Float64Array.from(x.matmul(w).toTypedArray() as Float64Array); // [rows, B]
+    }));
+  }
 }
 
 /** One contestant's curve: per checkpoint index, the mean over (weighted) seeds and the mean time. */
@@ -158,7 +190,8 @@ interface Curve {
   v: number[];
 }
 
-function curveOf(seeds: CheckpointItems[][], groups: readonly number[][], itemW: Float64Array | null, seedW: readonly number[] | null): Curve {
+/** `score(seed, i)`: the score of the seed's i-th checkpoint. */
+function curveOf(seeds: CheckpointItems[][], score: (seed: number, i: number) => number, seedW: readonly number[] | null): Curve {
   const ks = [...new Set(seeds.flatMap((s) => s.map((c) => c.k)))].sort((a, b) => a - b);
   const out: Curve = { k: [], t: [], v: [] };
   for (const k of ks) {
@@ -166,12 +199,12 @@ function curveOf(seeds: CheckpointItems[][], groups: readonly number[][], itemW:
     let t = 0;
     let v = 0;
     seeds.forEach((s, i) => {
-      const c = s.find((x) => x.k === k);
+      const at = s.findIndex((x) => x.k === k);
       const ws = seedW ? seedW[i]! : 1;
-      if (!c || ws === 0) return;
+      if (at < 0 || ws === 0) return;
       w += ws;
-      t += ws * c.t;
-      v += ws * score(c.items, groups, itemW);
+      t += ws * s[at]!.t;
+      v += ws * score(i, at);
     });
     if (w === 0) continue;
     out.k.push(k);
@@ -224,16 +257,23 @@ export function analyseMetric(name: string, data: MetricData, o: StatsOptions = 
     }
   }
   const groups = strataOf(N, data.strata);
+  const scores = new Scores(data.runs, contestants, itemWeights(N, groups));
+  /** the scores of column b of a [rows · cols] matrix, by contestant, seed and checkpoint */
+  const scoreIn = (m: Float64Array, cols: number, b: number, ci: number) => (seed: number, i: number): number => m[scores.row[ci]![seed]![i]! * cols + b]!;
 
   // point estimates
+  const pointRows = scores.under(new Float64Array(N).fill(1), 1);
   const curve: Record<string, Curve> = {};
-  for (const c of contestants) curve[c] = curveOf(data.runs[c]!, groups, null, null);
+  contestants.forEach((c, ci) => { curve[c] = curveOf(data.runs[c]!, scoreIn(pointRows, 1, 0, ci), null); });
   const tgtCurve = curve[targetName];
   const target = tgtCurve ? bestTrained(tgtCurve) : null;
 
-  // bootstrap replicates
-  const rng = new Prng(hashSeed('flm-race-bootstrap', name, o.seed ?? 0));
-  const itemW = new Float64Array(N);
+  // bootstrap replicates: every replicate's item counts first (one matrix product scores them all), then its seeds
+  const itemRng = new Prng(hashSeed('flm-race-bootstrap-items', name, o.seed ?? 0));
+  const rng = new Prng(hashSeed('flm-race-bootstrap-seeds', name, o.seed ?? 0));
+  const counts = new Float64Array(N * B); // [N, B]
+  for (let b = 0; b < B; b++) for (const g of groups) for (let j = 0; j < g.length; j++) counts[g[itemRng.int(g.length)]! * B + b]! += 1;
+  const repRows = scores.under(counts, B);
   const rep: Record<string, { curve: Curve[]; speedup: Float64Array; final: Float64Array; init: Float64Array; diff: Float64Array }> = {};
   for (const c of contestants) rep[c] = { curve: [], speedup: new Float64Array(B), final: new Float64Array(B), init: new Float64Array(B), diff: new Float64Array(B) };
   const targetRep = new Float64Array(B);
@@ -245,16 +285,14 @@ export function analyseMetric(name: string, data: MetricData, o: StatsOptions = 
     return a === null || a === undefined || b === null || b === undefined || c === targetName ? null : Math.min(a, b);
   };
   for (let b = 0; b < B; b++) {
-    itemW.fill(0);
-    for (const g of groups) for (let j = 0; j < g.length; j++) itemW[g[rng.int(g.length)]!]! += 1;
     const cur: Record<string, Curve> = {};
-    for (const c of contestants) {
+    contestants.forEach((c, ci) => {
       const seeds = data.runs[c]!;
       const seedW = new Array<number>(seeds.length).fill(0);
       for (let j = 0; j < seeds.length; j++) seedW[rng.int(seeds.length)]! += 1;
-      cur[c] = curveOf(seeds, groups, itemW, seedW);
+      cur[c] = curveOf(seeds, scoreIn(repRows, B, b, ci), seedW);
       rep[c]!.curve.push(cur[c]!);
-    }
+    });
     const tg = cur[targetName] ? bestTrained(cur[targetName]!) : null;
     targetRep[b] = tg?.value ?? Number.NaN;
     for (const c of contestants) {
@@ -271,14 +309,14 @@ export function analyseMetric(name: string, data: MetricData, o: StatsOptions = 
 
   // per-checkpoint intervals
   const curves: Record<string, CurvePoint[]> = {};
-  for (const c of contestants) {
+  contestants.forEach((c, ci) => {
     const cv = curve[c]!;
     curves[c] = cv.k.map((k, i) => {
-      const vs = data.runs[c]!.map((s) => s.find((p) => p.k === k)).filter((p): p is CheckpointItems => p !== undefined).map((p) => score(p.items, groups, null));
+      const vs = data.runs[c]!.map((s, si) => ({ si, at: s.findIndex((p) => p.k === k) })).filter((x) => x.at >= 0).map((x) => scoreIn(pointRows, 1, 0, ci)(x.si, x.at));
       const reps = Float64Array.from(rep[c]!.curve.map((x) => valueAt(x, k) ?? Number.NaN).filter(Number.isFinite));
       return { k, t: r4(cv.t[i]!), mean: r4(cv.v[i]!), ci95: interval(reps), min: r4(Math.min(...vs)), max: r4(Math.max(...vs)), n: vs.length };
     });
-  }
+  });
 
   // the target must be above its own initialisation's noise, else MLM never left its initialisation
   let targetOut: MetricVerdict['target'] = null;
