@@ -113,7 +113,15 @@ export function summarize(res: RaceResults): RaceSummary {
   const curves: RaceSummary['curves'] = {};
   const verdict: MetricVerdictJson[] = [];
   for (const m of metrics) {
-    const v = analyseMetric(m, metricData(res, m), { target: 'mlm', resamples, seed: res.setup.config.bootstrapSeed ?? 0 });
+    let v: ReturnType<typeof analyseMetric>;
+    try {
+      v = analyseMetric(m, metricData(res, m), { target: 'mlm', resamples, seed: res.setup.config.bootstrapSeed ?? 0 });
+    } catch (e) {
+      // one metric's odd data (e.g. checkpoints with different test items) must not stop a race at its save
+      curves[m] = {};
+      verdict.push({ metric: m, task: metricTask(m), target: null, target_note: `not analysed: ${(e as Error).message}`, items: 0, objectives: {} });
+      continue;
+    }
     curves[m] = v.curves;
     const objs: Record<string, ObjectiveVerdict> = {};
     for (const [o, x] of Object.entries(v.objectives)) {
