@@ -35,6 +35,8 @@ export interface TaskEvaluation {
   selection: number;
   /** VQA: {question_id, answer} per question (the EvalAI submission format) */
   predictions?: { question_id: number; answer: string }[];
+  /** per metric that is a mean over examples, each example's score (`flm compare` bootstraps over them) */
+  items?: Record<string, number[]>;
 }
 
 export interface FinetuneTask {

@@ -133,7 +133,10 @@ class VqaTask implements FinetuneTask {
       n += b.size;
     }
     const vqaScore = score.compute();
-    return { metrics: { vqa_score: vqaScore, ...(this.prior ? { vqa_prior_score: priorScore.compute() } : {}), n }, selection: vqaScore, predictions };
+    return {
+      metrics: { vqa_score: vqaScore, ...(this.prior ? { vqa_prior_score: priorScore.compute() } : {}), n }, selection: vqaScore, predictions,
+      items: { vqa_score: score.rows, ...(this.prior ? { vqa_prior_score: priorScore.rows } : {}) },
+    };
   }
 
   /** One-hot rows at the prior's answer (the most common answer of all types where a type's is outside the vocabulary). */
