@@ -4,7 +4,7 @@ import { tidy } from '../../tensor/index.js';
 import { batchTensors, type TextImageBatch } from '../common/task.js';
 import {
   FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
-  type AnyFLMModel, type FLMConfig, type PresetName, type PresetSpec,
+  type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
   arLoss, flmLossAtTargets, flmMasks, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
@@ -41,8 +41,8 @@ export function objectiveConfig(objective: PretrainObjective, preset: PresetName
   return validateConfig(raw);
 }
 
-export function createObjectiveModel(objective: PretrainObjective, config: FLMConfig): AnyFLMModel {
-  return objective === 'flm' ? new FLMModel(config) : new SingleStreamModel(config);
+export function createObjectiveModel(objective: PretrainObjective, config: FLMConfig, opts: ModelOptions = {}): AnyFLMModel {
+  return objective === 'flm' ? new FLMModel(config, opts) : new SingleStreamModel(config, opts);
 }
 
 /** Runs masks + forward + loss; returns the objective's loss dict (tensors are the caller's to free). */
