@@ -1,12 +1,13 @@
 // The batched text streams of FLMModel (l2r and r2l as one batch of 2B captions, the default) against
 // the official one-after-the-other order (batchStreams: false): same outputs and gradients on the tiny
 // preset in eval mode, independent dropout for the two streams in train mode, and the pretraining
-// loss that scores only the positions with a target against flmLoss on full-length logits.
+// loss, whose reconstructor and LM heads run only at the positions with a target, against flmLoss on
+// full-length logits.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, manualSeed, noGrad, randint, randn, tensor, tidy } from '../src/tensor/index.js';
 import { FLMModel, flmConfig, specialIds, withOverrides, type FLMConfig, type FLMOutput } from '../src/models/index.js';
-import { flmLoss, flmLossAtTargets, flmMasks, fusionIds, lmLabels, type ObjectiveResult } from '../src/objectives/index.js';
+import { flmLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, type ObjectiveResult } from '../src/objectives/index.js';
 
 const TOL = { atol: 2e-6, rtol: 1e-5 };
 
@@ -107,7 +108,7 @@ describe('FLMModel batched streams', () => {
     });
   });
 
-  it('flmLossAtTargets (no logits for padding) equals flmLoss on full-length logits, gradients too', () => {
+  it('lossFeatures + flmLossAtTargets (reconstructor and heads at the targets only) equal flmLoss on full-length logits, gradients too', () => {
     tidy(() => {
       manualSeed(3);
       const c = flmConfig('tiny');
@@ -116,25 +117,41 @@ describe('FLMModel batched streams', () => {
       const input = batch(c, [12, 7, 4], 12);
       const labelsLm = lmLabels(input.textIds);
       const pad = specialIds(c).pad;
-      for (const opts of [{}, { r2lIgnoreFirstPad: true }, { aux: false }]) {
-        const o = { ignoreIndex: pad, ...opts };
-        const full = (): ObjectiveResult => {
-          const out = model.forward(input);
-          return flmLoss({ recLogits: out.logits!.rec, fwdLogits: out.logits!.l2r, revLogits: out.logits!.r2l, labelsLm }, o);
-        };
-        const targets = (): ObjectiveResult => {
-          const out = model.forward(input, { lmLogits: false });
-          return flmLossAtTargets({ rec: out.top.rec, fwd: out.top.fwd, rev: out.top.rev, labelsLm, score: (rows) => model.lmLogits(rows) }, o);
-        };
-        const a = targets();
-        const b = full();
-        assert.deepEqual(Object.keys(a.terms), Object.keys(b.terms));
-        for (const k of Object.keys(b.terms)) assertClose(`${JSON.stringify(opts)} ${k}`, a.terms[k]!, b.terms[k]!, { atol: 1e-6, rtol: 1e-6 });
-        assertClose(`${JSON.stringify(opts)} loss`, a.loss, b.loss, { atol: 1e-6, rtol: 1e-6 });
-        for (const k of Object.keys(b.metrics)) assert.equal(a.metrics[k]!.item(), b.metrics[k]!.item(), k);
-        const ga = grads(model, () => targets().loss);
-        const gb = grads(model, () => full().loss);
-        for (const [name, g] of gb) assertClose(`grad ${name}`, ga.get(name)!, g);
+      const recRows = flmTargetRows(labelsLm, pad);
+      assert.deepEqual(recRows.shape, [11 + 6 + 3, 2]);
+      for (const batched of [true, false]) {
+        model.batchStreams = batched;
+        const dense = model.forward(input, { lmLogits: false }).top;
+        const rows = model.lossFeatures(input, recRows);
+        assertClose(`${batched} rec rows`, rows.rec, dense.rec.index(recRows.select(1, 0), recRows.select(1, 1)));
+        for (const opts of [{}, { r2lIgnoreFirstPad: true }, { aux: false }]) {
+          const o = { ignoreIndex: pad, ...opts };
+          const what = `batched ${batched} ${JSON.stringify(opts)}`;
+          const full = (): ObjectiveResult => {
+            const out = model.forward(input);
+            return flmLoss({ recLogits: out.logits!.rec, fwdLogits: out.logits!.l2r, revLogits: out.logits!.r2l, labelsLm }, o);
+          };
+          const score = (r: { rec: Tensor; l2r?: Tensor; r2l?: Tensor }) => model.lmLogits(r);
+          const atRows = (): ObjectiveResult => {
+            const out = model.lossFeatures(input, recRows);
+            return flmLossAtTargets({ rec: out.rec, fwd: out.fwd, rev: out.rev, labelsLm, score }, o);
+          };
+          const onDense = (): ObjectiveResult => {
+            const out = model.forward(input, { lmLogits: false }).top;
+            return flmLossAtTargets({ rec: out.rec, fwd: out.fwd, rev: out.rev, labelsLm, score }, o);
+          };
+          const b = full();
+          for (const [name, a] of [['rows', atRows()], ['dense', onDense()]] as const) {
+            assert.deepEqual(Object.keys(a.terms), Object.keys(b.terms));
+            for (const k of Object.keys(b.terms)) assertClose(`${what} ${name} ${k}`, a.terms[k]!, b.terms[k]!, { atol: 1e-6, rtol: 1e-6 });
+            assertClose(`${what} ${name} loss`, a.loss, b.loss, { atol: 1e-6, rtol: 1e-6 });
+            for (const k of Object.keys(b.metrics)) assert.equal(a.metrics[k]!.item(), b.metrics[k]!.item(), `${what} ${name} ${k}`);
+          }
+          const ga = grads(model, () => atRows().loss);
+          const gb = grads(model, () => full().loss);
+          assert.deepEqual([...ga.keys()].sort(), [...gb.keys()].sort());
+          for (const [name, g] of gb) assertClose(`${what} grad ${name}`, ga.get(name)!, g);
+        }
       }
       model.dispose();
     });

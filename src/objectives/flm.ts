@@ -11,7 +11,7 @@
 // Official quirk kept (§D.2, §H.8): the R2L label of the first pad position (q = n) is `</s>`, not
 // the pad id, so one trivial target per padded caption enters the R2L loss. This is part of the
 // objective the fixtures pin down; `r2lIgnoreFirstPad: true` drops it.
-import { type Tensor, tidy } from '../tensor/index.js';
+import { type Tensor, tensor, tidy } from '../tensor/index.js';
 import { type ObjectiveResult, accuracy, positions, tokenCrossEntropy } from './common.js';
 
 export interface FlmLossInputs {
@@ -62,7 +62,7 @@ export function flmLoss(inputs: FlmLossInputs, opts: FlmLossOptions = {}): Objec
 }
 
 export interface FlmFeatureInputs {
-  /** reconstructor output (top.rec) [B, L, H] */
+  /** reconstructor output (top.rec) [B, L, H], or only its rows at flmTargetRows(labelsLm) [N, H] */
   rec: Tensor;
   /** forward stream output (top.fwd) [B, L, H]; needed for the aux losses */
   fwd?: Tensor;
@@ -83,7 +83,9 @@ export function flmLossAtTargets(inputs: FlmFeatureInputs, opts: FlmLossOptions 
   return tidy((): ObjectiveResult => {
     const ignore = opts.ignoreIndex ?? 1;
     const labels = inputs.labelsLm; // [B, L-1]
-    const rec = targetRows(inputs.rec, 1, labels, ignore); // [N, H], [N]
+    const rec = inputs.rec.shape.length === 2
+      ? { rows: inputs.rec, labels: targets(labels, ignore).labels } // already the rows at the targets
+      : targetRows(inputs.rec, 1, labels, ignore); // [N, H], [N]
     const aux = opts.aux ?? (inputs.fwd !== undefined && inputs.rev !== undefined);
     if (!aux) return combine({ logits: inputs.score({ rec: rec.rows }).rec, labels: rec.labels }, null, ignore, opts);
     if (inputs.fwd === undefined || inputs.rev === undefined) throw new TypeError('flmLossAtTargets: aux losses need fwd and rev');
@@ -99,12 +101,27 @@ export function flmLossAtTargets(inputs: FlmFeatureInputs, opts: FlmLossOptions 
   });
 }
 
-/** Rows of x [B, L, H] at positions start.. whose label in labels [B, n] is a target: [N, H], and those labels [N]. */
-function targetRows(x: Tensor, start: number, labels: Tensor, ignore: number): { rows: Tensor; labels: Tensor } {
-  const at = labels.ne(ignore).nonzero(); // [N, 2]: (caption, position - start)
+/**
+ * The reconstructor positions that have an FLM target: (caption, position) pairs [N, 2] int64, row by
+ * row (positions 1..L-1 whose label in labelsLm [B, L-1] is not the ignore index). FLMModel.lossFeatures
+ * computes the reconstructor for these rows only; flmLossAtTargets then takes them as `rec`.
+ */
+export function flmTargetRows(labelsLm: Tensor, ignoreIndex = 1): Tensor {
+  return tidy(() => labelsLm.ne(ignoreIndex).nonzero().add(tensor([[0, 1]], { dtype: 'int64', device: labelsLm.device }))); // [N, 2]
+}
+
+/** The targets of labels [B, n] (label != ignore), row by row: their (caption, index) and labels [N]. */
+function targets(labels: Tensor, ignore: number): { b: Tensor; q: Tensor; labels: Tensor } {
+  const at = labels.ne(ignore).nonzero(); // [N, 2]
   const b = at.select(1, 0); // [N]
   const q = at.select(1, 1); // [N]
-  return { rows: x.narrow(1, start, labels.size(1)).index(b, q), labels: labels.index(b, q) };
+  return { b, q, labels: labels.index(b, q) };
+}
+
+/** Rows of x [B, L, H] at positions start.. whose label in labels [B, n] is a target: [N, H], and those labels [N]. */
+function targetRows(x: Tensor, start: number, labels: Tensor, ignore: number): { rows: Tensor; labels: Tensor } {
+  const t = targets(labels, ignore);
+  return { rows: x.narrow(1, start, labels.size(1)).index(t.b, t.q), labels: t.labels };
 }
 
 /** Labels of the aux losses (position map in the header): l2r = labelsLm[:, 1:], r2l = labelsLm[:, :-1]. [B, L-2] */

@@ -7,7 +7,7 @@ import {
   type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
-  arLoss, flmLossAtTargets, flmMasks, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  arLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
   prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
 } from '../../objectives/index.js';
 
@@ -54,11 +54,12 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
       if (!(model instanceof FLMModel)) throw new Error('objective flm needs an FLMModel');
       const masks = flmMasks(b.textMasks, { rate: o.spanCorruptionRate ?? c.span_corruption_rate, keepOneVisible: o.keepOneVisible });
       const input = { image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, ids.mask), masks };
-      const out = model.forward(input, { lmLogits: false });
       if (!model.lm_score) throw new Error('the FLM model has no LM head');
-      // the LM heads score only the positions that have a target (no logits for padding)
+      const labelsLm = lmLabels(b.textIds);
+      // the reconstructor and the LM heads run only at the positions that have a target (not padding)
+      const out = model.lossFeatures(input, flmTargetRows(labelsLm, ids.pad));
       return flmLossAtTargets(
-        { rec: out.top.rec, fwd: out.top.fwd, rev: out.top.rev, labelsLm: lmLabels(b.textIds), score: (rows) => model.lmLogits(rows) },
+        { rec: out.rec, fwd: out.fwd, rev: out.rev, labelsLm, score: (rows) => model.lmLogits(rows) },
         { ignoreIndex: ids.pad, l2rWeight: c.flm_aux_lm_loss_l2r_weight, r2lWeight: c.flm_aux_lm_loss_r2l_weight, aux: c.enable_flm_aux_lm_loss },
       );
     }
