@@ -11,7 +11,9 @@
 //
 // One set of weights serves both text streams; the official model registers the shared modules under
 // several names (text_transformer2, cross_modal_text_layers_r, ...). Here they are the same objects
-// registered twice, so the state dict lists every official key and aliases are trained once.
+// registered twice, so the state dict lists every official key and aliases are trained once. Since the
+// modules are shared, the two streams run as one batch of 2B captions (batchStreams, the default);
+// batchStreams = false runs them one after the other, as the official code does.
 import { F, Tensor, ones } from '../tensor/index.js';
 import { BERT_INIT, Embedding, ModuleList, TORCH_INIT, type Linear } from '../nn/layers.js';
 import { GridRows } from '../nn/grid-rows.js';
@@ -113,7 +115,7 @@ export class FLMModel extends FLMBackbone {
     checkInput(input);
     const s = this.batchStreams ? this.streamsBatched(input, null) : this.streamsPerStream(input);
     const out: FLMOutput = { ...s, clsFeats: this.cross_modal_text_pooler_f.forward(s.top.rec) }; // [B, H]
-    if ((o.lmLogits ?? true) && this.lm_score) {
+    if ((o.lmLogits ?? true) && this.lm_score && this.lm_score_r && this.lm_score_f) {
       const lg = this.lmLogits({ rec: s.top.rec, l2r: s.top.fwd, r2l: s.top.rev });
       out.logits = { rec: lg.rec, l2r: lg.l2r!, r2l: lg.r2l! }; // [B, L, V] each
     }
@@ -162,14 +164,14 @@ export class FLMModel extends FLMBackbone {
     const firstRecBottom = c.num_bottom_layer - c.num_reconstructor_bottom_layer;
     for (let i = 0; i < c.num_bottom_layer; i++) {
       x = this.text_transformer.layers[i]!.forward(x, streamMasks); // [2B, L, H]
-      if (i >= firstRecBottom) q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, x.view(B, 2 * L, -1), null, masks.bi, rec); // [B, L, H]
+      if (i >= firstRecBottom) q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, x.view(B, 2 * L, -1), null, masks.bi, rec); // [B, L, H] (or [N, H])
     }
     const bottom = { fwd: fwdOf(x), rev: revOf(x), rec: q };
 
     // token types: token_type[0] on l2r, token_type_flm[0] on r2l, token_type_flm[1] on the reconstructor
     const streamTypes = F.stack([this.token_type_embeddings.weight.select(0, 0), this.token_type_embeddings_flm.weight.select(0, 0)]); // [2, H]
     x = this.cross_modal_text_transform.forward(x).view(B, 2, L, -1).add(streamTypes.view(1, 2, 1, -1)).view(B, 2 * L, -1); // [B, 2L, H]
-    q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H]
+    q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H] (or [N, H])
     const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? c.image_token_type_idx); // [B, N_img, H]
     const imgMask = ones([1, 1, 1, img.shape[1]!], { dtype: img.dtype, device: img.device }); // [1, 1, 1, N_img], see streamsPerStream
     const crossIn = { img, fwd: fwdOf(x), rev: revOf(x), rec: q };
@@ -177,7 +179,7 @@ export class FLMModel extends FLMBackbone {
     const firstRecTop = c.num_top_layer - c.num_reconstructor_top_layer;
     for (let i = 0; i < c.num_top_layer; i++) {
       x = this.cross_modal_text_layers.at(i).forward(x, img, streamMasks, imgMask, { streams: 2 }); // [B, 2L, H]
-      if (i >= firstRecTop) q = this.fusion_layers_top.at(i - firstRecTop).forward(q, x, null, masks.bi, rec); // [B, L, H]
+      if (i >= firstRecTop) q = this.fusion_layers_top.at(i - firstRecTop).forward(q, x, null, masks.bi, rec); // [B, L, H] (or [N, H])
     }
     const top = { fwd: fwdOf(x), rev: revOf(x), rec: q };
     return { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top };
@@ -249,9 +251,9 @@ export class FLMModel extends FLMBackbone {
     const H = x.rec.size(-1);
     const logits = this.lm_score.forward(F.cat(parts.map((t) => t.reshape(-1, H)), 0)); // [N_rec + N_l2r + N_r2l, V]
     const V = logits.size(-1);
-    const split = logits.split(parts.map((t) => t.numel / H), 0);
-    const out: StreamFeatures = { rec: split[0]!.view(...x.rec.shape.slice(0, -1), V) };
-    names.forEach((k, i) => { out[k] = split[i]!.view(...parts[i]!.shape.slice(0, -1), V); });
+    const [rec, ...rest] = logits.split(parts.map((t) => t.numel / H), 0).map((t, i) => t.view(...parts[i]!.shape.slice(0, -1), V));
+    const out: StreamFeatures = { rec: rec! };
+    names.slice(1).forEach((k, i) => { out[k] = rest[i]!; });
     return out;
   }
 }
