@@ -180,7 +180,7 @@ static void Finalize(node_api_basic_env env, void* data, void* /*hint*/) {
   delete box;  // at::Tensor's destructor does not throw
 }
 
-Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+Napi::Value Wrap(Napi::Env env, at::Tensor t, bool report) {
   if (!t.defined()) return env.Null();
   auto* box = new TensorBox{std::move(t), 0};
   int64_t bytes = BytesOf(box->t);
@@ -195,7 +195,13 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   // From here the finalizer owns the box (it runs at GC or at environment teardown).
   if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw std::runtime_error("cannot tag a tensor handle");
   // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
-  if (bytes >= kReportThreshold && box->t.is_cpu()) {
+  // Only memory this handle alone holds is reported: a view (view, permute, narrow, select ...), a
+  // tensor sharing its storage with another (detach, outputs autograd saved) or a second handle to the
+  // same tensor (alias) frees nothing when collected. Counting them made every training step report its
+  // activations several times over, and V8 answered each 64 MB of reported growth with a full
+  // mark-compact (about 9 per FLM step at the small preset).
+  bool sole = report && !box->t.is_view() && box->t.has_storage() && box->t.storage().use_count() == 1;
+  if (bytes >= kReportThreshold && box->t.is_cpu() && sole) {
     int64_t ignored = 0;
     if (napi_adjust_external_memory(env, bytes, &ignored) == napi_ok) box->reported = bytes;
   }

@@ -58,7 +58,8 @@ void RethrowIntoJs(napi_env env, const Napi::Error& e) noexcept;
 void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg) noexcept;
 
 // ---- wrapping ----
-Napi::Value Wrap(Napi::Env env, at::Tensor t);            // undefined tensor -> null
+// undefined tensor -> null; report: false for a second handle to a tensor JavaScript already holds
+Napi::Value Wrap(Napi::Env env, at::Tensor t, bool report = true);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 // HandleOf checks the type tag only (dispose, isDisposed); BoxOf also refuses a disposed tensor.
 TensorBox* HandleOf(const char* op, const Napi::Value& v, int argIndex);

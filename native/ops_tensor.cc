@@ -90,7 +90,7 @@ FLM_FN(Memory) {
 // A second handle to the same tensor (shares storage and autograd identity).
 FLM_FN(Alias) {
   FLM_OP("alias")
-  return Wrap(info.Env(), T(info, 0, kOp));
+  return Wrap(info.Env(), T(info, 0, kOp), /*report=*/false);
   FLM_END
 }
 

@@ -127,9 +127,14 @@ describe('caption decoding (D.11)', () => {
       const e = encodeCaptions(tok, tokens, captions.slice(0, 5), 20);
       const ids = tensor(e.ids, { shape: e.shape, dtype: 'int64' });
       const masks = tensor(e.mask, { shape: e.shape, dtype: 'int64' });
-      const full = model.forward({ image: images, textIds: ids, textMasks: masks, fusionIds: fusionIds(ids, masks, tok.specialIds.mask), masks: flmMasks(masks) }, { lmLogits: false });
+      const three = () => model.forward({ image: images, textIds: ids, textMasks: masks, fusionIds: fusionIds(ids, masks, tok.specialIds.mask), masks: flmMasks(masks) }, { lmLogits: false });
       const fwd = forwardStream(model, captionImageTokens(model, images), ids, toAdditive(forwardMask(masks)));
-      assert.ok(fwd.equal(full.top.fwd));
+      // exactly, against the official stream order; the batched streams (the default) run 2B rows
+      // through each matrix product, which rounds differently (BLAS blocking depends on the row count)
+      model.batchStreams = false;
+      assert.ok(fwd.equal(three().top.fwd));
+      model.batchStreams = true;
+      assert.ok(fwd.allclose(three().top.fwd, 1e-5, 1e-5));
     }));
   });
 

@@ -19,6 +19,8 @@ export interface StepBenchOptions {
   threads: number;
   seed?: number;
   peer?: boolean;
+  /** flm: the l2r and r2l streams as one batch (default) or one after the other (false) */
+  batchStreams?: boolean;
 }
 
 export interface StepBenchResult {
@@ -28,6 +30,8 @@ export interface StepBenchResult {
   batch: number;
   threads: number;
   params: number;
+  /** flm only: whether the two text streams ran as one batch */
+  batch_streams?: boolean;
   ms_per_step_median: number;
   ms_per_step_min: number;
   ms_per_step_max: number;
@@ -79,7 +83,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   const p = PRESETS[o.preset];
   const batch = o.batch ?? p.batch;
   const config = objectiveConfig(o.objective, o.preset);
-  const model = tidy(() => createObjectiveModel(o.objective, config));
+  const model = tidy(() => createObjectiveModel(o.objective, config, { batchStreams: o.batchStreams ?? true }));
   model.train();
   const params = model.parameters();
   const opt = new AdamW(params, { lr: 1e-4, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.01 });
@@ -101,6 +105,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   const r: StepBenchResult = {
     impl: 'flm', preset: o.preset, objective: o.objective, batch, threads: getNumThreads(),
     params: params.reduce((a, t) => a + t.numel, 0),
+    ...(o.objective === 'flm' && { batch_streams: o.batchStreams ?? true }),
     ms_per_step_median: round(median), ms_per_step_min: round(sorted[0]!), ms_per_step_max: round(sorted[sorted.length - 1]!),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
   };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from './json.js';
 import { availableParallelism } from 'node:os';
+import type { PresetName } from '../models/index.js';
 
 function threadList(v: string | undefined): number[] {
   if (v === undefined) return [...new Set([1, availableParallelism()])];
@@ -38,17 +39,18 @@ export function registerBench(p: Command): void {
   bench
     .command('step')
     .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py)')
-    .option('--preset <name>', 'model preset: tiny | small | base', 'small')
+    .option('--preset <name>', 'model preset: tiny | mini | small | base (the PyTorch peer has no mini)', 'small')
     .requiredOption('--objective <name>', 'flm | mlm | ar | prefixlm')
     .option('--batch <n>', "batch size (default: the preset's)")
     .option('--steps <n>', 'timed steps', '20')
     .option('--warmup <n>', 'untimed steps first', '3')
     .option('--threads <n>', 'intra-op threads (default: all cores)')
     .option('--no-peer', 'skip the PyTorch peer')
+    .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
     .option('--json', 'one JSON object')
-    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; json?: boolean }) => {
+    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; json?: boolean }) => {
       if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
-      if (!['tiny', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, small or base, got '${o.preset}'`);
+      if (!['tiny', 'mini', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, mini, small or base, got '${o.preset}'`);
       const { benchStep } = await import('../bench/step.js');
       const num = (name: string, v: string | undefined, min: number): number | undefined => {
         if (v === undefined) return undefined;
@@ -57,8 +59,9 @@ export function registerBench(p: Command): void {
         return n;
       };
       const r = benchStep({
-        preset: o.preset as 'tiny' | 'small' | 'base', objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
+        preset: o.preset as PresetName, objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
         steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: num('threads', o.threads, 1) ?? availableParallelism(), peer: o.peer,
+        batchStreams: !o.unbatchedStreams,
       });
       if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
       if (o.json) printJson('bench step', { ms_per_step_median: r.ms_per_step_median, pytorch_ms_per_step_median: r.pytorch_ms_per_step_median ?? null, ratio: r.ratio ?? null }, { ...r });

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { BERT_INIT, type Init } from '../nn/layers.js';
 import { BertAttention, BertIntermediate, BertOutput } from '../nn/attention.js';
+import type { GridRows } from '../nn/grid-rows.js';
 
 export interface BertCrossLayerOptions {
   hidden: number;
@@ -37,10 +38,26 @@ export class BertCrossLayer extends Module {
   /**
    * x [B, Lq, H] queries, context [B, Lk, H] keys/values; selfMask [B, 1, Lq|1, Lq] (ignored without
    * self-attention), contextMask [B|1, 1, Lq|1, Lk] additive (null = attend everywhere).
+   *
+   * streams S > 1: x [B, S*L, H] packs S independent token streams of L tokens along the sequence
+   * (FLM's l2r and r2l copies of one caption). Self-attention stays inside each stream, under
+   * selfMask [B*S, 1, L|1, L]; the cross-attention reads the context once for all S*L queries, so
+   * its key/value projections are computed once, not once per stream.
+   * rows (without self-attention only): x holds just those query rows [N, H] of the [B, Lq] grid,
+   * and so does the result; no other query can change them, as queries only read the context.
    */
-  forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null): Tensor {
-    const h = this.attention ? this.attention.forward(x, selfMask) : x; // [B, Lq, H]
-    const c = this.crossattention.forward(h, contextMask, context); // [B, Lq, H]
-    return this.output.forward(this.intermediate.forward(c), c); // [B, Lq, H]
+  forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null, o: { streams?: number; rows?: GridRows } = {}): Tensor {
+    if (o.rows && this.attention) throw new Error('BertCrossLayer: query rows need a layer without self-attention');
+    const h = this.attention ? this.selfAttention(this.attention, x, selfMask, o.streams ?? 1) : x; // [B, Lq, H]
+    const c = this.crossattention.forward(h, contextMask, context, o.rows); // [B, Lq, H] (or [N, H])
+    return this.output.forward(this.intermediate.forward(c), c); // [B, Lq, H] (or [N, H])
+  }
+
+  private selfAttention(attention: BertAttention, x: Tensor, mask: Tensor | null, streams: number): Tensor {
+    if (streams === 1) return attention.forward(x, mask); // [B, Lq, H]
+    const [B, SL, H] = x.shape as [number, number, number];
+    if (SL % streams !== 0) throw new RangeError(`BertCrossLayer: ${SL} queries do not split into ${streams} streams`);
+    const perStream = x.view(B * streams, SL / streams, H); // [B*S, L, H]
+    return attention.forward(perStream, mask).view(B, SL, H); // [B, S*L, H]
   }
 }

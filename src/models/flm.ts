@@ -11,9 +11,12 @@
 //
 // One set of weights serves both text streams; the official model registers the shared modules under
 // several names (text_transformer2, cross_modal_text_layers_r, ...). Here they are the same objects
-// registered twice, so the state dict lists every official key and aliases are trained once.
+// registered twice, so the state dict lists every official key and aliases are trained once. Since the
+// modules are shared, the two streams run as one batch of 2B captions (batchStreams, the default);
+// batchStreams = false runs them one after the other, as the official code does.
 import { F, Tensor, ones } from '../tensor/index.js';
 import { BERT_INIT, Embedding, ModuleList, TORCH_INIT, type Linear } from '../nn/layers.js';
+import { GridRows } from '../nn/grid-rows.js';
 import { BertCrossLayer } from './bert-cross-layer.js';
 import { MLMHead, Pooler } from './heads.js';
 import { FLMBackbone, type ModelOptions } from './single-stream.js';
@@ -42,6 +45,13 @@ export interface FLMOutput {
   logits?: { rec: Tensor; l2r: Tensor; r2l: Tensor };
 }
 
+/** Per-stream tensors [..., H] (features) or [..., V] (logits): reconstructor, l2r, r2l. */
+export interface StreamFeatures {
+  rec: Tensor;
+  l2r?: Tensor;
+  r2l?: Tensor;
+}
+
 export class FLMModel extends FLMBackbone {
   readonly text_transformer2: RobertaModel;
   readonly cross_modal_text_layers_r: ModuleList<BertCrossLayer>;
@@ -55,8 +65,16 @@ export class FLMModel extends FLMBackbone {
   lm_score_r: MLMHead | null = null;
   lm_score_f: MLMHead | null = null;
 
+  /**
+   * true (default): the l2r and r2l streams run as one batch of 2B captions through the shared modules
+   * (streamsBatched); false: one after the other, as the official code does (streamsPerStream). Same
+   * outputs and gradients up to float rounding; with dropout the two paths draw different masks.
+   */
+  batchStreams: boolean;
+
   constructor(config: FLMConfig, opts: ModelOptions = {}) {
     super(config, opts);
+    this.batchStreams = opts.batchStreams ?? true;
     const c = config;
     if (!c.flm_backbone) throw new Error('FLMModel: config.flm_backbone is false; use SingleStreamModel');
     const hf = c.hidden_size_for_fusion;
@@ -94,14 +112,83 @@ export class FLMModel extends FLMBackbone {
 
   /** The three-stream forward (official infer_three_stream, default masks supplied by the caller). */
   forward(input: FLMInput, o: { lmLogits?: boolean } = {}): FLMOutput {
+    checkInput(input);
+    const s = this.batchStreams ? this.streamsBatched(input, null) : this.streamsPerStream(input);
+    const out: FLMOutput = { ...s, clsFeats: this.cross_modal_text_pooler_f.forward(s.top.rec) }; // [B, H]
+    if ((o.lmLogits ?? true) && this.lm_score && this.lm_score_r && this.lm_score_f) {
+      const lg = this.lmLogits({ rec: s.top.rec, l2r: s.top.fwd, r2l: s.top.rev });
+      out.logits = { rec: lg.rec, l2r: lg.l2r!, r2l: lg.r2l! }; // [B, L, V] each
+    }
+    return out;
+  }
+
+  /**
+   * The final features the pretraining losses score: top.fwd, top.rev [B, L, H] and the reconstructor
+   * output at the query rows `recRows` [N, 2] (caption, position) only, [N, H]. The reconstructor's
+   * queries attend to the text streams, never to each other, so with batchStreams it computes those rows
+   * alone (no work for padding and unscored positions); the per-stream path picks them from the full output.
+   */
+  lossFeatures(input: FLMInput, recRows: Tensor): { fwd: Tensor; rev: Tensor; rec: Tensor } {
+    checkInput(input);
+    const [B, L] = input.textIds.shape as [number, number];
+    const rows = new GridRows(recRows, B, L);
+    if (this.batchStreams) return this.streamsBatched(input, rows).top;
+    const { top } = this.streamsPerStream(input);
+    return { fwd: top.fwd, rev: top.rev, rec: rows.gather(top.rec) };
+  }
+
+  /**
+   * The two text streams as one batch, interleaved: row 2b of x [2B, L, H] is caption b's l2r stream,
+   * row 2b+1 its r2l stream. The same memory read as [B, 2L, H] is cat(F, R) along the sequence, the
+   * reconstructor's context, and the packed queries of the cross-modal layers, which then project the
+   * image keys/values once for both streams. With `rows` the reconstructor stream q holds only those
+   * query rows, [N, H] instead of [B, L, H].
+   */
+  private streamsBatched(input: FLMInput, rows: GridRows | null): Streams {
     const c = this.config;
     const { image, textIds, fusionIds, masks } = input;
     const [B, L] = textIds.shape as [number, number];
-    checkShape('masks.fwd', masks.fwd, [B, 1, L, L]);
-    checkShape('masks.rev', masks.rev, [B, 1, L, L]);
-    checkShape('masks.bi', masks.bi, [B, 1, L, 2 * L]);
-    checkShape('fusionIds', fusionIds, [B, L]);
-    checkShape('textMasks', input.textMasks, [B, L]);
+    const pair = (t: Tensor): Tensor => F.stack([t, t], 1).flatten(0, 1); // [B, ...] -> [2B, ...] b, b, b+1, b+1 ..
+    const streamMasks = F.stack([masks.fwd, masks.rev], 1).flatten(0, 1); // [2B, 1, L, L] fwd, rev, fwd, ..
+    const fwdOf = (x: Tensor): Tensor => x.view(B, 2, L, -1).select(1, 0); // [B, L, H] view
+    const revOf = (x: Tensor): Tensor => x.view(B, 2, L, -1).select(1, 1); // [B, L, H] view
+    const rec = rows ? { rows } : {};
+
+    const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]
+    const embedFusion = this.fusion_token_embedding.forward(fusionIds); // [B, L, H]
+    let q = rows ? rows.gather(embedFusion) : embedFusion; // [B, L, H] (or [N, H])
+    // one embedding call for both copies of the ids: dropout stays independent per stream (spec B.5 step 2)
+    let x = this.text_transformer.embeddings.forward(pair(textIds)); // [2B, L, H]
+    const embedText = fwdOf(x);
+
+    const firstRecBottom = c.num_bottom_layer - c.num_reconstructor_bottom_layer;
+    for (let i = 0; i < c.num_bottom_layer; i++) {
+      x = this.text_transformer.layers[i]!.forward(x, streamMasks); // [2B, L, H]
+      if (i >= firstRecBottom) q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, x.view(B, 2 * L, -1), null, masks.bi, rec); // [B, L, H] (or [N, H])
+    }
+    const bottom = { fwd: fwdOf(x), rev: revOf(x), rec: q };
+
+    // token types: token_type[0] on l2r, token_type_flm[0] on r2l, token_type_flm[1] on the reconstructor
+    const streamTypes = F.stack([this.token_type_embeddings.weight.select(0, 0), this.token_type_embeddings_flm.weight.select(0, 0)]); // [2, H]
+    x = this.cross_modal_text_transform.forward(x).view(B, 2, L, -1).add(streamTypes.view(1, 2, 1, -1)).view(B, 2 * L, -1); // [B, 2L, H]
+    q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H] (or [N, H])
+    const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? c.image_token_type_idx); // [B, N_img, H]
+    const imgMask = ones([1, 1, 1, img.shape[1]!], { dtype: img.dtype, device: img.device }); // [1, 1, 1, N_img], see streamsPerStream
+    const crossIn = { img, fwd: fwdOf(x), rev: revOf(x), rec: q };
+
+    const firstRecTop = c.num_top_layer - c.num_reconstructor_top_layer;
+    for (let i = 0; i < c.num_top_layer; i++) {
+      x = this.cross_modal_text_layers.at(i).forward(x, img, streamMasks, imgMask, { streams: 2 }); // [B, 2L, H]
+      if (i >= firstRecTop) q = this.fusion_layers_top.at(i - firstRecTop).forward(q, x, null, masks.bi, rec); // [B, L, H] (or [N, H])
+    }
+    const top = { fwd: fwdOf(x), rev: revOf(x), rec: q };
+    return { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top };
+  }
+
+  /** The official order: the l2r stream, then the r2l stream, through the same (aliased) modules. */
+  private streamsPerStream(input: FLMInput): Streams {
+    const c = this.config;
+    const { image, textIds, fusionIds, masks } = input;
 
     const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]
     let q = this.fusion_token_embedding.forward(fusionIds); // [B, L, H]
@@ -141,18 +228,47 @@ export class FLMModel extends FLMBackbone {
       }
     }
     const top = { fwd: f, rev: r, rec: q };
-    const clsFeats = this.cross_modal_text_pooler_f.forward(q); // [B, H]
+    return { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top };
+  }
 
-    const out: FLMOutput = { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top, clsFeats };
-    if ((o.lmLogits ?? true) && this.lm_score && this.lm_score_r && this.lm_score_f) {
-      out.logits = {
-        rec: this.lm_score.forward(top.rec), // [B, L, V]
-        l2r: this.lm_score_r.forward(top.fwd), // [B, L, V]
-        r2l: this.lm_score_f.forward(top.rev), // [B, L, V]
+  /**
+   * LM logits of features [..., H] of the three streams: lm_score(rec), lm_score_r(l2r), lm_score_f(r2l),
+   * each [..., V]; l2r and r2l may be left out. With shared scorer weights (and batchStreams) one head
+   * call scores the rows of all of them.
+   */
+  lmLogits(x: StreamFeatures): StreamFeatures {
+    if (!this.lm_score || !this.lm_score_r || !this.lm_score_f) throw new Error('lmLogits(): the model has no FLM head (loss_names.flm = 0)');
+    const shared = this.lm_score === this.lm_score_r && this.lm_score === this.lm_score_f;
+    if (!shared || !this.batchStreams) {
+      return {
+        rec: this.lm_score.forward(x.rec),
+        ...(x.l2r && { l2r: this.lm_score_r.forward(x.l2r) }),
+        ...(x.r2l && { r2l: this.lm_score_f.forward(x.r2l) }),
       };
     }
+    const names = (['rec', 'l2r', 'r2l'] as const).filter((k) => x[k] !== undefined);
+    const parts = names.map((k) => x[k]!);
+    const H = x.rec.size(-1);
+    const logits = this.lm_score.forward(F.cat(parts.map((t) => t.reshape(-1, H)), 0)); // [N_rec + N_l2r + N_r2l, V]
+    const V = logits.size(-1);
+    const [rec, ...rest] = logits.split(parts.map((t) => t.numel / H), 0).map((t, i) => t.view(...parts[i]!.shape.slice(0, -1), V));
+    const out: StreamFeatures = { rec: rec! };
+    names.slice(1).forEach((k, i) => { out[k] = rest[i]!; });
     return out;
   }
+}
+
+/** FLMOutput before the pooler and the LM heads. */
+type Streams = Omit<FLMOutput, 'clsFeats' | 'logits'>;
+
+function checkInput(input: FLMInput): void {
+  const { textIds, fusionIds, masks } = input;
+  const [B, L] = textIds.shape as [number, number];
+  checkShape('masks.fwd', masks.fwd, [B, 1, L, L]);
+  checkShape('masks.rev', masks.rev, [B, 1, L, L]);
+  checkShape('masks.bi', masks.bi, [B, 1, L, 2 * L]);
+  checkShape('fusionIds', fusionIds, [B, L]);
+  checkShape('textMasks', input.textMasks, [B, L]);
 }
 
 function checkShape(name: string, t: Tensor, expected: number[]): void {

@@ -78,7 +78,7 @@ export { FLMModel, SingleStreamModel };
 export type { ModelOptions };
 export * from './config.js';
 export { FLMBackbone, type OneStreamInput, type OneStreamOutput } from './single-stream.js';
-export type { FLMInput, FLMOutput } from './flm.js';
+export type { FLMInput, FLMOutput, StreamFeatures } from './flm.js';
 export { CLIPVisionModel, VisualTransformer, resizePositionalEmbedding } from './clip-vit.js';
 export { RobertaModel, RobertaEmbeddings, RobertaLayer, robertaPositionIds } from './roberta.js';
 export { BertCrossLayer } from './bert-cross-layer.js';

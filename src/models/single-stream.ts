@@ -28,6 +28,11 @@ export interface ModelOptions {
    * Either way ITM logits are itm_score(pooled); only the width of `clsFeats` differs.
    */
   compat?: boolean;
+  /**
+   * FLMModel only: run the l2r and r2l streams as one batch (default true; see FLMModel.batchStreams).
+   * false runs them one after the other, the official order, for checking.
+   */
+  batchStreams?: boolean;
 }
 
 export interface OneStreamInput {

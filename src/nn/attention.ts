@@ -10,6 +10,7 @@ import { F, Tensor, empty, zeros } from '../tensor/index.js';
 import { Module } from './module.js';
 import { Linear, LayerNorm, TORCH_INIT, type Init } from './layers.js';
 import { uniform_, zeros_ } from './init.js';
+import type { GridRows } from './grid-rows.js';
 
 /** [B, L, heads*d] -> [B, heads, L, d] */
 function splitHeads(x: Tensor, heads: number): Tensor {
@@ -44,13 +45,18 @@ export class BertSelfAttention extends Module {
     this.key = this.child('key', new Linear(hidden, hidden, { init }));
     this.value = this.child('value', new Linear(hidden, hidden, { init }));
   }
-  /** x [B, Lq, H] attends to kv [B, Lk, H] (kv = x for self-attention) under mask [B|1, 1, Lq|1, Lk]. */
-  forward(x: Tensor, kv: Tensor, mask: Tensor | null): Tensor {
-    const q = splitHeads(this.query.forward(x), this.heads); // [B, h, Lq, d]
+  /**
+   * x [B, Lq, H] attends to kv [B, Lk, H] (kv = x for self-attention) under mask [B|1, 1, Lq|1, Lk].
+   * With `rows`, x holds only those rows [N, H] of the [B, Lq] query grid (cross-attention: the other
+   * queries are computed as zeros and dropped); the result is then [N, H] too.
+   */
+  forward(x: Tensor, kv: Tensor, mask: Tensor | null, rows?: GridRows): Tensor {
+    const query = this.query.forward(x); // [B, Lq, H] (or [N, H])
+    const q = splitHeads(rows ? rows.scatter(query) : query, this.heads); // [B, h, Lq, d]
     const k = splitHeads(this.key.forward(kv), this.heads); // [B, h, Lk, d]
     const v = splitHeads(this.value.forward(kv), this.heads); // [B, h, Lk, d]
-    const ctx = F.attention(q, k, v, mask, this.dropout, this.training); // [B, h, Lq, d]
-    return mergeHeads(ctx); // [B, Lq, H]
+    const ctx = mergeHeads(F.attention(q, k, v, mask, this.dropout, this.training)); // [B, Lq, H]
+    return rows ? rows.gather(ctx) : ctx; // [B, Lq, H] (or [N, H])
   }
 }
 
@@ -79,10 +85,14 @@ export class BertAttention extends Module {
     this.self = this.child('self', new BertSelfAttention(o.hidden, o.heads, o.dropout ?? 0, init));
     this.output = this.child('output', new BertOutput(o.hidden, o.hidden, o.eps, o.dropout ?? 0, init));
   }
-  /** Self-attention (context omitted) or cross-attention to `context` [B, Lk, H]; returns [B, Lq, H]. */
-  forward(x: Tensor, mask: Tensor | null, context?: Tensor): Tensor {
-    const a = this.self.forward(x, context ?? x, mask); // [B, Lq, H]
-    return this.output.forward(a, x); // [B, Lq, H]
+  /**
+   * Self-attention (context omitted) or cross-attention to `context` [B, Lk, H]; returns [B, Lq, H].
+   * Cross-attention may take only some query rows: x [N, H] with `rows` (see BertSelfAttention).
+   */
+  forward(x: Tensor, mask: Tensor | null, context?: Tensor, rows?: GridRows): Tensor {
+    if (rows && !context) throw new Error('BertAttention: query rows need a context (cross-attention)');
+    const a = this.self.forward(x, context ?? x, mask, rows); // [B, Lq, H] (or [N, H])
+    return this.output.forward(a, x); // [B, Lq, H] (or [N, H])
   }
 }
 

@@ -2,3 +2,4 @@ export * from './module.js';
 export * from './layers.js';
 export * from './init.js';
 export * from './init-scale.js';
+export * from './grid-rows.js';

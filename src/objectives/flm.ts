@@ -11,7 +11,7 @@
 // Official quirk kept (§D.2, §H.8): the R2L label of the first pad position (q = n) is `</s>`, not
 // the pad id, so one trivial target per padded caption enters the R2L loss. This is part of the
 // objective the fixtures pin down; `r2lIgnoreFirstPad: true` drops it.
-import { type Tensor, tidy } from '../tensor/index.js';
+import { type Tensor, tensor, tidy } from '../tensor/index.js';
 import { type ObjectiveResult, accuracy, positions, tokenCrossEntropy } from './common.js';
 
 export interface FlmLossInputs {
@@ -47,34 +47,113 @@ export function flmLoss(inputs: FlmLossInputs, opts: FlmLossOptions = {}): Objec
     const ignore = opts.ignoreIndex ?? 1;
     const labels = inputs.labelsLm; // [B, L-1]
     const L = labels.size(1) + 1;
-    const rec = positions(inputs.recLogits, 1, L - 1, 'flmLoss recLogits'); // [B, L-1, V]
-    const lFlm = tokenCrossEntropy(rec, labels, ignore);
-    const accFlm = accuracy(rec, labels, ignore);
+    const rec = { logits: positions(inputs.recLogits, 1, L - 1, 'flmLoss recLogits'), labels }; // [B, L-1, V], [B, L-1]
     const aux = opts.aux ?? (inputs.fwdLogits !== undefined && inputs.revLogits !== undefined);
-    if (!aux) {
-      return { loss: lFlm, terms: { flm: lFlm }, metrics: { flmAccuracy: accFlm.accuracy } };
-    }
+    if (!aux) return combine(rec, null, ignore, opts);
     if (inputs.fwdLogits === undefined || inputs.revLogits === undefined) {
       throw new TypeError('flmLoss: aux losses need fwdLogits and revLogits');
     }
-    const fwd = positions(inputs.fwdLogits, 1, L - 2, 'flmLoss fwdLogits'); // [B, L-2, V]
-    const rev = positions(inputs.revLogits, 2, L - 2, 'flmLoss revLogits'); // [B, L-2, V]
-    const l2rLabels = labels.narrow(1, 1, L - 2); // [B, L-2]
-    let r2lLabels = labels.narrow(1, 0, L - 2); // [B, L-2]
-    if (opts.r2lIgnoreFirstPad) r2lLabels = r2lLabels.where(l2rLabels.ne(ignore), ignore); // q = n: label q+1 is a pad
-    const lL2r = tokenCrossEntropy(fwd, l2rLabels, ignore);
-    const lR2l = tokenCrossEntropy(rev, r2lLabels, ignore);
-    const w1 = opts.l2rWeight ?? 1;
-    const w2 = opts.r2lWeight ?? 1;
-    const loss = lFlm.add(lL2r.mul(w1)).add(lR2l.mul(w2)).mul(1 / (1 + w1 + w2)); // [] (official: 1 / total * (...))
-    return {
-      loss,
-      terms: { flm: lFlm, l2r: lL2r, r2l: lR2l },
-      metrics: {
-        flmAccuracy: accFlm.accuracy,
-        l2rAccuracy: accuracy(fwd, l2rLabels, ignore).accuracy,
-        r2lAccuracy: accuracy(rev, r2lLabels, ignore).accuracy,
-      },
-    };
+    const { l2rLabels, r2lLabels } = auxLabels(labels, ignore, opts);
+    return combine(rec, {
+      l2r: { logits: positions(inputs.fwdLogits, 1, L - 2, 'flmLoss fwdLogits'), labels: l2rLabels }, // [B, L-2, V]
+      r2l: { logits: positions(inputs.revLogits, 2, L - 2, 'flmLoss revLogits'), labels: r2lLabels }, // [B, L-2, V]
+    }, ignore, opts);
   });
+}
+
+export interface FlmFeatureInputs {
+  /** reconstructor output (top.rec) [B, L, H], or only its rows at flmTargetRows(labelsLm) [N, H] */
+  rec: Tensor;
+  /** forward stream output (top.fwd) [B, L, H]; needed for the aux losses */
+  fwd?: Tensor;
+  /** reverse stream output (top.rev) [B, L, H]; needed for the aux losses */
+  rev?: Tensor;
+  /** text_ids[:, 1:] with pads = the pad id: [B, L-1] */
+  labelsLm: Tensor;
+  /** the LM heads: rows [N, H] of each stream -> logits [N, V] (FLMModel.lmLogits) */
+  score: (rows: { rec: Tensor; l2r?: Tensor; r2l?: Tensor }) => { rec: Tensor; l2r?: Tensor; r2l?: Tensor };
+}
+
+/**
+ * flmLoss from the streams' final features: only the positions that have a target (label != the
+ * ignore index) go through the LM heads, so no logits are computed for padding. Same terms, metrics
+ * and gradients as flmLoss on the full-length logits, up to float summation order.
+ */
+export function flmLossAtTargets(inputs: FlmFeatureInputs, opts: FlmLossOptions = {}): ObjectiveResult {
+  return tidy((): ObjectiveResult => {
+    const ignore = opts.ignoreIndex ?? 1;
+    const labels = inputs.labelsLm; // [B, L-1]
+    const rec = inputs.rec.shape.length === 2
+      ? { rows: inputs.rec, labels: targets(labels, ignore).labels } // already the rows at the targets
+      : targetRows(inputs.rec, 1, labels, ignore); // [N, H], [N]
+    const aux = opts.aux ?? (inputs.fwd !== undefined && inputs.rev !== undefined);
+    if (!aux) return combine({ logits: inputs.score({ rec: rec.rows }).rec, labels: rec.labels }, null, ignore, opts);
+    if (inputs.fwd === undefined || inputs.rev === undefined) throw new TypeError('flmLossAtTargets: aux losses need fwd and rev');
+    const { l2rLabels, r2lLabels } = auxLabels(labels, ignore, opts);
+    const l2r = targetRows(inputs.fwd, 1, l2rLabels, ignore); // positions 1..L-2
+    const r2l = targetRows(inputs.rev, 2, r2lLabels, ignore); // positions 2..L-1
+    const logits = inputs.score({ rec: rec.rows, l2r: l2r.rows, r2l: r2l.rows }); // [N_*, V]
+    if (logits.l2r === undefined || logits.r2l === undefined) throw new TypeError('flmLossAtTargets: score() returned no l2r / r2l logits');
+    return combine({ logits: logits.rec, labels: rec.labels }, {
+      l2r: { logits: logits.l2r, labels: l2r.labels },
+      r2l: { logits: logits.r2l, labels: r2l.labels },
+    }, ignore, opts);
+  });
+}
+
+/**
+ * The reconstructor positions that have an FLM target: (caption, position) pairs [N, 2] int64, row by
+ * row (positions 1..L-1 whose label in labelsLm [B, L-1] is not the ignore index). FLMModel.lossFeatures
+ * computes the reconstructor for these rows only; flmLossAtTargets then takes them as `rec`.
+ */
+export function flmTargetRows(labelsLm: Tensor, ignoreIndex = 1): Tensor {
+  return tidy(() => labelsLm.ne(ignoreIndex).nonzero().add(tensor([[0, 1]], { dtype: 'int64', device: labelsLm.device }))); // [N, 2]
+}
+
+/** The targets of labels [B, n] (label != ignore), row by row: their (caption, index) and labels [N]. */
+function targets(labels: Tensor, ignore: number): { b: Tensor; q: Tensor; labels: Tensor } {
+  const at = labels.ne(ignore).nonzero(); // [N, 2]
+  const b = at.select(1, 0); // [N]
+  const q = at.select(1, 1); // [N]
+  return { b, q, labels: labels.index(b, q) };
+}
+
+/** Rows of x [B, L, H] at positions start.. whose label in labels [B, n] is a target: [N, H], and those labels [N]. */
+function targetRows(x: Tensor, start: number, labels: Tensor, ignore: number): { rows: Tensor; labels: Tensor } {
+  const t = targets(labels, ignore);
+  return { rows: x.narrow(1, start, labels.size(1)).index(t.b, t.q), labels: t.labels };
+}
+
+/** Labels of the aux losses (position map in the header): l2r = labelsLm[:, 1:], r2l = labelsLm[:, :-1]. [B, L-2] */
+function auxLabels(labels: Tensor, ignore: number, opts: FlmLossOptions): { l2rLabels: Tensor; r2lLabels: Tensor } {
+  const n = labels.size(1) - 1;
+  const l2rLabels = labels.narrow(1, 1, n); // [B, L-2]
+  let r2lLabels = labels.narrow(1, 0, n); // [B, L-2]
+  if (opts.r2lIgnoreFirstPad) r2lLabels = r2lLabels.where(l2rLabels.ne(ignore), ignore); // q = n: label q+1 is a pad
+  return { l2rLabels, r2lLabels };
+}
+
+interface Scored {
+  logits: Tensor; // [..., V]
+  labels: Tensor; // [...]
+}
+
+function combine(rec: Scored, aux: { l2r: Scored; r2l: Scored } | null, ignore: number, opts: FlmLossOptions): ObjectiveResult {
+  const lFlm = tokenCrossEntropy(rec.logits, rec.labels, ignore);
+  const accFlm = accuracy(rec.logits, rec.labels, ignore);
+  if (!aux) return { loss: lFlm, terms: { flm: lFlm }, metrics: { flmAccuracy: accFlm.accuracy } };
+  const lL2r = tokenCrossEntropy(aux.l2r.logits, aux.l2r.labels, ignore);
+  const lR2l = tokenCrossEntropy(aux.r2l.logits, aux.r2l.labels, ignore);
+  const w1 = opts.l2rWeight ?? 1;
+  const w2 = opts.r2lWeight ?? 1;
+  const loss = lFlm.add(lL2r.mul(w1)).add(lR2l.mul(w2)).mul(1 / (1 + w1 + w2)); // [] (official: 1 / total * (...))
+  return {
+    loss,
+    terms: { flm: lFlm, l2r: lL2r, r2l: lR2l },
+    metrics: {
+      flmAccuracy: accFlm.accuracy,
+      l2rAccuracy: accuracy(aux.l2r.logits, aux.l2r.labels, ignore).accuracy,
+      r2lAccuracy: accuracy(aux.r2l.logits, aux.r2l.labels, ignore).accuracy,
+    },
+  };
 }

@@ -4,10 +4,10 @@ import { tidy } from '../../tensor/index.js';
 import { batchTensors, type TextImageBatch } from '../common/task.js';
 import {
   FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
-  type AnyFLMModel, type FLMConfig, type PresetName, type PresetSpec,
+  type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
-  arLoss, flmLoss, flmMasks, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  arLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
   prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
 } from '../../objectives/index.js';
 
@@ -41,8 +41,8 @@ export function objectiveConfig(objective: PretrainObjective, preset: PresetName
   return validateConfig(raw);
 }
 
-export function createObjectiveModel(objective: PretrainObjective, config: FLMConfig): AnyFLMModel {
-  return objective === 'flm' ? new FLMModel(config) : new SingleStreamModel(config);
+export function createObjectiveModel(objective: PretrainObjective, config: FLMConfig, opts: ModelOptions = {}): AnyFLMModel {
+  return objective === 'flm' ? new FLMModel(config, opts) : new SingleStreamModel(config, opts);
 }
 
 /** Runs masks + forward + loss; returns the objective's loss dict (tensors are the caller's to free). */
@@ -53,10 +53,13 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
     if (objective === 'flm') {
       if (!(model instanceof FLMModel)) throw new Error('objective flm needs an FLMModel');
       const masks = flmMasks(b.textMasks, { rate: o.spanCorruptionRate ?? c.span_corruption_rate, keepOneVisible: o.keepOneVisible });
-      const out = model.forward({ image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, ids.mask), masks });
-      if (!out.logits) throw new Error('the FLM model has no LM head');
-      return flmLoss(
-        { recLogits: out.logits.rec, fwdLogits: out.logits.l2r, revLogits: out.logits.r2l, labelsLm: lmLabels(b.textIds) },
+      const input = { image: b.image, textIds: b.textIds, textMasks: b.textMasks, fusionIds: fusionIds(b.textIds, b.textMasks, ids.mask), masks };
+      if (!model.lm_score) throw new Error('the FLM model has no LM head');
+      const labelsLm = lmLabels(b.textIds);
+      // the reconstructor and the LM heads run only at the positions that have a target (not padding)
+      const out = model.lossFeatures(input, flmTargetRows(labelsLm, ids.pad));
+      return flmLossAtTargets(
+        { rec: out.rec, fwd: out.fwd, rev: out.rev, labelsLm, score: (rows) => model.lmLogits(rows) },
         { ignoreIndex: ids.pad, l2rWeight: c.flm_aux_lm_loss_l2r_weight, r2lWeight: c.flm_aux_lm_loss_r2l_weight, aux: c.enable_flm_aux_lm_loss },
       );
     }
