@@ -16,9 +16,12 @@ export interface Tracked {
 const stack: Set<Tracked>[] = [];
 
 // The tensors made during the outermost running public call (see public.ts): a call that fails frees
-// the ones it made, so that an error never leaves native memory to the garbage collector. A plain array
-// and a depth, not a Set per call: this runs on every tensor op.
-const madeInCall: Tracked[] = [];
+// the ones it made, so that an error never leaves native memory to the garbage collector. This runs on
+// every tensor op, so it is an array that never shrinks and a count: setting `length` would free and
+// regrow its backing store on every call. Slots past the count are cleared, so that the garbage collector
+// still frees a tensor the caller forgot.
+const madeInCall: (Tracked | undefined)[] = [];
+let madeCount = 0;
 let callDepth = 0;
 
 export function track<T extends Tracked>(t: T): T {
@@ -27,27 +30,30 @@ export function track<T extends Tracked>(t: T): T {
     top.add(t);
     t._scope = top;
   }
-  if (callDepth > 0) madeInCall.push(t);
+  if (callDepth > 0) madeInCall[madeCount++] = t;
   return t;
 }
 
 /** A public call starts; the mark to pass to endCall. */
 export function beginCall(): number {
   callDepth++;
-  return madeInCall.length;
+  return madeCount;
 }
 
 /** A public call ends; a failed one disposes the tensors made since its mark (kept ones excepted). */
 export function endCall(mark: number, failed: boolean): void {
+  callDepth--;
   if (failed) {
-    for (let i = mark; i < madeInCall.length; i++) {
+    for (let i = mark; i < madeCount; i++) {
       const t = madeInCall[i]!;
       if (!t._kept) t.dispose();
     }
-    madeInCall.length = mark;
   }
-  callDepth--;
-  if (callDepth === 0) madeInCall.length = 0;
+  if (failed || callDepth === 0) {
+    const end = madeCount;
+    madeCount = callDepth === 0 ? 0 : mark;
+    for (let i = madeCount; i < end; i++) madeInCall[i] = undefined;
+  }
 }
 
 /** Called by dispose(): a long loop that disposes as it goes keeps its scope small. */
