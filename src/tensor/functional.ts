@@ -3,7 +3,7 @@ import { native } from '../native/binding.js';
 import { type DType } from './dtype.js';
 import { argError, checkInt, checkInts, checkOptions, checkString, describeValue } from './args.js';
 import { publicFunction } from './public.js';
-import { Tensor, optTensor, tensorArg, wrap, type Scalar } from './tensor.js';
+import { Tensor, isTensor, optTensor, scalarArg, tensorArg, wrap, type Scalar } from './tensor.js';
 import { tidy } from './scope.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -39,9 +39,10 @@ export const logSoftmax = publicFunction('logSoftmax', function logSoftmax(x: Te
 
 /** where(cond, a, b): a where cond is true, else b (tensors or scalars). */
 export const where = publicFunction('where', function where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar): Tensor {
-  const ha = a instanceof Tensor ? a.handle : a;
-  const hb = b instanceof Tensor ? b.handle : b;
-  return wrap(native.where(tensorArg('where', cond, 'condition'), ha, hb));
+  const c = tensorArg('where', cond, 'condition');
+  const ha = isTensor(a) ? a.handle : null;
+  const hb = isTensor(b) ? b.handle : null;
+  return wrap(native.where(c, ha, hb, ha === null ? scalarArg('where', a) : undefined, hb === null ? scalarArg('where', b) : undefined));
 });
 
 export const cat = publicFunction('cat', function cat(ts: readonly Tensor[], dim = 0): Tensor {

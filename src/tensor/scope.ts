@@ -13,6 +13,14 @@ export interface Tracked {
   _scope: Set<Tracked> | null;
 }
 
+// Called when a tensor is in no scope (made outside tidy, returned from the outermost one, or kept): from
+// then on the garbage collector must free it if it is forgotten. tensor.ts sets it (it reads the Tensor's
+// private fields); a lookalike passed to keep() is left alone.
+let unscopedHook: (t: Tracked) => void = () => {};
+export function onUnscoped(f: (t: Tracked) => void): void {
+  unscopedHook = f;
+}
+
 const stack: Set<Tracked>[] = [];
 
 // The tensors made during the outermost running public call (see public.ts): a call that fails frees
@@ -29,7 +37,7 @@ export function track<T extends Tracked>(t: T): T {
   if (top !== undefined) {
     top.add(t);
     t._scope = top;
-  }
+  } else unscopedHook(t);
   if (callDepth > 0) madeInCall[madeCount++] = t;
   return t;
 }
@@ -70,6 +78,7 @@ export function keep<T extends Tracked>(t: T): T {
   t._kept = true;
   for (const s of stack) s.delete(t);
   t._scope = null;
+  unscopedHook(t);
   return t;
 }
 
@@ -120,6 +129,7 @@ export function tidy<T>(fn: () => T): T {
     if (escaping.has(t)) {
       t._scope = parent ?? null;
       if (parent !== undefined) parent.add(t);
+      else unscopedHook(t);
     } else t.dispose();
   }
   return result;

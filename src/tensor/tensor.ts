@@ -5,7 +5,7 @@ import { native, type NativeTensor } from '../native/binding.js';
 import {
   type AnyTypedArray, type DType, type Device, checkDevice, dtypeCode, dtypeFromCode, isFloating,
 } from './dtype.js';
-import { track, untrack, type Tracked } from './scope.js';
+import { onUnscoped, track, untrack, type Tracked } from './scope.js';
 import { argError, checkArray, checkInt, checkInts, checkOptions, describeValue, kindOf } from './args.js';
 import { publicMethods } from './public.js';
 import { TorchError } from './errors.js';
@@ -30,8 +30,8 @@ function dims(op: string, d: Opt<number | readonly number[]>): number[] {
 let isTensor!: (v: unknown) => v is Tensor;
 let handleOf!: (t: Tensor) => H;
 
-function other(op: string, b: Tensor | Scalar): H | Scalar {
-  if (isTensor(b)) return handleOf(b);
+/** The scalar of a Tensor-or-scalar argument that is no Tensor (the caller has tested isTensor). */
+function scalarArg(op: string, b: unknown): Scalar {
   if (typeof b === 'number' || typeof b === 'boolean') return b;
   return argError(op, `argument other must be a Tensor or a number, got ${tensorKindOf(b)}`);
 }
@@ -61,6 +61,12 @@ export class Tensor implements Tracked, Disposable {
   #h: H;
   #disposed = false;
   #shape: number[] | null = null;
+  /**
+   * The garbage collector's safety net, for a tensor outside every tidy scope: a native object that frees
+   * the tensor when it is collected along with this Tensor (a tensor JS forgot). A tensor inside a scope
+   * needs none (the scope holds it, and frees it when the scope ends), so most ops make none.
+   */
+  #guard: object | null = null;
 
   /**
    * Only objects this constructor made are Tensors: `instanceof Tensor` tests the private field, so that
@@ -74,6 +80,9 @@ export class Tensor implements Tracked, Disposable {
   static {
     isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && #h in v;
     handleOf = (t: Tensor): H => t.#h;
+    onUnscoped((t) => {
+      if (isTensor(t) && t.#guard === null && !t.#disposed) t.#guard = native.guard(t.#h);
+    });
   }
 
   /** Internal: wraps a native handle (use the creation functions instead). */
@@ -83,8 +92,8 @@ export class Tensor implements Tracked, Disposable {
   }
 
   /**
-   * The native handle. After dispose() it is an empty handle: every native op it reaches throws
-   * "<op>: argument N was used after dispose()", naming the op.
+   * The native handle (a number). After dispose() every native op it reaches throws
+   * "<op>: argument N (a tensor) was used after dispose()", naming the op.
    */
   get handle(): H {
     return this.#h;
@@ -99,6 +108,7 @@ export class Tensor implements Tracked, Disposable {
     if (!this.#disposed) {
       native.dispose(this.#h);
       this.#disposed = true;
+      this.#guard = null;
       untrack(this);
     }
   }
@@ -111,10 +121,11 @@ export class Tensor implements Tracked, Disposable {
     const rg = !this.#disposed && native.requiresGrad(this.#h);
     const h = native.alias(tensorArg('_replaceWith', other));
     other.dispose();
-    this.dispose();
+    this.dispose(); // leaves its scope, if it was in one
     this.#h = h;
     this.#disposed = false;
     this.#shape = null;
+    this.#guard = native.guard(h);
     if (rg && !native.requiresGrad(h)) native.setRequiresGrad(h, true);
   }
 
@@ -262,20 +273,20 @@ export class Tensor implements Tracked, Disposable {
   // ------------------------------------------------------------------ elementwise
   add(b: Tensor | Scalar, alpha?: number): Tensor {
     if (alpha !== undefined && isTensor(b)) return wrap(native.addScaled(this.#h, b.#h, alpha));
-    return wrap(native.add(this.#h, other('add', b)));
+    return wrap(isTensor(b) ? native.add(this.#h, b.#h) : native.addScalar(this.#h, scalarArg('add', b)));
   }
-  sub(b: Tensor | Scalar): Tensor { return wrap(native.sub(this.#h, other('sub', b))); }
-  mul(b: Tensor | Scalar): Tensor { return wrap(native.mul(this.#h, other('mul', b))); }
-  div(b: Tensor | Scalar): Tensor { return wrap(native.div(this.#h, other('div', b))); }
-  pow(b: Tensor | Scalar): Tensor { return wrap(native.pow(this.#h, other('pow', b))); }
-  remainder(b: Tensor | Scalar): Tensor { return wrap(native.remainder(this.#h, other('remainder', b))); }
-  floorDivide(b: Tensor | Scalar): Tensor { return wrap(native.floorDivide(this.#h, other('floorDivide', b))); }
-  eq(b: Tensor | Scalar): Tensor { return wrap(native.eq(this.#h, other('eq', b))); }
-  ne(b: Tensor | Scalar): Tensor { return wrap(native.ne(this.#h, other('ne', b))); }
-  lt(b: Tensor | Scalar): Tensor { return wrap(native.lt(this.#h, other('lt', b))); }
-  le(b: Tensor | Scalar): Tensor { return wrap(native.le(this.#h, other('le', b))); }
-  gt(b: Tensor | Scalar): Tensor { return wrap(native.gt(this.#h, other('gt', b))); }
-  ge(b: Tensor | Scalar): Tensor { return wrap(native.ge(this.#h, other('ge', b))); }
+  sub(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.sub(this.#h, b.#h) : native.subScalar(this.#h, scalarArg('sub', b))); }
+  mul(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.mul(this.#h, b.#h) : native.mulScalar(this.#h, scalarArg('mul', b))); }
+  div(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.div(this.#h, b.#h) : native.divScalar(this.#h, scalarArg('div', b))); }
+  pow(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.pow(this.#h, b.#h) : native.powScalar(this.#h, scalarArg('pow', b))); }
+  remainder(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.remainder(this.#h, b.#h) : native.remainderScalar(this.#h, scalarArg('remainder', b))); }
+  floorDivide(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.floorDivide(this.#h, b.#h) : native.floorDivideScalar(this.#h, scalarArg('floorDivide', b))); }
+  eq(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.eq(this.#h, b.#h) : native.eqScalar(this.#h, scalarArg('eq', b))); }
+  ne(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.ne(this.#h, b.#h) : native.neScalar(this.#h, scalarArg('ne', b))); }
+  lt(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.lt(this.#h, b.#h) : native.ltScalar(this.#h, scalarArg('lt', b))); }
+  le(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.le(this.#h, b.#h) : native.leScalar(this.#h, scalarArg('le', b))); }
+  gt(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.gt(this.#h, b.#h) : native.gtScalar(this.#h, scalarArg('gt', b))); }
+  ge(b: Tensor | Scalar): Tensor { return wrap(isTensor(b) ? native.ge(this.#h, b.#h) : native.geScalar(this.#h, scalarArg('ge', b))); }
   minimum(b: Tensor): Tensor { return wrap(native.minimum(this.#h, tensorArg('minimum', b))); }
   maximum(b: Tensor): Tensor { return wrap(native.maximum(this.#h, tensorArg('maximum', b))); }
   logicalAnd(b: Tensor): Tensor { return wrap(native.logicalAnd(this.#h, tensorArg('logicalAnd', b))); }
@@ -313,7 +324,9 @@ export class Tensor implements Tracked, Disposable {
   }
   /** where(cond, this, other): elements of this where cond, else of other. */
   where(cond: Tensor, otherValue: Tensor | Scalar): Tensor {
-    return wrap(native.where(tensorArg('where', cond, 'condition'), this.#h, other('where', otherValue)));
+    const c = tensorArg('where', cond, 'condition');
+    if (isTensor(otherValue)) return wrap(native.where(c, this.#h, otherValue.#h));
+    return wrap(native.where(c, this.#h, null, undefined, scalarArg('where', otherValue)));
   }
 
   // ------------------------------------------------------------------ linear algebra
@@ -442,13 +455,16 @@ export class Tensor implements Tracked, Disposable {
     return wrap(native.gather(this.#h, checkInt('gather', 'dim', dim), tensorArg('gather', index, 'index')));
   }
   scatter(dim: number, index: Tensor, src: Tensor | Scalar): Tensor {
-    return wrap(native.scatter(this.#h, checkInt('scatter', 'dim', dim), tensorArg('scatter', index, 'index'), other('scatter', src)));
+    const d = checkInt('scatter', 'dim', dim);
+    const i = tensorArg('scatter', index, 'index');
+    return wrap(isTensor(src) ? native.scatter(this.#h, d, i, src.#h) : native.scatterScalar(this.#h, d, i, scalarArg('scatter', src)));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return wrap(native.scatterAdd(this.#h, checkInt('scatterAdd', 'dim', dim), tensorArg('scatterAdd', index, 'index'), tensorArg('scatterAdd', src, 'src')));
   }
   maskedFill(mask: Tensor, value: Tensor | Scalar): Tensor {
-    return wrap(native.maskedFill(this.#h, tensorArg('maskedFill', mask, 'mask'), other('maskedFill', value)));
+    const m = tensorArg('maskedFill', mask, 'mask');
+    return wrap(isTensor(value) ? native.maskedFill(this.#h, m, value.#h) : native.maskedFillScalar(this.#h, m, scalarArg('maskedFill', value)));
   }
   maskedSelect(mask: Tensor): Tensor { return wrap(native.maskedSelect(this.#h, tensorArg('maskedSelect', mask, 'mask'))); }
   nonzero(): Tensor { return wrap(native.nonzero(this.#h)); }
@@ -488,15 +504,17 @@ export class Tensor implements Tracked, Disposable {
   fill_(v: Scalar): this { native.fill_(this.#h, v); return this; }
   copy_(src: Tensor): this { native.copy_(this.#h, tensorArg('copy_', src, 'src')); return this; }
   add_(b: Tensor | Scalar, alpha = 1): this {
-    (isTensor(b) ? native.add_(this.#h, b.#h, alpha) : native.add_(this.#h, other('add_', b)));
+    if (isTensor(b)) native.add_(this.#h, b.#h, alpha);
+    else native.addScalar_(this.#h, scalarArg('add_', b));
     return this;
   }
   sub_(b: Tensor | Scalar, alpha = 1): this {
-    (isTensor(b) ? native.sub_(this.#h, b.#h, alpha) : native.sub_(this.#h, other('sub_', b)));
+    if (isTensor(b)) native.sub_(this.#h, b.#h, alpha);
+    else native.subScalar_(this.#h, scalarArg('sub_', b));
     return this;
   }
-  mul_(b: Tensor | Scalar): this { native.mul_(this.#h, other('mul_', b)); return this; }
-  div_(b: Tensor | Scalar): this { native.div_(this.#h, other('div_', b)); return this; }
+  mul_(b: Tensor | Scalar): this { if (isTensor(b)) native.mul_(this.#h, b.#h); else native.mulScalar_(this.#h, scalarArg('mul_', b)); return this; }
+  div_(b: Tensor | Scalar): this { if (isTensor(b)) native.div_(this.#h, b.#h); else native.divScalar_(this.#h, scalarArg('div_', b)); return this; }
   clamp_(min?: number | null, max?: number | null): this { native.clamp_(this.#h, min ?? null, max ?? null); return this; }
   maskedFill_(mask: Tensor, v: Scalar): this { native.maskedFill_(this.#h, tensorArg('maskedFill_', mask, 'mask'), v); return this; }
   normal_(mean = 0, std = 1): this { native.normal_(this.#h, mean, std); return this; }
@@ -520,4 +538,4 @@ export function wrap(h: H): Tensor {
   return new Tensor(h);
 }
 
-export { isTensor, tensorArg, optTensor, other as tensorOrScalarArg };
+export { isTensor, tensorArg, optTensor, scalarArg };
