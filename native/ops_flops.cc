@@ -8,6 +8,12 @@
 // counted, as in torch.utils.flop_counter. bench/flops_peer.py counts the PyTorch reference the same way.
 // An op counts as backward when grad mode is off: the autograd engine runs backward ops with it off, and
 // the forward of a training step runs with it on.
+// libtorch is built with NDEBUG, and RecordFunction has a member (inputs_valid_) only without it: its inline
+// inputs() compiled here without NDEBUG read a byte of padding as that flag and failed at random. This file
+// sees the class as libtorch does.
+#ifndef NDEBUG
+#define NDEBUG
+#endif
 #include <ATen/core/grad_mode.h>
 #include <ATen/record_function.h>
 
@@ -127,7 +133,8 @@ int64_t FlopsOf(int kind, c10::ArrayRef<const c10::IValue> in) {
   return 0;
 }
 
-// Runs on every aten op while counting, on whichever thread runs it; throws nothing.
+// Runs on every aten op while counting (a thread-local callback: the counting thread, and the autograd
+// engine's backward, which inherits its thread-local state); throws nothing.
 std::unique_ptr<at::ObserverContext> OnOp(const at::RecordFunction& fn) {
   try {
     int kind = KindOf(fn.name());
@@ -149,7 +156,7 @@ FLM_FN(FlopCounterStart) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_on) ThrowArg(kOp, "the FLOP counter is already on");
   for (int k = 0; k < kKinds; k++) g_counts.calls[k] = g_counts.forward[k] = g_counts.backward[k] = 0;
-  g_handle = at::addGlobalCallback(at::RecordFunctionCallback(OnOp).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
+  g_handle = at::addThreadLocalCallback(at::RecordFunctionCallback(OnOp).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
   g_on = true;
   return info.Env().Undefined();
   FLM_END

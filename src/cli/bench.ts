@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from './json.js';
 import { availableParallelism } from 'node:os';
+import { defaultNumThreads } from '../config/threads.js';
 
 function threadList(v: string | undefined): number[] {
   if (v === undefined) return [...new Set([1, availableParallelism()])];
@@ -37,13 +38,13 @@ export function registerBench(p: Command): void {
     });
   bench
     .command('step')
-    .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py)')
+    .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py), with counted GFLOP per step and achieved GFLOP/s')
     .option('--preset <name>', 'model preset: tiny | small | base', 'small')
     .requiredOption('--objective <name>', 'flm | mlm | ar | prefixlm')
     .option('--batch <n>', "batch size (default: the preset's)")
     .option('--steps <n>', 'timed steps', '20')
     .option('--warmup <n>', 'untimed steps first', '3')
-    .option('--threads <n>', 'intra-op threads (default: all cores)')
+    .option('--threads <n>', `intra-op threads, or a list (1,2), each a separate run (default: ${defaultNumThreads()}, the process default)`)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--json', 'one JSON object')
     .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; json?: boolean }) => {
@@ -56,16 +57,36 @@ export function registerBench(p: Command): void {
         if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
         return n;
       };
-      const r = benchStep({
+      const threads = o.threads === undefined ? [defaultNumThreads()] : o.threads.split(',').map((t) => num('threads', t.trim(), 1)!);
+      const runs = threads.map((t) => benchStep({
         preset: o.preset as 'tiny' | 'small' | 'base', objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
-        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: num('threads', o.threads, 1) ?? availableParallelism(), peer: o.peer,
+        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer,
+      }));
+      for (const r of runs) if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
+      const metricsOf = (r: (typeof runs)[number], suffix: string): Record<string, number | null> => ({
+        [`ms_per_step_median${suffix}`]: r.ms_per_step_median, [`pytorch_ms_per_step_median${suffix}`]: r.pytorch_ms_per_step_median ?? null,
+        [`ratio${suffix}`]: r.ratio ?? null, [`gflop_per_step${suffix}`]: r.gflop_per_step, [`gflops${suffix}`]: r.gflops,
+        [`peak_fraction${suffix}`]: r.peak_fraction, [`pytorch_gflop_per_step${suffix}`]: r.pytorch_gflop_per_step ?? null,
+        [`pytorch_gflops${suffix}`]: r.pytorch_gflops ?? null, [`pytorch_peak_fraction${suffix}`]: r.pytorch_peak_fraction ?? null,
       });
-      if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
-      if (o.json) printJson('bench step', { ms_per_step_median: r.ms_per_step_median, pytorch_ms_per_step_median: r.pytorch_ms_per_step_median ?? null, ratio: r.ratio ?? null }, { ...r });
-      else {
+      if (o.json) {
+        // one thread count: the measurement's keys at the top level, as always; several: metrics per
+        // thread count (<key>@<threads>) and the measurements under `runs`
+        if (runs.length === 1) printJson('bench step', metricsOf(runs[0]!, ''), { ...runs[0]! });
+        else printJson('bench step', Object.assign({}, ...runs.map((r) => metricsOf(r, `@${r.threads}`))) as Record<string, number | null>, { runs });
+        return;
+      }
+      for (const r of runs) {
+        const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
         console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params)`);
         console.log(`  flm      ${r.ms_per_step_median} ms/step (min ${r.ms_per_step_min}, max ${r.ms_per_step_max}), peak RSS ${r.peak_rss_mb} MB`);
-        if (r.pytorch_ms_per_step_median !== undefined) console.log(`  pytorch  ${r.pytorch_ms_per_step_median} ms/step, peak RSS ${r.pytorch_peak_rss_mb} MB  -> ratio ${r.ratio}`);
+        console.log(`           ${r.gflop_per_step} GFLOP/step (forward ${r.gflop_forward} + backward ${r.gflop_backward}) -> ${r.gflops} GFLOP/s, ${pct(r.peak_fraction)} of the matmul peak (${r.matmul_peak_gflops} GFLOP/s)`);
+        if (r.pytorch_ms_per_step_median !== undefined) {
+          console.log(`  pytorch  ${r.pytorch_ms_per_step_median} ms/step, peak RSS ${r.pytorch_peak_rss_mb} MB  -> ratio ${r.ratio}`);
+          if (r.pytorch_gflop_per_step !== undefined) {
+            console.log(`           ${r.pytorch_gflop_per_step} GFLOP/step (forward ${r.pytorch_gflop_forward} + backward ${r.pytorch_gflop_backward}) -> ${r.pytorch_gflops} GFLOP/s, ${pct(r.pytorch_peak_fraction ?? NaN)} of the matmul peak (${r.pytorch_matmul_peak_gflops} GFLOP/s)`);
+          } else if (r.pytorch_flops_error) console.log(`           FLOPs not counted: ${r.pytorch_flops_error}`);
+        }
       }
     });
 }
