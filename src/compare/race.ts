@@ -15,7 +15,8 @@
 //     results.json         every number (rewritten after each checkpoint, so an interrupted race keeps its data)
 //     report.md, *.svg     report.ts
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { defaultNumThreads } from '../config/threads.js';
 import { join, resolve } from 'node:path';
 import { PRESETS, type PresetName, type PresetSpec } from '../models/index.js';
 import { setNumThreads } from '../tensor/index.js';
@@ -199,7 +200,7 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
   }
   mkdirSync(runsDir, { recursive: true });
   const preset = (PRESETS as Record<string, PresetSpec>)[c.preset]!;
-  const threads = c.threads || availableParallelism();
+  const threads = c.threads || defaultNumThreads();
   setNumThreads(threads);
 
   // one tokenizer for every run, trained on the training captions
