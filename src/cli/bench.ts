@@ -12,26 +12,43 @@ function threadList(v: string | undefined): number[] {
 
 const OBJECTIVES = ['flm', 'mlm', 'ar', 'prefixlm'];
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function registerBench(p: Command): void {
   const bench = p.command('bench').description('benchmarks against the PyTorch peer (same machine, threads and environment)');
   bench
     .command('engine')
     .description('tensor engine: per-op dispatch, matmul GFLOP/s, 4-layer transformer training step')
     .option('--threads <n>', 'intra-op threads (default: 1 and all cores, each a separate run)')
+    .option('--repeat <n>', 'whole runs (flm, then the PyTorch peer) per thread count; the figures are medians, the ratio the median of the runs\' ratios', '1')
     .option('--quick', 'fewer repetitions')
     .option('--no-peer', 'skip the PyTorch peer')
-    .option('--json', 'one JSON object: {command, metrics: {<case>.ratio ...}, rows}')
-    .action(async (o: { threads?: string; quick?: boolean; peer: boolean; json?: boolean }) => {
+    .option('--json', 'one JSON object: {command, metrics: {<case>@<threads>.ratio ...}, rows}')
+    .action(async (o: { threads?: string; repeat: string; quick?: boolean; peer: boolean; json?: boolean }) => {
+      const repeat = Number(o.repeat);
+      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be an integer >= 1, got '${o.repeat}'`);
       const { benchEngine } = await import('../bench/engine.js');
       const rows: Array<Record<string, unknown>> = [];
       const metrics: Record<string, number | null> = {};
       for (const t of threadList(o.threads)) {
-        const r = benchEngine({ threads: t, quick: o.quick ?? false, peer: o.peer });
-        if (r.peerError) console.error(`flm bench: ${r.peerError}; printing flm's figures alone`);
-        for (const row of r.rows) {
-          rows.push({ ...row, threads: t });
-          metrics[`${row.case}@${t}.ratio`] = row.ratio ?? null;
-          if (!o.json) console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}`);
+        // each run puts both sides on the machine back to back, so a run's ratio compares like with like
+        // on a shared machine whose load drifts; the medians over runs are what is reported
+        const runs = Array.from({ length: repeat }, () => {
+          const r = benchEngine({ threads: t, quick: o.quick ?? false, peer: o.peer });
+          if (r.peerError) console.error(`flm bench: ${r.peerError}; printing flm's figures alone`);
+          return r.rows;
+        });
+        for (const [i, first] of runs[0]!.entries()) {
+          const of = runs.map((rs) => rs[i]!);
+          const med = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : median(xs as number[]));
+          const row = { ...first, flm: median(of.map((r) => r.flm)), pytorch: med(of.map((r) => r.pytorch)), ratio: med(of.map((r) => r.ratio)), threads: t };
+          rows.push(repeat > 1 ? { ...row, runs: of.map((r) => ({ flm: r.flm, pytorch: r.pytorch, ratio: r.ratio })) } : row);
+          metrics[`${row.case}@${t}.ratio`] = row.ratio;
+          if (!o.json) console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}${repeat > 1 ? `  (median of ${repeat} runs)` : ''}`);
         }
       }
       if (o.json) printJson('bench engine', metrics, { rows });
