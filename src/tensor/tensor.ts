@@ -5,7 +5,7 @@ import { native, type NativeTensor } from '../native/binding.js';
 import {
   type AnyTypedArray, type DType, type Device, checkDevice, dtypeCode, dtypeFromCode, isFloating,
 } from './dtype.js';
-import { onUnscoped, track, untrack, type Tracked } from './scope.js';
+import { onUnscoped, track, untrack, type Scope, type Tracked } from './scope.js';
 import { argError, checkArray, checkInt, checkInts, checkOptions, describeValue, kindOf } from './args.js';
 import { publicMethods } from './public.js';
 import { TorchError } from './errors.js';
@@ -57,7 +57,8 @@ function optTensor(op: string, t: Opt<Tensor>, name: string): H | null {
 
 export class Tensor implements Tracked, Disposable {
   _kept = false;
-  _scope: Set<Tracked> | null = null;
+  _scope: Scope | null = null;
+  _scopeIndex = 0;
   #h: H;
   #disposed = false;
   #shape: number[] | null = null;
