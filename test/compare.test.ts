@@ -1,10 +1,11 @@
 // `flm compare`: the probes on hand-built cases (a scorer that prefers the true caption / scene scores
 // 1, ties and indifference score 0 or chance, a separable linear probe is solved), minimal image pairs
-// that the checker confirms, the time-to-target arithmetic, and a miniature race through the CLI
-// (tiny preset, 2 objectives, 1 seed, a few seconds) whose report folder is checked.
+// that the checker confirms, the probe losses (MLM one word at a time), the contestants, and a miniature
+// race through the CLI (tiny preset, FLM at a corruption rate and MLM, 1 seed, a few seconds): its report
+// folder, per-item scores and JSON verdict, and --resume after a simulated kill.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkCaption } from '../src/data/shapes/index.js';
@@ -12,7 +13,8 @@ import {
   attributeLabel, buildMinimalPairs, kWayRetrieval, linearProbe, loadProbeImages, minimalPairAccuracy, sceneEdits,
   type MinimalPair, type PairLossScorer, type ProbeImages, type ScoredPair,
 } from '../src/compare/probes.js';
-import { summarize, timeToReach } from '../src/compare/report.js';
+import { summarize } from '../src/compare/report.js';
+import { parseContestant, parseContestants } from '../src/compare/contestants.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { cli } from './cli-helpers.js';
 import { modelPairScorer } from '../src/compare/probes.js';
@@ -82,13 +84,6 @@ describe('compare probes on hand-built cases', () => {
     assert.ok(r.majority > 0.3 && r.majority < 0.4, `majority ${r.majority}`);
   });
 
-  it('time to reach a target: interpolated between checkpoints, null when never reached', () => {
-    const pts = [{ t: 0, v: 0.1 }, { t: 10, v: 0.3 }, { t: 20, v: 0.5 }];
-    assert.equal(timeToReach(pts, 0.4), 15);
-    assert.equal(timeToReach(pts, 0.1), 0);
-    assert.equal(timeToReach(pts, 0.6), null);
-  });
-
   it('minimal image pairs: the caption is true of the original scene and false of the edit', async () => {
     const set = await loadProbeImages('shapes:test?n=12&seed=3&size=32', 32, 12);
     assert.ok(set.scenes && set.rawCaptions);
@@ -143,27 +138,71 @@ describe('probe losses are the objectives\' own losses', () => {
     }
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('MLM one word at a time: the same as disjoint maskings with as many passes as words, batched or alone; differs from 2 passes', async () => {
+    const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
+    const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
+    const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
+    const path = join(dir, 'tokenizer.json');
+    (await import('node:fs')).writeFileSync(path, JSON.stringify(json));
+    const tok = await TextTokenizer.fromFile(path, { maxLength: 12 });
+    manualSeed(0);
+    const model = createObjectiveModel('mlm', objectiveConfig('mlm', 'tiny', tok.vocabSize));
+    model.eval();
+    const pairs: ScoredPair[] = [0, 1, 2, 3].flatMap((i) => [0, 1, 2].map((j) => ({ image: i, text: set.texts[j]![0]! })));
+    const oneWord = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'one-word', batch: 5 }).losses(pairs);
+    const alone = Float32Array.from(pairs, (p) => modelPairScorer(model, 'mlm', tok, set).losses([p])[0]!);
+    const manyPasses = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'passes', mlmPasses: 16 }).losses(pairs);
+    const twoPasses = modelPairScorer(model, 'mlm', tok, set, { mlmScoring: 'passes', mlmPasses: 2 }).losses(pairs);
+    let differs = 0;
+    for (let k = 0; k < pairs.length; k++) {
+      assert.ok(oneWord[k]! > 0);
+      assert.ok(Math.abs(oneWord[k]! - alone[k]!) < 1e-4, `batched ${oneWord[k]} vs alone ${alone[k]}`);
+      assert.ok(Math.abs(oneWord[k]! - manyPasses[k]!) < 1e-4, `one word ${oneWord[k]} vs 16 passes ${manyPasses[k]}`);
+      if (Math.abs(oneWord[k]! - twoPasses[k]!) > 1e-5) differs++;
+    }
+    assert.ok(differs > 0, 'two words masked at once score differently');
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('contestants', () => {
+  it('an objective, or flm@<rate>', () => {
+    assert.deepEqual(parseContestant('mlm'), { name: 'mlm', objective: 'mlm', spanCorruptionRate: null });
+    assert.deepEqual(parseContestant(' flm@0.3 '), { name: 'flm@0.3', objective: 'flm', spanCorruptionRate: 0.3 });
+    assert.deepEqual(parseContestant('flm@0'), { name: 'flm@0', objective: 'flm', spanCorruptionRate: 0 });
+    assert.deepEqual(parseContestant('flm@1'), { name: 'flm@1', objective: 'flm', spanCorruptionRate: 1 });
+    for (const bad of ['flm@', 'flm@-0.1', 'flm@1.01', 'flm@0.3x', 'ar@0.1', 'bert', '']) assert.equal(typeof parseContestant(bad), 'string', bad);
+    assert.deepEqual(parseContestants(['flm@0', 'flm@0.5', 'mlm']).problems, []);
+    assert.match(parseContestants(['mlm', 'mlm']).problems[0]!, /listed twice/);
+    assert.match(parseContestants([]).problems[0]!, /at least one/);
+  });
 });
 
 describe('flm compare: a miniature race', () => {
   let dir = '';
   let res: RaceResults;
+  let raceArgs: string[] = [];
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'flm-compare-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs 2 objectives x 1 seed for a few seconds and writes the report folder', async () => {
-    const args = [
-      'compare', '--preset', 'tiny', '--objectives', 'flm,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
+    raceArgs = [
+      'compare', '--preset', 'tiny', '--objectives', 'flm@0.5,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
       '--data', 'shapes:train?n=64&seed=3&size=32', '--test-data', 'shapes:test?n=40&seed=3&size=32',
-      '--zs-images', '8', '--way', '4', '--mp-images', '6', '--lp-steps', '20', '--lp-train', '30', '--lp-test', '20', '--mlm-passes', '2',
-      '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--json', '--quiet',
+      '--zs-images', '8', '--way', '4', '--mp-images', '6', '--lp-steps', '20', '--lp-train', '30', '--lp-test', '20',
+      '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--quiet',
     ];
-    const r = await cli(...args);
+    const r = await cli(...raceArgs, '--json');
     assert.equal(r.code, 0, r.err);
-    const printed = JSON.parse(r.out) as { out: string };
+    const printed = JSON.parse(r.out) as { command: string; out: string; verdict: { metric: string; objectives: Record<string, { final: number }> }[]; metrics: Record<string, number | null> };
+    assert.equal(printed.command, 'compare');
     assert.equal(printed.out, dir);
+    assert.ok(printed.verdict.length >= 10, `${printed.verdict.length} metrics in the JSON verdict`);
+    assert.equal(printed.metrics['mp_mean.flm@0.5.final'], printed.verdict.find((v) => v.metric === 'mp_mean')!.objectives['flm@0.5']!.final);
     for (const f of ['report.md', 'results.json', 'tokenizer.json', 'curve-zs_t2i_r1.svg', 'curve-mp_mean.svg', 'curve-lp_count.svg', 'train-loss.svg']) {
       assert.ok(existsSync(join(dir, f)), `${f} written`);
     }
@@ -184,17 +223,62 @@ describe('flm compare: a miniature race', () => {
       assert.ok(run.steps_per_s !== null && run.steps_per_s > 0);
     }
     const s = res.summary!;
-    assert.deepEqual(s.objectives, ['flm', 'mlm']);
-    assert.equal(s.headline.metric, 'mp_mean');
-    const pm = s.per_metric.mp_mean!;
-    assert.ok(pm.target && pm.time_to_target.mlm && pm.time_to_target.mlm.t !== null, 'MLM reaches its own best');
-    assert.equal(pm.curves.flm!.length, 3);
-    assert.ok(s.cost.flm && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
+    assert.deepEqual(s.objectives, ['flm@0.5', 'mlm']);
+    assert.deepEqual(res.runs.map((x) => [x.contestant, x.objective, x.run_dir.endsWith('flm@0.5-s0') || x.run_dir.endsWith('mlm-s0')]), [['flm@0.5', 'flm', true], ['mlm', 'mlm', true]]);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'runs', 'flm@0.5-s0', 'config.json'), 'utf8')).spanCorruptionRate, 0.5, 'the contestant\'s rate reaches its pretraining');
+    assert.equal(s.headline.metric, 'zs_t2i_r1', 'the first probe without downstream tasks');
+    // per-item scores: the same items at every checkpoint, their mean is the metric
+    const c1 = res.runs[0]!.checkpoints[1]!;
+    assert.equal(c1.items!.zs_t2i_r1!.length, 8);
+    assert.ok(Math.abs(c1.items!.zs_t2i_r1!.reduce((a, b) => a + b, 0) / 8 - c1.metrics.zs_t2i_r1!) < 1e-9);
+    assert.equal(res.setup.probe_material.mp_kinds!.length, c1.items!.mp_mean!.length);
+    assert.equal(c1.items!.lp_count!.length, 20);
+    // the JSON verdict: every metric, each contestant with its time, speed-up, final score and intervals
+    assert.deepEqual(s.verdict.map((v) => v.metric), s.metrics);
+    for (const v of s.verdict) {
+      assert.ok(['probe'].includes(v.task));
+      assert.ok(v.target === null || (v.target.objective === 'mlm' && v.target.t > 0), `${v.metric}: the target is never the initialisation`);
+      for (const o of ['flm@0.5', 'mlm']) {
+        const x = v.objectives[o]!;
+        assert.ok(x, `${v.metric}.${o}`);
+        for (const k of ['t_reach', 'speedup', 'speedup_ci95', 'final', 'final_ci95']) assert.ok(k in x, `${v.metric}.${o}.${k}`);
+        assert.ok(x.final_ci95[0] <= x.final && x.final <= x.final_ci95[1], `${v.metric}.${o}: ${x.final} in ${x.final_ci95}`);
+      }
+    }
+    assert.equal(s.curves.mp_mean!['flm@0.5']!.length, 3);
+    assert.ok(s.cost['flm@0.5'] && s.cost.mlm && s.cost.mlm.step_cost_vs_mlm === 1);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
-    for (const h of ['## Setup', '## Per-step cost', "## Time to reach MLM's best", '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
+    for (const h of ['## Where each contestant wins and loses', '## Setup', '## Per-step cost', "## Time to reach MLM's best (every metric)", '## Final scores (every metric)', '## Curves', 'curve-mp_mean.svg']) assert.ok(md.includes(h), h);
+    for (const m of s.metrics) assert.ok(md.includes(`| ${m} |`), `the report lists ${m}`);
     assert.ok(readFileSync(join(dir, 'curve-mp_mean.svg'), 'utf8').startsWith('<svg'));
     // the summary is a pure function of the runs
     assert.deepEqual(summarize(res), s);
+  });
+
+  it('--resume: kept checkpoints stay, a checkpoint lost before it was recorded is probed from its weights, a lost run is run again', async () => {
+    const before = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RaceResults;
+    const cut = JSON.parse(JSON.stringify(before)) as RaceResults;
+    // as if the race was killed while probing flm's last checkpoint, before the MLM run was recorded
+    cut.runs = [cut.runs[0]!];
+    cut.runs[0]!.checkpoints.pop();
+    cut.runs[0]!.done = false;
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(cut));
+    const conflict = await cli(...raceArgs, '--seeds', '2', '--resume');
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.err, /seeds: 1 -> 2/);
+    const r = await cli(...raceArgs, '--resume');
+    assert.equal(r.code, 0, r.err);
+    const after = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RaceResults;
+    assert.equal(after.setup.sessions, 2);
+    assert.ok(after.setup.finished);
+    assert.deepEqual(after.runs.map((x) => [x.contestant, x.checkpoints.map((c) => c.k), x.done]), [['flm@0.5', [0, 1, 2], true], ['mlm', [0, 1, 2], true]]);
+    const [a, b] = [before.runs[0]!, after.runs[0]!];
+    assert.deepEqual(b.checkpoints.slice(0, 2), a.checkpoints.slice(0, 2), 'the recorded checkpoints are kept as they were');
+    const [lost, again] = [a.checkpoints[2]!, b.checkpoints[2]!];
+    assert.equal(again.step, lost.step);
+    assert.equal(again.elapsed_s, lost.elapsed_s);
+    for (const m of ['zs_t2i_r1', 'zs_i2t_raw', 'mp_mean']) assert.deepEqual(again.items![m], lost.items![m], `${m}: the same weights score the same`);
+    assert.equal(b.steps, a.steps, 'the finished run does not train further');
   });
 
   it('refuses to overwrite an earlier race without --overwrite', async () => {
@@ -207,5 +291,8 @@ describe('flm compare: a miniature race', () => {
     const r = await cli('compare', '--objectives', 'flm,bogus', '--out', join(dir, 'x'), '--quiet');
     assert.equal(r.code, 1);
     assert.match(r.err, /bogus/);
+    const rates = await cli('compare', '--objectives', 'flm@0.3,flm@.3,mlm@0.1,flm@1.5,flm@x', '--out', join(dir, 'x'), '--quiet');
+    assert.equal(rates.code, 1);
+    for (const m of [/'flm@0.3' and 'flm@.3' are the same/, /only flm takes a corruption rate/, /'1.5'/, /'x'/]) assert.match(rates.err, m);
   });
 });

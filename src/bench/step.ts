@@ -110,6 +110,9 @@ function peerWrapper(): string {
   return join(process.cwd(), 'bench', 'step_peer.py');
 }
 
+/** The presets shared/reference/flmref/presets.py defines. */
+const REFERENCE_PRESETS: ReadonlySet<string> = new Set(['tiny', 'small', 'base']);
+
 interface PeerResult {
   ms_per_step_median: number; ms_per_step_min: number; peak_rss_mb: number; params: number;
   gflop_per_step?: number; gflop_forward?: number; gflop_backward?: number; flops_by_op?: FlopCount[];
@@ -157,6 +160,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   model.dispose();
   opt.dispose();
   if (o.peer === false) return r;
+  if (!REFERENCE_PRESETS.has(o.preset)) return { ...r, peer_error: `the PyTorch reference has no '${o.preset}' preset (it has ${[...REFERENCE_PRESETS].join(', ')})` };
   const script = defaultPeerScript();
   if (!existsSync(script)) return { ...r, peer_error: `PyTorch reference benchmark not found at ${script} (set FLM_BENCH_PEER)` };
   const python = process.env.FLM_PYTHON ?? '/usr/bin/python3';

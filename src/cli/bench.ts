@@ -56,7 +56,7 @@ export function registerBench(p: Command): void {
   bench
     .command('step')
     .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py), with counted GFLOP per step and achieved GFLOP/s')
-    .option('--preset <name>', 'model preset: tiny | small | base', 'small')
+    .option('--preset <name>', 'model preset: tiny | mini | small | base (mini has no PyTorch-reference counterpart: flm alone)', 'small')
     .requiredOption('--objective <name>', 'flm | mlm | ar | prefixlm')
     .option('--batch <n>', "batch size (default: the preset's)")
     .option('--steps <n>', 'timed steps', '20')
@@ -66,7 +66,7 @@ export function registerBench(p: Command): void {
     .option('--json', 'one JSON object')
     .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; json?: boolean }) => {
       if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
-      if (!['tiny', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, small or base, got '${o.preset}'`);
+      if (!['tiny', 'mini', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, mini, small or base, got '${o.preset}'`);
       const { benchStep } = await import('../bench/step.js');
       const num = (name: string, v: string | undefined, min: number): number | undefined => {
         if (v === undefined) return undefined;
@@ -76,7 +76,7 @@ export function registerBench(p: Command): void {
       };
       const threads = o.threads === undefined ? [defaultNumThreads()] : o.threads.split(',').map((t) => num('threads', t.trim(), 1)!);
       const runs = threads.map((t) => benchStep({
-        preset: o.preset as 'tiny' | 'small' | 'base', objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
+        preset: o.preset as 'tiny' | 'mini' | 'small' | 'base', objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
         steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer,
       }));
       for (const r of runs) if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);

@@ -1,13 +1,43 @@
 // The race's defaults as plain data (the CLI shows them in --help without loading the engine).
+//
+// The default race is sized for about 30 minutes on a 2-core CPU: 3 contestants x 3 seeds x 100 s of
+// training (15 min) plus the probes at 3 checkpoints and the initialisation (MLM, scored one word at a
+// time, is the slowest to probe). `--full` (FULL_RACE) is longer and sharper: 300 s per run, more test
+// items, and every checkpoint fine-tuned on the four downstream tasks — several hours.
 import { PRESETS, type PresetSpec } from '../models/config.js';
-import type { RaceConfig } from './race.js';
+import type { RaceConfig } from './race-config.js';
 import type { ProbeSettings } from './probes.js';
 
-export const PROBE_DEFAULTS: ProbeSettings = { zsImages: 50, way: 10, mpImages: 40, mpRefs: 2, lpSteps: 200, lpTrain: 600, lpTest: 300, mlmPasses: 4, batch: 96 };
+export const DOWNSTREAM_TASKS = ['vqa', 'nlvr2', 'retrieval', 'caption'] as const;
+export type DownstreamTask = (typeof DOWNSTREAM_TASKS)[number];
+
+/** Test items per downstream task when the race does not say (retrieval: images, in groups of K). */
+export const DOWNSTREAM_TEST: Readonly<Record<DownstreamTask, number>> = { vqa: 1000, nlvr2: 1000, retrieval: 300, caption: 200 };
+
+export interface DownstreamSettings {
+  /** tasks to fine-tune every probed checkpoint on (empty: none) */
+  tasks: string[];
+  /** fine-tuning steps per task and checkpoint */
+  steps: number;
+  /** test items per task (null: DOWNSTREAM_TEST) */
+  test: number | null;
+}
+
+export const PROBE_DEFAULTS: ProbeSettings = {
+  zsImages: 100, way: 10, mpImages: 40, mpRefs: 1, lpSteps: 200, lpTrain: 1000, lpTest: 1000, mlmScoring: 'one-word', mlmPasses: 4, batch: 96,
+};
 
 export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
-  objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 4, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
-  warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS }, metric: 'mp_mean',
+  objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 3, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
+  warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS },
+  downstream: { tasks: [], steps: 100, test: null }, metric: null, resamples: 1000, bootstrapSeed: 0,
+};
+
+/** `--full`: what it changes in the defaults (flags given with it still win). */
+export const FULL_RACE: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
+  ...RACE_DEFAULTS, budgetS: 300, evals: 4,
+  probes: { ...PROBE_DEFAULTS, zsImages: 300, mpImages: 100, mpRefs: 2, lpTrain: 2000 },
+  downstream: { tasks: ['vqa', 'nlvr2', 'retrieval', 'caption'], steps: 100, test: null },
 };
 
 /** Default specs at the preset's image size: shapes world train / test (seed 1), linear probe on val. */
@@ -15,4 +45,3 @@ export function defaultRaceData(preset: string): { data: string; testData: strin
   const size = (PRESETS as Record<string, PresetSpec>)[preset]?.image_size ?? 48;
   return { data: `shapes:train?n=20000&seed=1&size=${size}`, testData: `shapes:test?n=1000&seed=1&size=${size}` };
 }
-

@@ -23,9 +23,13 @@
 // Per-caption losses (lower = better match):
 //   flm       the combined FLM loss (rec + w·l2r + w·r2l)/(1 + w + w) without span corruption (zero-shot.ts)
 //   ar        caption NLL under the causal one-stream model (zero-shot.ts)
-//   mlm       pseudo-log-likelihood over P fixed, disjoint whole-word maskings: pass p masks the words
-//             with index ≡ p (mod P), so every word is predicted exactly once, always the same way for a
-//             caption whatever the image (no random draws, so the pairs can be batched freely)
+//   mlm       pseudo-log-likelihood, by default one word at a time: one pass per word with that word's
+//             tokens as <mask> and the others visible, the mean NLL over all the masked tokens (the
+//             standard scorer, Salazar et al. 2020, with whole words as MLM trained here). `mlmScoring:
+//             'passes'` instead uses P fixed, disjoint whole-word maskings: pass p masks the words with
+//             index ≡ p (mod P) (cheaper, but ~1/P of the words are hidden at once, all as <mask>, where
+//             training hid 15% with 80/10/10 replacement). Both are deterministic (no random draws, so
+//             the pairs can be batched freely).
 //   prefixlm  suffix NLL after a fixed prefix of half the caption
 import { AdamW } from '../optim/index.js';
 import { F, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
@@ -104,10 +108,15 @@ export interface PairLossScorer {
   losses(pairs: readonly ScoredPair[]): Float32Array;
 }
 
+export type MlmScoring = 'one-word' | 'passes';
+export const MLM_SCORINGS: readonly MlmScoring[] = ['one-word', 'passes'];
+
 export interface ModelScorerOptions {
   /** pairs per forward pass (default 96) */
   batch?: number;
-  /** MLM: number of disjoint whole-word maskings (default 4: every word predicted once, ~25% masked per pass) */
+  /** MLM: one word masked at a time (default), or `mlmPasses` disjoint maskings at once */
+  mlmScoring?: MlmScoring;
+  /** MLM 'passes': number of disjoint whole-word maskings (default 4: every word predicted once, ~25% masked per pass) */
   mlmPasses?: number;
 }
 
@@ -135,6 +144,10 @@ export function modelPairScorer(model: AnyFLMModel, objective: PretrainObjective
   const S = set.imageSize;
   const plane = 3 * S * S;
   const Lmax = tok.maxLength;
+  if (objective === 'mlm' && (o.mlmScoring ?? 'one-word') === 'one-word') {
+    if (!(model instanceof SingleStreamModel)) throw new Error('objective mlm needs a single-stream model');
+    return { losses: (pairs) => mlmOneWordLosses(model, pairs.map((p) => ({ e: enc(p.text), image: p.image })), set, batch) };
+  }
   return {
     losses(pairs) {
       const out = new Float32Array(pairs.length);
@@ -211,6 +224,63 @@ function pairLosses(model: AnyFLMModel, objective: PretrainObjective, image: Ten
   });
 }
 
+/**
+ * MLM pseudo-log-likelihood one word at a time: for every word of a caption, one forward pass with that
+ * word's tokens as <mask> and the rest visible; the loss is the mean NLL over all the words' tokens.
+ * The (pair, word) rows of all the pairs are batched together, `batch` rows per forward pass.
+ */
+function mlmOneWordLosses(model: SingleStreamModel, pairs: readonly { e: Encoded; image: number }[], set: ProbeImages, batch: number): Float32Array {
+  const ids = specialIds(model.config);
+  const special = new Set([ids.bos, ids.eos, ids.pad]);
+  const rows: { pair: number; word: number }[] = [];
+  pairs.forEach(({ e }, pair) => {
+    const words = new Set<number>();
+    for (let j = 0; j < e.length; j++) if (e.mask[j] && e.words[j]! >= 0 && !special.has(e.ids[j]!)) words.add(e.words[j]!);
+    for (const word of [...words].sort((a, b) => a - b)) rows.push({ pair, word });
+  });
+  const sum = new Float64Array(pairs.length);
+  const count = new Float64Array(pairs.length);
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  for (let start = 0; start < rows.length; start += batch) {
+    const chunk = rows.slice(start, start + batch);
+    const R = chunk.length;
+    const L = Math.min(model.config.max_text_len, Math.max(...chunk.map((r) => pairs[r.pair]!.e.length)) + 1);
+    const input = new BigInt64Array(R * L);
+    const mask = new BigInt64Array(R * L);
+    const labels = new BigInt64Array(R * L).fill(-100n);
+    // the image tower runs once per distinct image of the chunk (a caption's words share its image)
+    const distinct = [...new Set(chunk.map((r) => pairs[r.pair]!.image))];
+    const slot = new Map(distinct.map((im, u) => [im, u]));
+    const img = new Float32Array(distinct.length * plane);
+    distinct.forEach((im, u) => img.set(imagePlane(set, im), u * plane));
+    const rowImage = new BigInt64Array(R);
+    chunk.forEach(({ pair, word }, r) => {
+      const { e, image } = pairs[pair]!;
+      rowImage[r] = BigInt(slot.get(image)!);
+      for (let j = 0; j < L; j++) {
+        const hidden = e.mask[j] === 1 && e.words[j] === word && !special.has(e.ids[j]!);
+        input[r * L + j] = BigInt(hidden ? ids.mask : e.ids[j]!);
+        mask[r * L + j] = BigInt(e.mask[j]!);
+        if (hidden) {
+          labels[r * L + j] = BigInt(e.ids[j]!);
+          count[pair]! += 1;
+        }
+      }
+    });
+    const nll = noGrad(() => tidy(() => {
+      const t = tensor(mask, { shape: [R, L], dtype: 'int64' }); // [R, L]
+      const images = tensor(img, { shape: [distinct.length, 3, S, S] }); // [U, 3, S, S]
+      const rowsOf = tensor(rowImage, { shape: [R], dtype: 'int64' }); // [R]
+      const imageEmbeds = model.vit_model.forward(images).indexSelect(0, rowsOf); // [R, N_img, Wv]
+      const out = model.forward({ image: images.indexSelect(0, rowsOf), imageEmbeds, textIds: tensor(input, { shape: [R, L], dtype: 'int64' }), textMask: oneStreamMask(t, { causal: false }) });
+      return rowSumNll(model.mlmLogits(out.textFeats), tensor(labels, { shape: [R, L], dtype: 'int64' }), -100).toTypedArray() as Float32Array; // [R]
+    }));
+    chunk.forEach(({ pair }, r) => { sum[pair]! += nll[r]!; });
+  }
+  return Float32Array.from(sum, (x, i) => x / Math.max(1, count[i]!));
+}
+
 /** Summed NLL per row of logits [B, T, V] against labels [B, T], skipping `ignore`: [B]. */
 function rowSumNll(logits: Tensor, labels: Tensor, ignore: number): Tensor {
   return tidy(() => {
@@ -239,6 +309,8 @@ export interface KWayRetrieval {
   /** choices scored (distractors that the checker finds true for the query are left out) */
   i2t_n: number;
   t2i_n: number;
+  /** per query, in group order: 1 for a hit, 0 for a miss (the means are the R@1s above) */
+  items: { i2t: number[]; t2i: number[]; i2t_raw: number[]; t2i_raw: number[] };
 }
 
 /** The K-way retrieval plan: groups of `way` consecutive images, each with its first caption. */
@@ -260,7 +332,7 @@ export function kWayRetrieval(scorer: PairLossScorer, set: ProbeImages, o: { ima
   const pairs: ScoredPair[] = [];
   for (const g of groups) for (const i of g) for (const j of g) pairs.push({ image: i, text: set.texts[j]![0]! });
   const loss = scorer.losses(pairs);
-  const hits = { i2t: 0, t2i: 0, i2tRaw: 0, t2iRaw: 0 };
+  const items: KWayRetrieval['items'] = { i2t: [], t2i: [], i2t_raw: [], t2i_raw: [] };
   let n = 0;
   const confusable = (capOf: number, img: number): boolean => capOf !== img && (o.alsoTrue?.(capOf, img) ?? false);
   /** the query's own candidate must beat every counted distractor strictly */
@@ -274,14 +346,16 @@ export function kWayRetrieval(scorer: PairLossScorer, set: ProbeImages, o: { ima
     for (let a = 0; a < way; a++) {
       const capts = [...Array(way).keys()].filter((b) => b !== a && !confusable(g[b]!, g[a]!)); // I2T distractors
       const imgs = [...Array(way).keys()].filter((b) => b !== a && !confusable(g[a]!, g[b]!)); // T2I distractors
-      hits.i2tRaw += wins(at(a, a), capts.map((b) => at(a, b)));
-      hits.t2iRaw += wins(at(a, a), imgs.map((b) => at(b, a)));
-      hits.i2t += wins(at(a, a) - captionPrior(a, a), capts.map((b) => at(a, b) - captionPrior(b, a)));
-      hits.t2i += wins(at(a, a) - imagePrior(a, a), imgs.map((b) => at(b, a) - imagePrior(b, a)));
+      items.i2t_raw.push(wins(at(a, a), capts.map((b) => at(a, b))));
+      items.t2i_raw.push(wins(at(a, a), imgs.map((b) => at(b, a))));
+      items.i2t.push(wins(at(a, a) - captionPrior(a, a), capts.map((b) => at(a, b) - captionPrior(b, a))));
+      items.t2i.push(wins(at(a, a) - imagePrior(a, a), imgs.map((b) => at(b, a) - imagePrior(b, a))));
       n++;
     }
   });
-  return { i2t_r1: hits.i2t / n, t2i_r1: hits.t2i / n, i2t_raw: hits.i2tRaw / n, t2i_raw: hits.t2iRaw / n, way, groups: groups.length, i2t_n: n, t2i_n: n };
+  return {
+    i2t_r1: mean(items.i2t), t2i_r1: mean(items.t2i), i2t_raw: mean(items.i2t_raw), t2i_raw: mean(items.t2i_raw), way, groups: groups.length, i2t_n: n, t2i_n: n, items,
+  };
 }
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -414,6 +488,9 @@ export interface MinimalPairResult {
   count: Partial<Record<MinimalPairKind, number>>;
   /** mean over the kinds present */
   mean: number | null;
+  /** per pair, in order: 1 correct, 0.5 a tie, 0 wrong; and its kind */
+  items: number[];
+  kinds: MinimalPairKind[];
 }
 
 /**
@@ -428,6 +505,7 @@ export function minimalPairAccuracy(scorer: PairLossScorer, pairs: readonly Mini
   const loss = scorer.losses(scored);
   const hit: Partial<Record<MinimalPairKind, number>> = {};
   const count: Partial<Record<MinimalPairKind, number>> = {};
+  const items: number[] = [];
   let at = 0;
   for (const p of pairs) {
     const rise = (): number => {
@@ -438,13 +516,15 @@ export function minimalPairAccuracy(scorer: PairLossScorer, pairs: readonly Mini
     const own = rise();
     const refs = p.refs.map(() => rise());
     const ref = mean(refs);
-    hit[p.kind] = (hit[p.kind] ?? 0) + (own > ref ? 1 : own === ref ? 0.5 : 0);
+    const score = own > ref ? 1 : own === ref ? 0.5 : 0;
+    items.push(score);
+    hit[p.kind] = (hit[p.kind] ?? 0) + score;
     count[p.kind] = (count[p.kind] ?? 0) + 1;
   }
   const accuracy: Partial<Record<MinimalPairKind, number>> = {};
   for (const k of MINIMAL_PAIR_KINDS) if (count[k]) accuracy[k] = hit[k]! / count[k]!;
   const vals = Object.values(accuracy);
-  return { accuracy, count, mean: vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null };
+  return { accuracy, count, mean: vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null, items, kinds: pairs.map((p) => p.kind) };
 }
 
 // ------------------------------------------------------------------------------------------ linear probe
@@ -507,11 +587,11 @@ export interface LinearProbeOptions {
 
 /**
  * Multinomial logistic regression (full batch, AdamW, features standardised with the training
- * statistics); returns the test accuracy and the majority-class accuracy of the test labels.
+ * statistics); returns the test accuracy (and each test item's hit) and the majority-class accuracy of the test labels.
  */
 export function linearProbe(
   train: { x: Float32Array; y: readonly number[] }, test: { x: Float32Array; y: readonly number[] }, dim: number, classes: number, o: LinearProbeOptions = {},
-): { accuracy: number; majority: number; train_accuracy: number } {
+): { accuracy: number; majority: number; train_accuracy: number; correct: number[] } {
   const nTr = train.y.length;
   const nTe = test.y.length;
   if (nTr === 0 || nTe === 0) throw new Error('linear probe: empty training or test set');
@@ -532,16 +612,15 @@ export function linearProbe(
         tidy(() => F.crossEntropy(a.matmul(W).add(bias), yTr).backward());
         opt.step();
       }
-      const acc = (x: Tensor, y: readonly number[]): number => noGrad(() => tidy(() => {
+      const hits = (x: Tensor, y: readonly number[]): number[] => noGrad(() => tidy(() => {
         const pred = x.matmul(W).add(bias).argmax(1).toTypedArray();
-        let hit = 0;
-        y.forEach((v, i) => { hit += Number(pred[i]) === v ? 1 : 0; });
-        return hit / y.length;
+        return y.map((v, i) => (Number(pred[i]) === v ? 1 : 0));
       }));
       const counts = new Map<number, number>();
       for (const v of train.y) counts.set(v, (counts.get(v) ?? 0) + 1);
       const major = [...counts].sort((p, q) => q[1] - p[1])[0]![0];
-      return { accuracy: acc(b, test.y), majority: test.y.filter((v) => v === major).length / nTe, train_accuracy: acc(a, train.y) };
+      const correct = hits(b, test.y);
+      return { accuracy: mean(correct), majority: test.y.filter((v) => v === major).length / nTe, train_accuracy: mean(hits(a, train.y)), correct };
     } finally {
       opt.dispose();
     }
@@ -579,6 +658,12 @@ export interface ProbeSettings {
   lpSteps: number;
   lpTrain: number;
   lpTest: number;
+  /**
+   * how MLM scores a caption: 'one-word' (default) masks one word at a time, the others visible (the
+   * standard pseudo-log-likelihood); 'passes' masks `mlmPasses` disjoint sets of words at once (cheaper)
+   */
+  mlmScoring: MlmScoring;
+  /** 'passes' scoring: the number of disjoint whole-word maskings */
   mlmPasses: number;
   /** pairs per forward pass */
   batch: number;
@@ -606,25 +691,46 @@ export async function prepareProbes(testSpec: string, lpTrainSpec: string | null
 
 export type ProbeMetrics = Record<string, number>;
 
-/** Every probe on one model; metric names as in the file header, plus `probe_s` (the time it took). */
-export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok: TextTokenizer, ctx: ProbeContext): ProbeMetrics {
+export interface ProbeResult {
+  /** metric names as in the file header, plus `probe_s` (the time it took) */
+  metrics: ProbeMetrics;
+  /** per metric, the score of each test item (its mean is the metric; mp_mean: the mean over kinds, see `pairKinds`) */
+  items: Record<string, number[]>;
+}
+
+/** The kind of each minimal pair, in order: the strata of mp_mean's items. */
+export function pairKinds(ctx: ProbeContext): MinimalPairKind[] {
+  return ctx.pairs.pairs.map((p) => p.kind);
+}
+
+/** Every probe on one model. */
+export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok: TextTokenizer, ctx: ProbeContext): ProbeResult {
   const t0 = performance.now();
   const wasTraining = model.training;
   model.eval();
   try {
     const s = ctx.settings;
-    const scorer = modelPairScorer(model, objective, tok, ctx.test, { batch: s.batch, mlmPasses: s.mlmPasses });
+    const scoring = { batch: s.batch, mlmScoring: s.mlmScoring, mlmPasses: s.mlmPasses };
+    const scorer = modelPairScorer(model, objective, tok, ctx.test, scoring);
     const m: ProbeMetrics = {};
+    const items: Record<string, number[]> = {};
     const zs = kWayRetrieval(scorer, ctx.test, { images: s.zsImages, way: s.way, alsoTrue: ctx.alsoTrue });
     m.zs_i2t_r1 = zs.i2t_r1;
     m.zs_t2i_r1 = zs.t2i_r1;
     m.zs_i2t_raw = zs.i2t_raw;
     m.zs_t2i_raw = zs.t2i_raw;
+    Object.assign(items, { zs_i2t_r1: zs.items.i2t, zs_t2i_r1: zs.items.t2i, zs_i2t_raw: zs.items.i2t_raw, zs_t2i_raw: zs.items.t2i_raw });
     if (ctx.pairs.pairs.length) {
-      const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, { batch: s.batch, mlmPasses: s.mlmPasses });
+      const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, scoring);
       const mp = minimalPairAccuracy(pairScorer, ctx.pairs.pairs);
-      for (const [k, v] of Object.entries(mp.accuracy)) m[`mp_${k}`] = v;
-      if (mp.mean !== null) m.mp_mean = mp.mean;
+      for (const [k, v] of Object.entries(mp.accuracy)) {
+        m[`mp_${k}`] = v;
+        items[`mp_${k}`] = mp.items.filter((_, i) => mp.kinds[i] === k);
+      }
+      if (mp.mean !== null) {
+        m.mp_mean = mp.mean;
+        items.mp_mean = mp.items;
+      }
     }
     if (ctx.lpTrain) {
       const tr = imageTowerFeatures(model, ctx.lpTrain);
@@ -632,29 +738,16 @@ export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok:
       for (const attr of PROBE_ATTRIBUTES) {
         const a = attributeRows(ctx.lpTrain, attr, tr.x, tr.dim);
         const b = attributeRows(ctx.test, attr, te.x, te.dim, s.lpTest);
-        if (a.y.length && b.y.length) m[`lp_${attr}`] = linearProbe(a, b, tr.dim, attributeClasses(attr), { steps: s.lpSteps }).accuracy;
+        if (a.y.length && b.y.length) {
+          const lp = linearProbe(a, b, tr.dim, attributeClasses(attr), { steps: s.lpSteps });
+          m[`lp_${attr}`] = lp.accuracy;
+          items[`lp_${attr}`] = lp.correct;
+        }
       }
     }
     m.probe_s = Number(((performance.now() - t0) / 1000).toFixed(2));
-    return m;
+    return { metrics: m, items };
   } finally {
     model.train(wasTraining);
   }
 }
-
-/** What each metric is, for the report. */
-export const METRIC_INFO: Readonly<Record<string, { label: string; chance?: string }>> = {
-  zs_t2i_r1: { label: 'zero-shot K-way text-to-image R@1 (own loss, image prior removed)' },
-  zs_i2t_r1: { label: 'zero-shot K-way image-to-text R@1 (own loss, caption prior removed)' },
-  mp_mean: { label: 'minimal image pairs, mean accuracy over kinds', chance: '0.5' },
-  mp_colour: { label: 'minimal image pairs: one object recoloured', chance: '0.5' },
-  mp_shape: { label: 'minimal image pairs: one object reshaped', chance: '0.5' },
-  mp_size: { label: 'minimal image pairs: one object resized', chance: '0.5' },
-  mp_count: { label: 'minimal image pairs: one object removed', chance: '0.5' },
-  mp_spatial: { label: 'minimal image pairs: scene mirrored', chance: '0.5' },
-  lp_colour: { label: 'linear probe: colour of the largest object', chance: '1/7' },
-  lp_shape: { label: 'linear probe: shape of the largest object', chance: '1/6' },
-  lp_count: { label: 'linear probe: number of objects', chance: '~1/4' },
-  zs_t2i_raw: { label: 'zero-shot K-way text-to-image R@1 (raw own loss)' },
-  zs_i2t_raw: { label: 'zero-shot K-way image-to-text R@1 (raw own loss)' },
-};

@@ -6,6 +6,10 @@
 // tables (resolve.ts, cli/train-command.ts). Pure data: the CLI reads it without loading the engine.
 export const PRESET_NAMES = ['tiny', 'mini', 'small', 'base'] as const;
 
+/** The learning recipes: how new layers are initialised (tasks/common/init-scale.ts, VQA's head biases). */
+export const RECIPES = ['fast', 'official'] as const;
+export type RecipeName = (typeof RECIPES)[number];
+
 export const DEFAULT_PRETRAIN_DATA = 'shapes:train?n=20000&seed=1';
 
 type Kind = 'int' | 'number' | 'string' | 'bool' | 'choice';
@@ -82,6 +86,7 @@ export const COMMON_SETTINGS = {
   evalLimit: int('evaluate only the first n images of --val-data (retrieval, captioning), or its first examples in whole evaluation batches (0: all)', 0, 0),
   keepLast: int('step checkpoints kept (the best one is kept besides)', 1, 2),
   timeBudgetS: num('stop after this many seconds of training (evaluations not counted; 0: no limit)', 0, 1e9, 0, { flag: 'time-budget', arg: 's' }),
+  recipe: choice('how new layers start: fast (Linear weights at std max(0.02, 1/sqrt(fan_in)), a new VQA classifier\'s biases at the answers\' log-odds: narrow models learn from scratch in minutes) | official (N(0, 0.02) weights, zero biases)', RECIPES, 'fast'),
   precision: choice('fp32 | bf16 (bfloat16 autocast of the forward pass; parameters and optimiser stay float32)', ['fp32', 'bf16'] as const, 'fp32'),
 };
 

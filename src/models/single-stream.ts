@@ -37,6 +37,8 @@ export interface OneStreamInput {
   textMask: Tensor;
   /** image token type (1; NLVR2's second image uses 2) */
   imageTokenTypeIdx?: number;
+  /** the ViT output of `image` [B, N_img, Wv] when the caller has it already (the race's MLM scorer reuses it over a caption's words) */
+  imageEmbeds?: Tensor;
 }
 
 export interface OneStreamOutput {
@@ -119,7 +121,7 @@ export abstract class FLMBackbone extends Module {
   /** The one-stream forward (official infer_one_stream). */
   inferOneStream(input: OneStreamInput): OneStreamOutput {
     const { image, textIds, textMask } = input;
-    const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]
+    const imageEmbeds = input.imageEmbeds ?? this.vit_model.forward(image); // [B, N_img, Wv]
     let x = this.text_transformer.embeddings.forward(textIds); // [B, L, Ht]
     for (const layer of this.text_transformer.layers) x = layer.forward(x, textMask); // [B, L, Ht]
     const bottom = x;

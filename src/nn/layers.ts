@@ -2,6 +2,7 @@
 import { F, Tensor, empty, ones, zeros, type DType } from '../tensor/index.js';
 import { Module } from './module.js';
 import { normal_, torchDefault_, zeros_ } from './init.js';
+import { scaledInitStd } from './init-scale.js';
 
 /** How new weights are drawn: 'torch' (PyTorch's default) or 'normal' with a std (N(0, 0.02) in BERT/FLM). */
 export type Init = { kind: 'torch' } | { kind: 'normal'; std: number };
@@ -19,7 +20,7 @@ export class Linear extends Module {
     const init = o.init ?? TORCH_INIT;
     if (init.kind === 'torch') torchDefault_(this.weight, this.bias);
     else {
-      normal_(this.weight, 0, init.std);
+      normal_(this.weight, 0, scaledInitStd(init.std, inFeatures));
       if (this.bias) zeros_(this.bias);
     }
   }

@@ -28,6 +28,8 @@ export interface Evaluation {
   selection: number;
   /** recipe-specific results (caption predictions, VQA answers); not saved in checkpoints */
   details?: unknown;
+  /** per metric that is a mean over examples, each example's score; not saved in checkpoints */
+  items?: Record<string, number[]>;
 }
 
 export interface EvalRequest {

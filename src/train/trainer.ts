@@ -52,8 +52,8 @@ export interface TrainResult {
   runDir: string;
   /** the best evaluation of the run (null without --val-data) */
   best: EvalRecord | null;
-  /** the last evaluation, with the recipe's details (caption predictions, VQA answers) */
-  lastEval: (EvalRecord & { details?: unknown }) | null;
+  /** the last evaluation, with the recipe's details (caption predictions, VQA answers) and per-example scores */
+  lastEval: (EvalRecord & { details?: unknown; items?: Record<string, number[]> }) | null;
 }
 
 /** What a caller can watch. */
@@ -62,7 +62,8 @@ export interface TrainHooks {
   onEval?(step: number, e: Evaluation): void;
   /**
    * Asked after every step (and once before the first step of a new run, with step 0): whether to save
-   * a checkpoint now besides the `saveEvery` ones. The race saves at fixed training times this way.
+   * a checkpoint now besides the `saveEvery` ones, off the training clock. The race saves at fixed
+   * training times this way.
    */
   checkpointDue?(elapsedS: number, step: number): boolean;
   /** Runs with the training clock paused: its time is not charged to the run or its time budget. */
@@ -169,7 +170,9 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     afterStep: async (step) => {
       if (step >= c.steps) return;
       if (canEvaluate && step % c.evalEvery === 0) await checkpoint(await evaluate());
-      else if (step % c.saveEvery === 0 || anyRank(o.hooks?.checkpointDue?.(loop.elapsed(), step) ?? false)) await checkpoint();
+      else if (step % c.saveEvery === 0) await checkpoint();
+      // a caller's checkpoint (the race's) is saved off the training clock: it is not part of the training
+      else if (anyRank(o.hooks?.checkpointDue?.(loop.elapsed(), step) ?? false)) await loop.clock.paused(() => checkpoint());
     },
   });
 
@@ -189,7 +192,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
       model.train();
       setRngState(rng);
     }
-    lastEval = { step, selection: e.selection, metrics: e.metrics, ...(e.details !== undefined ? { details: e.details } : {}) };
+    lastEval = { step, selection: e.selection, metrics: e.metrics, ...(e.details !== undefined ? { details: e.details } : {}), ...(e.items ? { items: e.items } : {}) };
     const isBest = best === null || e.selection > best.selection;
     if (isBest) best = { step, selection: e.selection, metrics: e.metrics };
     if (main) {
@@ -221,19 +224,20 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
     const ranks = pg ? pg.allGatherObject(mine) : [mine];
     if (!main) return;
     const last = lastEval ? { step: lastEval.step, selection: lastEval.selection, metrics: lastEval.metrics } : null;
+    const elapsedS = loop.elapsed();
     const state: SavedState = {
-      step: loop.step, task: command, config: c, modelConfig, ...mine, ranks, elapsedS: loop.elapsed(), skippedNonFinite: loop.skippedNonFinite,
+      step: loop.step, task: command, config: c, modelConfig, ...mine, ranks, elapsedS, skippedNonFinite: loop.skippedNonFinite,
       lastLoss: loop.lastLoss, best, lastEval: last, ...prep.stateExtras?.(),
     };
     const dir = saveCheckpoint(c.out, model.stateDict(), opt.stateDict(), state, { keepLast: c.keepLast, isBest, files: modelFiles(loop.step) });
     // the hook (the race's probes) runs off the clock
     const hook = o.hooks?.onCheckpoint;
-    if (hook) await loop.clock.paused(() => hook({ step: loop.step, dir, model, tokenizer, elapsedS: loop.elapsed() }));
+    if (hook) await loop.clock.paused(() => hook({ step: loop.step, dir, model, tokenizer, elapsedS }));
   };
 
   let stopped: StopReason = 'done';
   try {
-    if (loop.step === 0 && anyRank(o.hooks?.checkpointDue?.(0, 0) ?? false)) await checkpoint();
+    if (loop.step === 0 && anyRank(o.hooks?.checkpointDue?.(0, 0) ?? false)) await loop.clock.paused(() => checkpoint());
     stopped = await loop.run();
     // the final evaluation (none after Ctrl-C, nor when this step was evaluated already, e.g. a resumed finished run)
     const isBest = stopped !== 'interrupted' && loop.step > 0 && lastEval?.step !== loop.step ? await evaluate() : false;

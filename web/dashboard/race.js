@@ -1,6 +1,6 @@
 // Race: the report of an `flm compare` race folder (results.json): the verdict, the setup, the
-// per-step cost, every probe metric against training time with the seeds' range as a band, the time
-// each objective needs to reach MLM's best score, and the training losses.
+// per-step cost, every metric against training time with its 95% interval as a band, the time each
+// contestant needs to reach MLM's best score with the speed-up and final scores and their intervals, and the training losses.
 import { api, h, fmt, colour, fileHref, errorBox } from './util.js';
 import { lineChart } from './charts.js';
 
@@ -27,13 +27,13 @@ export function mountRace(main, params) {
     body.replaceChildren();
     body.append(h('div', { class: 'verdict', id: 'race-verdict' }, s?.headline?.text ?? 'no summary yet (the race has no finished run)'));
     body.append(h('p', { class: 'muted' },
-      `preset ${c.preset}, ${fmt(c.budgetS)} s of training per run, ${c.seeds} seed(s), ${c.evals} probe point(s) per run, batch ${c.batchSize}, lr ${fmt(c.lr)}; `,
+      `preset ${c.preset}, ${fmt(c.budgetS)} s of training per run, ${c.seeds} seed(s), ${c.evals} checkpoint(s) per run, batch ${c.batchSize}, lr ${fmt(c.lr)}; `,
       `${r.setup.machine?.cpus ?? '?'} CPU(s), ${r.setup.machine?.threads ?? '?'} thread(s); started ${r.setup.started ?? '?'}${r.setup.finished ? `, finished ${r.setup.finished}` : ' (not finished)'}. `,
       r.files.map((f) => [h('a', { href: fileHref(`${r.id}/${f}`), target: '_blank' }, f), ' '])));
 
     if (s?.cost) {
       body.append(h('h3', {}, 'Per-step cost'), h('table', { class: 'grid', id: 'race-cost' },
-        h('thead', {}, h('tr', {}, ['objective', 'steps/s (min–max)', 's/step (median)', 'step cost vs MLM', 'steps', 'final loss'].map((x) => h('th', {}, x)))),
+        h('thead', {}, h('tr', {}, ['contestant', 'steps/s (min–max)', 's/step (median)', 'step cost vs MLM', 'steps', 'final loss'].map((x) => h('th', {}, x)))),
         h('tbody', {}, Object.entries(s.cost).map(([o, k]) => h('tr', {},
           h('td', {}, h('span', { class: 'swatch', style: `background:${col(o)}` }), o),
           h('td', { class: 'num' }, `${fmt(k.steps_per_s.mean)} (${fmt(k.steps_per_s.min)}–${fmt(k.steps_per_s.max)})`),
@@ -42,29 +42,29 @@ export function mountRace(main, params) {
     }
 
     const grid = h('div', { class: 'charts' });
-    body.append(h('h3', {}, 'Probe metrics against training time'), h('p', { class: 'muted' }, 'Lines: the mean over seeds at each probe point; dashed lines and the band: the seeds\' min and max. Time to target: when the mean curve first reaches the best mean score MLM reaches within its budget (per seed in brackets).'), grid);
+    body.append(h('h3', {}, 'Every metric against training time'), h('p', { class: 'muted' }, 'Lines: the mean over seeds at each checkpoint; band: its 95% bootstrap interval (test items and seeds resampled). Time to MLM\'s best: the first trained checkpoint at or above it (never interpolated); speed-up = MLM\'s time / the contestant\'s, with its 95% interval.'), grid);
+    const ci = (x) => (x ? ` [${fmt(x[0])}, ${fmt(x[1])}]` : '');
+    const reach = (v) => v.status === 'reached' ? `${fmt(v.t_reach)} s`
+      : v.status === 'not-reached' ? 'never' : v.status === 'at-init' ? 'at init' : '–';
     for (const m of s?.metrics ?? []) {
-      const pm = s.per_metric[m];
-      const series = Object.entries(pm.curves).filter(([, pts]) => pts.length).map(([o, pts]) => ({
-        label: o, colour: col(o), points: pts.map((p) => [p.t, p.mean]), band: pts.map((p) => [p.t, p.min, p.max]),
+      const curves = s.curves?.[m] ?? {};
+      const v = (s.verdict ?? []).find((x) => x.metric === m);
+      const series = Object.entries(curves).filter(([, pts]) => pts.length).map(([o, pts]) => ({
+        label: o, colour: col(o), points: pts.map((p) => [p.t, p.mean]), band: pts.map((p) => [p.t, p.ci95[0], p.ci95[1]]),
       }));
       const chart = lineChart({ key: `race-${m}`, title: m, xLabel: 'training seconds', yLabel: m, series, height: 200 });
       charts.push(chart);
-      const rows = Object.entries(pm.time_to_target).map(([o, t]) => {
-        const fin = pm.final_vs_mlm[o];
-        return h('tr', {},
-          h('td', {}, h('span', { class: 'swatch', style: `background:${col(o)}` }), o),
-          h('td', { class: 'num' }, fmt(t.best)),
-          h('td', { class: 'num' }, t.t === null ? 'never' : `${fmt(t.t)} s`, t.per_seed.length ? h('span', { class: 'muted' }, ` [${t.per_seed.map((x) => (x === null ? 'never' : fmt(x))).join(', ')}]`) : ''),
-          h('td', { class: 'num' }, t.speedup_vs_mlm === null ? '–' : `${fmt(t.speedup_vs_mlm)}×`),
-          h('td', { class: 'num' }, fin ? `${fin.diff >= 0 ? '+' : ''}${fmt(fin.diff)}` : '–'),
-          h('td', {}, fin ? (fin.ranges_overlap ? 'overlap' : 'apart') : '–'));
-      });
-      const target = pm.target ? `MLM's best: ${fmt(pm.target.value)} at ${fmt(pm.target.t)} s` : 'no MLM run: no target';
+      const rows = Object.entries(v?.objectives ?? {}).map(([o, x]) => h('tr', {},
+        h('td', {}, h('span', { class: 'swatch', style: `background:${col(o)}` }), o),
+        h('td', { class: 'num' }, fmt(x.final), h('span', { class: 'muted' }, ci(x.final_ci95))),
+        h('td', { class: 'num' }, reach(x)),
+        h('td', { class: 'num' }, x.speedup === null ? (x.speedup_bound ?? '–') : `${fmt(x.speedup)}×`, h('span', { class: 'muted' }, ci(x.speedup_ci95))),
+        h('td', { class: 'num' }, x.final_minus_mlm === null ? '–' : `${x.final_minus_mlm >= 0 ? '+' : ''}${fmt(x.final_minus_mlm)}`, h('span', { class: 'muted' }, ci(x.final_minus_mlm_ci95)))));
+      const target = v?.target ? `${v.task === 'probe' ? 'zero-shot probe' : `after fine-tuning (${v.task})`}; MLM's best: ${fmt(v.target.value)}${ci(v.target.ci95)} at ${fmt(v.target.t)} s` : (v?.target_note ?? 'no MLM run: no target');
       grid.append(h('div', { class: 'race-metric', 'data-metric': m }, chart.el,
         h('table', { class: 'grid small' },
           h('caption', {}, target),
-          h('thead', {}, h('tr', {}, ['objective', 'best', 'time to target', 'speed-up', 'final − MLM', 'seed ranges'].map((x) => h('th', {}, x)))),
+          h('thead', {}, h('tr', {}, ['contestant', 'final', 'time to MLM\'s best', 'speed-up', 'final − MLM'].map((x) => h('th', {}, x)))),
           h('tbody', {}, rows))));
     }
 

@@ -58,6 +58,8 @@ export function argmaxRows(logits: Logits, numClasses: number): number[] {
 export class VqaScore {
   private sum = 0;
   private total = 0;
+  /** each scored question's score, in order */
+  readonly rows: number[] = [];
 
   update(logits: Logits, numClasses: number, targets: readonly VqaTarget[]): void {
     const preds = argmaxRows(logits, numClasses);
@@ -75,6 +77,7 @@ export class VqaScore {
         if (label === pred) s = t.scores[j] ?? 0;
       });
       this.sum += s;
+      this.rows.push(s);
     });
     this.total += preds.length;
   }

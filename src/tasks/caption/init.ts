@@ -1,6 +1,7 @@
 // The model a caption fine-tuning run starts from (spec D.11, B.11): a pretraining (or caption) run
 // with its vocabulary grown by <bos>/<eos>, or the preset's random init; the run's tokenizer.json (with
 // the caption tokens) is written to the run folder.
+import { buildWithRecipeInit } from '../common/init-scale.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tidy } from '../../tensor/index.js';
@@ -54,7 +55,7 @@ export async function initCaptionModel(c: CaptionConfigLike): Promise<CaptionMod
         ? addCaptionTokens(readTokenizerJson(run.tokenizerPath), run.config.max_text_len)
         : { json: readTokenizerJson(run.tokenizerPath), tokenizer: run.tokenizer, tokens: existingCaptionTokens(run.tokenizer) };
       const modelConfig = captionModelConfig(run.config, tokenizer.vocabSize, c.dropRate);
-      const model = tidy(() => new FLMModel(modelConfig));
+      const model = buildWithRecipeInit(c.recipe, () => tidy(() => new FLMModel(modelConfig)));
       const own = model.stateDict();
       const pretrained = new Map([...run.model.stateDict()].filter(([k]) => own.has(k)));
       if (pretrained.size === 0) {
@@ -91,7 +92,7 @@ export async function initCaptionModel(c: CaptionConfigLike): Promise<CaptionMod
       : { json: baseJson, tokenizer: base, tokens: existingCaptionTokens(base) };
     const modelConfig = captionModelConfig(objectiveConfig('flm', c.preset, tokenizer.vocabSize), tokenizer.vocabSize, c.dropRate);
     saveTokenizer(c.out, json);
-    return { model: tidy(() => new FLMModel(modelConfig)), tokenizer, tokens, modelConfig, origin: `random init (${c.preset} preset)` };
+    return { model: buildWithRecipeInit(c.recipe, () => tidy(() => new FLMModel(modelConfig))), tokenizer, tokens, modelConfig, origin: `random init (${c.preset} preset)` };
   } finally {
     await src.close?.();
   }

@@ -1,5 +1,5 @@
 // `flm finetune caption`: AR loss with <bos>/<eos> (spec D.11); evaluation decodes and scores captions.
-import { setting, DEFAULT_PRETRAIN_DATA, type TaskSpec } from '../../config/settings.js';
+import { setting, DEFAULT_PRETRAIN_DATA, type RecipeName, type TaskSpec } from '../../config/settings.js';
 
 export const CAPTION = {
   name: 'caption',
@@ -40,4 +40,5 @@ export interface CaptionConfigLike {
   vocabSize: number | null;
   dropRate: number | null;
   newTokens: boolean;
+  recipe: RecipeName;
 }

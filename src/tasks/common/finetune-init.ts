@@ -4,6 +4,7 @@
 // loaded by name where keys match; a single-stream MLM / AR pretraining run loads that way too, which
 // is how the official code could only fine-tune those baselines (spec H.11). The missing / unexpected
 // key report is returned (and printed by the trainer).
+import { buildWithRecipeInit } from './init-scale.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tidy } from '../../tensor/index.js';
@@ -58,7 +59,7 @@ export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, 
     const src = await loadRunModel(c.from);
     try {
       const config = taskConfig(src.config, overrides, c.dropRate);
-      const model = tidy(() => createModel(config)) as FLMModel;
+      const model = buildWithRecipeInit(c.recipe, () => tidy(() => createModel(config))) as FLMModel;
       const sd = src.model.stateDict();
       const r = loadOfficialWeights(model, sd, { strict: false });
       if (src.tokenizerPath !== tokOut) copyFileSync(src.tokenizerPath, tokOut);
@@ -83,7 +84,7 @@ export async function initFinetuneModel(c: TrainSettings, train: DatasetSource, 
   const tokenizer = await runTokenizer(c, train, preset.max_text_len, { reuse: o.reuseTokenizer ?? false });
   const base = withOverrides(flmConfig(c.preset), { vocab_size: tokenizer.vocabSize, text_encoder_arch: { vocab_size: tokenizer.vocabSize } });
   const config = taskConfig(base, overrides, c.dropRate);
-  const model = tidy(() => createModel(config)) as FLMModel;
+  const model = buildWithRecipeInit(c.recipe, () => tidy(() => createModel(config))) as FLMModel;
   return { model, config, tokenizer, report: { source: 'scratch', loaded: 0, missing: [], unexpected: [], shapeMismatch: [], adapted: [] } };
 }
 

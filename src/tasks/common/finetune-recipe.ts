@@ -53,7 +53,10 @@ export function finetuneRecipe<S extends TaskSpec>(
         const r = await initFinetuneModel(c, raw, task.modelOverrides(), { reuseTokenizer: !main });
         if (main) barrier();
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
-        init = { lines: formatInitReport(r.report), report: r.report };
+        const fresh = r.report.loaded === 0 ? null : r.report.missing;
+        // the official recipe keeps the zero biases of a new head
+        const headLine = c.recipe === 'fast' ? task.initHeads?.(r.model as FLMModel, fresh) ?? null : null;
+        init = { lines: [...formatInitReport(r.report), ...(headLine ? [headLine] : [])], report: r.report };
         if (r.report.sourcePreset) decided = { preset: r.report.sourcePreset as TrainSettings['preset'] };
       }
       const { model, tokenizer } = built;
@@ -76,5 +79,5 @@ async function evaluateTask(task: FinetuneTask, model: FLMModel, tokenizer: Text
   const e = await task.evaluate(model, tokenizer, r.spec, {
     batchSize: r.batchSize, workers: r.workers, pg: r.pg, ...(r.limit > 0 ? { limit: r.limit } : {}), ...(r.progress ? { progress: r.progress } : {}),
   });
-  return { metrics: e.metrics, selection: e.selection, ...(e.predictions ? { details: e.predictions } : {}) };
+  return { metrics: e.metrics, selection: e.selection, ...(e.predictions ? { details: e.predictions } : {}), ...(e.items ? { items: e.items } : {}) };
 }

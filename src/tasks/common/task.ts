@@ -35,6 +35,8 @@ export interface TaskEvaluation {
   selection: number;
   /** VQA: {question_id, answer} per question (the EvalAI submission format) */
   predictions?: { question_id: number; answer: string }[];
+  /** per metric that is a mean over examples, each example's score (`flm compare` bootstraps over them) */
+  items?: Record<string, number[]>;
 }
 
 export interface FinetuneTask {
@@ -45,6 +47,12 @@ export interface FinetuneTask {
   modelOverrides(): ConfigOverrides;
   /** loss of one training micro-batch; tensors are freed by the caller's tidy */
   loss(model: FLMModel, batch: Batch, tokenizer: TextTokenizer, ctx: StepContext): ObjectiveResult;
+  /**
+   * Initialise the new task heads from the training data (VQA: output biases at the answer prior).
+   * `missing`: the parameter names the source did not provide (null: the whole model is new).
+   * Returns a line for the init report, or null when nothing was done.
+   */
+  initHeads?(model: FLMModel, missing: readonly string[] | null): string | null;
   /** metrics on a dataset spec; the model is in eval mode and no gradient is recorded */
   evaluate(model: FLMModel, tokenizer: TextTokenizer, spec: string, o?: EvalOptions): Promise<TaskEvaluation>;
 }

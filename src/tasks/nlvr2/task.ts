@@ -6,7 +6,7 @@
 import { F, noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
 import { nlvr2Loss, type ObjectiveResult } from '../../objectives/index.js';
-import { Accuracy, IGNORE_INDEX } from '../../eval/metrics/vqa.js';
+import { Accuracy, IGNORE_INDEX, argmaxRows } from '../../eval/metrics/vqa.js';
 import { DataError, type ItemMeta, type Nlvr2Meta } from '../../data/types.js';
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
@@ -45,15 +45,17 @@ class Nlvr2Task implements FinetuneTask {
 
   async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
     const acc = new Accuracy();
+    const hits: number[] = [];
     let n = 0;
     for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
       const logits = noGrad(() => tidy(() => nlvr2Logits(model, b).toTypedArray() as Float32Array)); // [B·2]
       const labels = b.meta.map(nlvr2Label);
       acc.update(logits, 2, labels);
+      argmaxRows(logits, 2).forEach((p, i) => { if (labels[i] !== IGNORE_INDEX) hits.push(p === labels[i] ? 1 : 0); });
       n += labels.filter((l) => l !== IGNORE_INDEX).length;
     }
     const accuracy = acc.compute();
-    return { metrics: { accuracy, n }, selection: accuracy };
+    return { metrics: { accuracy, n }, selection: accuracy, items: { accuracy: hits } };
   }
 }
 

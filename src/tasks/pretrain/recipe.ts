@@ -1,6 +1,7 @@
 // Pretraining: FLM, or the MLM / AR / PrefixLM baselines, on any dataset spec. The run's tokenizer is
 // the --from source's, a given tokenizer.json, or a byte-level BPE trained on the data (tokenizer.ts);
 // evaluation (--val-data) is the objective's loss on held-out data (held-out.ts).
+import { buildWithRecipeInit } from '../common/init-scale.js';
 import { tidy } from '../../tensor/index.js';
 import { PRESETS, withOverrides } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';
@@ -40,7 +41,7 @@ export const recipe: Recipe<typeof PRETRAIN> = {
     const tok = tokenizer ?? (await runTokenizer(c, src, maxLength, { reuse: true }));
     let modelConfig = objectiveConfig(c.objective, c.preset, tok.vocabSize);
     if (c.dropRate !== null) modelConfig = withOverrides(modelConfig, { drop_rate: c.dropRate });
-    const model = tidy(() => createObjectiveModel(c.objective, modelConfig));
+    const model = buildWithRecipeInit(c.recipe, () => tidy(() => createObjectiveModel(c.objective, modelConfig)));
     let init: { lines: string[]; report: unknown } | undefined;
     if (from) {
       const r = loadInitWeights(model, from.weights);

@@ -7,7 +7,7 @@
 // `multiple_choice_answer` values seen at least `minAnswerCount` times in the training data (official:
 // 9, over train+val). Training questions without an in-vocabulary answer are dropped, as the official
 // code does. The vocabulary is saved in every checkpoint (`answers`), where `flm vqa` reads it.
-import { noGrad, tidy } from '../../tensor/index.js';
+import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
 import { vqaAnswerScore, vqaLoss, vqaTargets, type ObjectiveResult } from '../../objectives/index.js';
 import { VqaScore, argmaxRows, normalizeVqaWord, type VqaTarget } from '../../eval/metrics/vqa.js';
@@ -69,8 +69,29 @@ class VqaTask implements FinetuneTask {
   readonly name = 'vqa' as const;
   readonly index: ReadonlyMap<string, number>;
 
+  /** mean soft target of every answer over `classPriorCount` training questions (null: evaluation only) */
+  classPrior: Float64Array | null = null;
+  classPriorCount = 0;
+
   constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null) {
     this.index = new Map(answers.map((a, i) => [a, i]));
+  }
+
+  /**
+   * A new classifier's output biases start at the log-odds of each answer's mean soft target. With the
+   * official zero biases, BCE over every answer spends its first hundreds of steps pushing all the
+   * logits down (Adam moves a bias ~lr per step) before any question is told apart.
+   */
+  initHeads(model: FLMModel, missing: readonly string[] | null): string | null {
+    const head = model.vqa_classifier;
+    if (!head || !this.classPrior || !head.l3.bias) return null;
+    if (missing !== null && !missing.includes('vqa_classifier.3.bias')) return null;
+    const logOdds = Float32Array.from(this.classPrior, (p) => {
+      const q = Math.min(Math.max(p, 1e-4), 1 - 1e-4);
+      return Math.log(q / (1 - q));
+    });
+    noGrad(() => tidy(() => { head.l3.bias!.copy_(tensor(logOdds)); }));
+    return `vqa_classifier.3.bias: the log-odds of each answer's mean soft target over ${this.classPriorCount} training questions`;
   }
 
   get stateExtras(): Record<string, unknown> {
@@ -112,7 +133,10 @@ class VqaTask implements FinetuneTask {
       n += b.size;
     }
     const vqaScore = score.compute();
-    return { metrics: { vqa_score: vqaScore, ...(this.prior ? { vqa_prior_score: priorScore.compute() } : {}), n }, selection: vqaScore, predictions };
+    return {
+      metrics: { vqa_score: vqaScore, ...(this.prior ? { vqa_prior_score: priorScore.compute() } : {}), n }, selection: vqaScore, predictions,
+      items: { vqa_score: score.rows, ...(this.prior ? { vqa_prior_score: priorScore.rows } : {}) },
+    };
   }
 
   /** One-hot rows at the prior's answer (the most common answer of all types where a type's is outside the vocabulary). */
@@ -143,8 +167,17 @@ export async function createVqaTask(
   if (!items.some((it) => isVqaMeta(it.meta))) throw new DataError(`${train.spec}: no VQA questions (use shapes:...&task=vqa or a vqa: spec)`);
   const answers = o.answers ?? answerVocabulary(items, { shapes: parseDatasetSpec(train.spec).scheme === 'shapes', minAnswerCount: o.minAnswerCount });
   const task = new VqaTask(answers, answerPriorOf(items));
-  const kept = items.filter((it) => vqaTargetOf(it.meta, task.index).labels.length > 0);
+  const kept: DataItem[] = [];
+  const mean = new Float64Array(answers.length);
+  for (const it of items) {
+    const t = vqaTargetOf(it.meta, task.index);
+    if (t.labels.length === 0) continue;
+    kept.push(it);
+    t.labels.forEach((c, k) => { mean[c]! += t.scores[k]!; });
+  }
   if (kept.length === 0) throw new DataError(`${train.spec}: no question has an answer in the vocabulary`);
+  task.classPrior = mean.map((v) => v / kept.length);
+  task.classPriorCount = kept.length;
   const s = train.source;
   return { task, source: new MemorySource(s.name, kept, s.textKind, s.openFailures, s.imagesPerItem) };
 }
