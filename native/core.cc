@@ -13,9 +13,6 @@ std::atomic<int64_t> g_live_tensors{0};
 std::atomic<int64_t> g_live_bytes{0};
 thread_local const char* g_current_fn = nullptr;
 
-// Tensors smaller than this are not reported to V8 (the call costs more than the pressure matters).
-static constexpr int64_t kReportThreshold = 4096;
-
 [[noreturn]] void ThrowArg(const char* op, const std::string& msg) {
   throw std::invalid_argument(msg);
 }
@@ -26,8 +23,12 @@ static const char* DtypeName(at::ScalarType st) {
   return c >= 0 ? kNames[c] : c10::toString(st);
 }
 
-static std::string ParamName(const char* sig, int i);
+static std::string ParamName(const char* sig, int i, std::string* type = nullptr);
 static const char* SignatureOf(const char* fn);
+// A parameter type of ops.def that holds one tensor handle: H, Opt<H>, H | null.
+static bool IsTensorType(const std::string& type) {
+  return type == "H" || type == "Opt<H>" || type == "H | null";
+}
 
 Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const std::string& msg) {
   Napi::Env env = info.Env();
@@ -38,35 +39,42 @@ Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
 
   // The tensor arguments (and tensors in array arguments) the op was called with: "a: float32 [2, 3]".
+  // Which arguments are tensors comes from the op's ops.def signature (a handle is a plain number).
   std::vector<std::string> parts;
   Napi::Array shapes = Napi::Array::New(env);
   uint32_t ns = 0;
   const char* sig = SignatureOf(g_current_fn);
+  TensorTable& table = TableOf(env);
   auto describe = [&](const Napi::Value& v, const std::string& name) {
-    if (!HasTypeTag(env, v, kTensorTag)) return false;
-    const at::Tensor& t = v.As<Napi::External<TensorBox>>().Data()->t;
-    if (!t.defined()) {
+    if (!v.IsNumber()) return;
+    bool known = false;
+    TensorSlot* slot = table.Find(v.As<Napi::Number>().DoubleValue(), &known);
+    if (slot == nullptr) {
+      if (!known) return;
       parts.push_back(name + ": disposed");
       shapes.Set(ns++, env.Null());
-      return true;
+      return;
     }
-    auto sizes = t.sizes();
+    auto sizes = slot->t.sizes();
     auto arr = Napi::Array::New(env, sizes.size());
     for (size_t k = 0; k < sizes.size(); k++) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(sizes[k])));
     shapes.Set(ns++, arr);
-    parts.push_back(name + ": " + DtypeName(t.scalar_type()) + " " + c10::str(sizes));
-    return true;
+    parts.push_back(name + ": " + DtypeName(slot->t.scalar_type()) + " " + c10::str(sizes));
   };
   try {
-    for (size_t i = 0; i < info.Length(); i++) {
-      std::string name = sig ? ParamName(sig, static_cast<int>(i)) : std::string();
+    for (size_t i = 0; sig != nullptr && i < info.Length(); i++) {
+      std::string type;
+      std::string name = ParamName(sig, static_cast<int>(i), &type);
       if (name.empty()) name = "argument " + std::to_string(i);
       Napi::Value v = info[i];
-      if (describe(v, name) || !v.IsArray()) continue;
-      auto a = v.As<Napi::Array>();
-      uint32_t n = a.Length();
-      for (uint32_t k = 0; k < n && k < 8; k++) describe(a.Get(k), name + "[" + std::to_string(k) + "]");
-      if (n > 8) parts.push_back("...");
+      if (type == "H[]" && v.IsArray()) {
+        auto a = v.As<Napi::Array>();
+        uint32_t n = a.Length();
+        for (uint32_t k = 0; k < n && k < 8; k++) describe(a.Get(k), name + "[" + std::to_string(k) + "]");
+        if (n > 8) parts.push_back("...");
+      } else if (IsTensorType(type)) {
+        describe(v, name);
+      }
     }
   } catch (const Napi::Error&) {
     // an array element getter threw: report what was collected
@@ -77,10 +85,10 @@ Napi::Error MakeTorchError(const Napi::CallbackInfo& info, const char* op, const
     for (size_t k = 0; k < parts.size(); k++) full += (k ? ", " : "") + parts[k];
     full += ")";
   }
-  auto* ctor = env.GetInstanceData<Napi::FunctionReference>();
-  if (ctor != nullptr && !ctor->IsEmpty()) {
+  auto* data = env.GetInstanceData<EnvData>();
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
     try {
-      Napi::Object e = ctor->New({Napi::String::New(env, full), Napi::String::New(env, op), shapes});
+      Napi::Object e = data->errorClass.New({Napi::String::New(env, full), Napi::String::New(env, op), shapes});
       return Napi::Error(env, e);
     } catch (const Napi::Error&) {
       // the registered class threw: fall back to a plain Error with the same fields
@@ -151,9 +159,7 @@ void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const std::
 FLM_FN(SetErrorClass) {
   FLM_OP("setErrorClass")
   if (!info[0].IsFunction()) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a class");
-  auto* old = info.Env().GetInstanceData<Napi::FunctionReference>();
-  if (old != nullptr) old->Reset(info[0].As<Napi::Function>(), 1);
-  else info.Env().SetInstanceData(new Napi::FunctionReference(Napi::Persistent(info[0].As<Napi::Function>())));
+  info.Env().GetInstanceData<EnvData>()->errorClass.Reset(info[0].As<Napi::Function>(), 1);
   return info.Env().Undefined();
   FLM_END
 }
@@ -163,49 +169,148 @@ static int64_t BytesOf(const at::Tensor& t) {
   return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
 }
 
-// A basic (GC-safe) finalizer: with NAPI_EXPERIMENTAL it runs during GC, not in a later SetImmediate,
-// so a long synchronous loop does not pile up dead handles until the event loop turns. It also runs when
-// the environment is torn down (a terminated worker's live tensors are released here), so it uses the
-// raw call and ignores its status: it must not throw.
-static void Finalize(node_api_basic_env env, void* data, void* /*hint*/) {
-  auto* box = static_cast<TensorBox*>(data);
-  if (box->reported) {
+// ---- the tensor table
+static int64_t BytesOf(const at::Tensor& t);
+// Tensors smaller than this are not reported to V8 (the call costs more than the pressure matters).
+static constexpr int64_t kReportThreshold = 4096;
+
+TensorTable::~TensorTable() = default;
+
+napi_value TensorTable::Add(napi_env env, at::Tensor t, bool report) {
+  if (closed_) throw std::runtime_error("the environment is shutting down");
+  uint32_t i;
+  // Reuse the oldest freed slot only once a few thousand are free: a handle's slot then comes back
+  // (with a new generation) after thousands of other frees, never right after its own.
+  if (free_.size() > kChunk || (!free_.empty() && size_ >= kSlots)) {
+    i = free_.front();
+    free_.pop_front();
+  } else if (size_ < kSlots) {
+    if (size_ % kChunk == 0) chunks_.emplace_back(new TensorSlot[kChunk]);
+    i = size_++;
+  } else {
+    throw std::runtime_error("more than 4194304 live tensors: dispose tensors (tidy() frees a step's intermediates)");
+  }
+  TensorSlot& s = At(i);
+  int64_t bytes = BytesOf(t);
+  s.t = std::move(t);
+  s.reported = 0;
+  s.guards = 0;
+  g_live_tensors++;
+  g_live_bytes += bytes;
+  // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
+  // Only memory this handle alone holds is reported: a view (view, permute, narrow, select ...), a
+  // tensor sharing its storage with another (detach, outputs autograd saved) or a second handle to the
+  // same tensor (alias) frees nothing when released. Counting them made every training step report its
+  // activations several times over, and V8 answered each 64 MB of reported growth with a full
+  // mark-compact (about 9 per FLM step at the small preset).
+  bool sole = report && !s.t.is_view() && s.t.has_storage() && s.t.storage().use_count() == 1;
+  if (bytes >= kReportThreshold && s.t.is_cpu() && sole) {
     int64_t ignored = 0;
-    napi_adjust_external_memory(env, -box->reported, &ignored);
+    if (napi_adjust_external_memory(env, bytes, &ignored) == napi_ok) s.reported = bytes;
   }
-  if (box->t.defined()) {
-    g_live_tensors--;
-    g_live_bytes -= BytesOf(box->t);
+  napi_value out = nullptr;
+  if (napi_create_double(env, static_cast<double>(s.gen) * kSlots + i, &out) != napi_ok) {
+    Free(env, s, i);
+    throw std::runtime_error("cannot create a tensor handle");
   }
-  delete box;  // at::Tensor's destructor does not throw
+  return out;
+}
+
+TensorSlot* TensorTable::Find(double h, bool* known) {
+  *known = false;
+  // an exact integer in [2^22, 2^53): gen >= 1
+  if (!(h >= kSlots && h < 9007199254740992.0) || std::floor(h) != h) return nullptr;
+  uint64_t v = static_cast<uint64_t>(h);
+  uint32_t i = static_cast<uint32_t>(v & (static_cast<uint64_t>(kSlots) - 1));
+  uint64_t gen = v >> kSlotBits;
+  if (i >= size_ || gen > kMaxGen) return nullptr;
+  *known = true;
+  TensorSlot& s = At(i);
+  return s.gen == gen && s.t.defined() ? &s : nullptr;
+}
+
+void TensorTable::Free(node_api_basic_env env, TensorSlot& s, uint32_t i) {
+  g_live_tensors--;
+  g_live_bytes -= BytesOf(s.t);
+  s.t = at::Tensor();  // at::Tensor's destructor does not throw
+  if (s.reported) {
+    int64_t ignored = 0;
+    napi_adjust_external_memory(env, -s.reported, &ignored);
+    s.reported = 0;
+  }
+  s.guards = 0;
+  s.gen = s.gen == kMaxGen ? 1 : s.gen + 1;
+  free_.push_back(i);
+}
+
+bool TensorTable::Release(node_api_basic_env env, double h) {
+  bool known = false;
+  TensorSlot* s = Find(h, &known);
+  if (s == nullptr) return false;
+  Free(env, *s, static_cast<uint32_t>(static_cast<uint64_t>(h) & (static_cast<uint64_t>(kSlots) - 1)));
+  return true;
+}
+
+void TensorTable::ReleaseAll(node_api_basic_env env) {
+  for (uint32_t i = 0; i < size_; i++) {
+    TensorSlot& s = At(i);
+    if (s.t.defined()) Free(env, s, i);
+  }
+  closed_ = true;
+}
+
+EnvData::~EnvData() {
+  // The environment is torn down (process exit, worker.terminate()): its live tensors are freed here.
+  if (table) table->ReleaseAll(env);
+}
+
+TensorTable& TableOf(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return *static_cast<EnvData*>(data)->table;
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t, bool report) {
   if (!t.defined()) return env.Null();
-  auto* box = new TensorBox{std::move(t), 0};
-  int64_t bytes = BytesOf(box->t);
+  return Napi::Value(env, TableOf(env).Add(env, std::move(t), report));
+}
+
+// ---- guards: the garbage collector's safety net for tensors outside every tidy scope
+struct TensorGuard {
+  std::shared_ptr<TensorTable> table;
+  double handle;
+};
+
+// A basic (GC-safe) finalizer: with NAPI_EXPERIMENTAL it runs during GC, not in a later SetImmediate, so a
+// long synchronous loop that forgets tensors does not pile them up until the event loop turns. It also
+// runs when the environment is torn down (after or before EnvData's destructor: the table is shared).
+// It uses raw calls and ignores their status: it must not throw.
+static void FinalizeGuard(node_api_basic_env env, void* data, void* /*hint*/) {
+  auto* g = static_cast<TensorGuard*>(data);
+  bool known = false;
+  TensorSlot* s = g->table->Find(g->handle, &known);
+  if (s != nullptr && s->guards > 0 && --s->guards == 0) g->table->Release(env, g->handle);
+  delete g;
+}
+
+// guard(h): an external that frees the tensor when the garbage collector collects it (and every other
+// guard of h); the Tensor object holds it, so that a Tensor JS forgot frees its tensor. null when h is
+// not a live tensor handle.
+FLM_FN(Guard) {
+  FLM_OP("guard")
+  bool known = false;
+  TensorSlot* s = info[0].IsNumber() ? TableOf(info.Env()).Find(info[0].As<Napi::Number>().DoubleValue(), &known) : nullptr;
+  if (s == nullptr) return info.Env().Null();
+  auto* data = info.Env().GetInstanceData<EnvData>();
+  auto* g = new TensorGuard{data->table, info[0].As<Napi::Number>().DoubleValue()};
   napi_value ext = nullptr;
-  if (napi_create_external(env, box, Finalize, nullptr, &ext) != napi_ok) {
-    // Not handed to JavaScript (the environment is terminating, or out of memory): free it here.
-    delete box;
-    throw std::runtime_error("cannot create a tensor handle");
+  if (napi_create_external(info.Env(), g, FinalizeGuard, nullptr, &ext) != napi_ok) {
+    delete g;
+    throw std::runtime_error("cannot create a tensor guard");
   }
-  g_live_tensors++;
-  g_live_bytes += bytes;
-  // From here the finalizer owns the box (it runs at GC or at environment teardown).
-  if (napi_type_tag_object(env, ext, &kTensorTag) != napi_ok) throw std::runtime_error("cannot tag a tensor handle");
-  // Only CPU memory counts against V8's heap pressure heuristics; tiny tensors are not worth the call.
-  // Only memory this handle alone holds is reported: a view (view, permute, narrow, select ...), a
-  // tensor sharing its storage with another (detach, outputs autograd saved) or a second handle to the
-  // same tensor (alias) frees nothing when collected. Counting them made every training step report its
-  // activations several times over, and V8 answered each 64 MB of reported growth with a full
-  // mark-compact (about 9 per FLM step at the small preset).
-  bool sole = report && !box->t.is_view() && box->t.has_storage() && box->t.storage().use_count() == 1;
-  if (bytes >= kReportThreshold && box->t.is_cpu() && sole) {
-    int64_t ignored = 0;
-    if (napi_adjust_external_memory(env, bytes, &ignored) == napi_ok) box->reported = bytes;
-  }
-  return Napi::Value(env, ext);
+  s->guards++;  // from here the finalizer owns g; nothing unwraps a guard, so it carries no type tag
+  return Napi::Value(info.Env(), ext);
+  FLM_END
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -219,23 +324,31 @@ bool HasTypeTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag) {
   return v.IsExternal() && napi_check_object_type_tag(env, v, &tag, &ok) == napi_ok && ok;
 }
 
-// The name of parameter i in an ops.def signature "(a: H, dims: number[], keep: boolean): H".
-static std::string ParamName(const char* sig, int i) {
+// The name of parameter i in an ops.def signature "(a: H, dims: number[], keep: boolean): H", and its type.
+static std::string ParamName(const char* sig, int i, std::string* type) {
   const char* p = sig;
   while (*p && *p != '(') p++;
   if (!*p) return "";
   int depth = 0, k = 0;
   bool inName = true;
-  std::string name;
+  std::string name, ty;
   for (p++; *p; p++) {
     char c = *p;
     if (c == '\'') {  // a string literal type: 'cpu' | 'cuda'
+      const char* q = p;
       for (p++; *p && *p != '\''; p++) {}
       if (!*p) break;
+      if (k == i && !inName) ty.append(q, p + 1);
       continue;
     }
     if (depth == 0 && (c == ',' || c == ')')) {
-      if (k == i) return name;
+      if (k == i) {
+        if (type) {
+          size_t a = ty.find_first_not_of(' '), b = ty.find_last_not_of(' ');
+          *type = a == std::string::npos ? "" : ty.substr(a, b - a + 1);
+        }
+        return name;
+      }
       if (c == ')') break;
       k++;
       name.clear();
@@ -244,8 +357,13 @@ static std::string ParamName(const char* sig, int i) {
     }
     if (c == '(' || c == '[' || c == '{' || c == '<') depth++;
     else if (c == ')' || c == ']' || c == '}' || c == '>') depth--;
-    if (depth == 0 && (c == ':' || c == '?')) inName = false;
-    if (inName && k == i && c != ' ') name += c;
+    if (depth == 0 && (c == ':' || c == '?')) {
+      inName = false;
+      continue;
+    }
+    if (k != i) continue;
+    if (inName && c != ' ') name += c;
+    else if (!inName) ty += c;
   }
   return "";
 }
@@ -334,21 +452,19 @@ int64_t CheckInt(const Napi::Value& v, const char* op, int i, IntRange r, const 
   return out;
 }
 
-TensorBox* HandleOf(const char* op, const Napi::Value& v, int i) {
-  // Only a handle this addon made for a tensor carries kTensorTag: any other external (a process group,
-  // a reducer, another addon's) is refused here instead of being cast to a TensorBox.
-  if (!HasTypeTag(v.Env(), v, kTensorTag)) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
-  return v.As<Napi::External<TensorBox>>().Data();
-}
-
-TensorBox* BoxOf(const char* op, const Napi::Value& v, int i) {
-  auto* box = HandleOf(op, v, i);
-  if (!box->t.defined()) ThrowArg(op, ArgPos(op, i) + " (a tensor) was used after dispose()");
-  return box;
+const at::Tensor& TensorOf(const char* op, const Napi::Value& v, int i) {
+  // Only a number a tensor handle was made from is one: anything else (an external of a process group,
+  // an object, a random number) is refused here.
+  double h = 0;
+  if (napi_get_value_double(v.Env(), v, &h) != napi_ok) ThrowArg(op, ArgPos(op, i) + " must be a tensor");
+  bool known = false;
+  TensorSlot* s = TableOf(v.Env()).Find(h, &known);
+  if (s == nullptr) ThrowArg(op, ArgPos(op, i) + (known ? " (a tensor) was used after dispose()" : " must be a tensor"));
+  return s->t;
 }
 
 const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op) {
-  return BoxOf(op, info[i], i)->t;
+  return TensorOf(op, info[i], i);
 }
 
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op) {
@@ -361,7 +477,7 @@ std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char*
   auto arr = info[i].As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
-  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(BoxOf(op, arr.Get(k), i)->t);
+  for (uint32_t k = 0; k < arr.Length(); k++) out.push_back(TensorOf(op, arr.Get(k), i));
   return out;
 }
 

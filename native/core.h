@@ -1,8 +1,11 @@
 // The thin native layer between Node and libtorch (ATen + autograd).
 //
-// A tensor crosses into JavaScript as a tagged `napi_external` that owns one `at::Tensor` reference
-// (one refcount on the TensorImpl). JS frees it deterministically through `dispose` (tidy scopes),
-// and the external's finalizer frees it if JS forgets; both report the bytes to V8.
+// A tensor crosses into JavaScript as a number, its handle: a slot of the environment's tensor table
+// (TensorTable, below) that owns one `at::Tensor` reference, and the slot's generation. JS frees it
+// deterministically through `dispose` (tidy scopes); a tensor that lives outside every tidy scope also
+// gets a guard (an external whose finalizer frees the handle when the garbage collector finds the guard
+// unreachable, i.e. when JS forgot the tensor). Numbers instead of one external + finalizer per tensor:
+// making, type-tagging and collecting the external was a third of a small op's time.
 //
 // Every exported function is listed once in ops.def, is defined with FLM_FN, and runs its body inside
 // FLM_OP(name) { ... } FLM_END, which converts any c10::Error / std::exception into a JS
@@ -15,6 +18,8 @@
 #include <napi.h>
 
 #include <atomic>
+#include <deque>
+#include <memory>
 #include <cmath>
 #include <c10/util/Optional.h>
 #include <cstdint>
@@ -26,15 +31,56 @@
 
 namespace flm {
 
-// Every external this addon hands to JavaScript carries a napi type tag naming what it points to; the
-// unwrapping helpers (BoxOf here, Unwrap in dist.h) check the tag before the cast, so a handle of
-// another kind (a process group's, a reducer's, another addon's) is an error, never a wrong cast.
-inline constexpr napi_type_tag kTensorTag = {0x3c6f1d0a9e2b4f17ULL, 0x7a51c3e8d2f60b94ULL};
+// Every external this addon hands to JavaScript (tensor guards, process groups, reducers) carries a napi
+// type tag naming what it points to; the unwrapping helpers (Unwrap in dist.h) check the tag before the
+// cast, so a handle of another kind (another addon's) is an error, never a wrong cast.
 bool HasTypeTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag);
 
-struct TensorBox {
+// ---- the tensor table
+// A handle is gen * 2^22 + slot: slot < 2^22 (about 4 million live tensors), gen in [1, 2^31) (an exact
+// integer below 2^53). A slot's generation changes every time it is freed and freed slots are reused
+// oldest first, so a stale handle (a copy kept past dispose) never reaches the tensor that reuses its
+// slot: it is "used after dispose()", never another tensor. Everything runs on the environment's thread.
+struct TensorSlot {
   at::Tensor t;
   int64_t reported = 0;  // bytes reported to V8 through AdjustExternalMemory
+  uint32_t gen = 1;
+  uint32_t guards = 0;   // live guards (the GC frees the tensor when the last one is collected)
+};
+class TensorTable {
+ public:
+  static constexpr int kSlotBits = 22;
+  static constexpr double kSlots = 4194304.0;         // 2^22
+  static constexpr uint32_t kMaxGen = 2147483647u;    // 2^31 - 1
+  ~TensorTable();
+  // A new handle owning t (t defined), as a JS number; throws when the table is full.
+  // report: false for a second handle to a tensor JavaScript already holds (alias)
+  napi_value Add(napi_env env, at::Tensor t, bool report = true);
+  // The live slot of handle value h, or nullptr: *known is set when h is (or was) a handle of this
+  // table, so that the caller can tell "used after dispose()" from "not a tensor".
+  TensorSlot* Find(double h, bool* known);
+  // Frees the slot's tensor (dispose, guard finalizer); false when h is not live.
+  bool Release(node_api_basic_env env, double h);
+  // Frees every live tensor (the environment is torn down).
+  void ReleaseAll(node_api_basic_env env);
+ private:
+  static constexpr uint32_t kChunk = 4096;
+  std::vector<std::unique_ptr<TensorSlot[]>> chunks_;  // chunks never move: references into them stay valid
+  uint32_t size_ = 0;                                   // slots handed out so far
+  std::deque<uint32_t> free_;                           // freed slots, oldest first
+  bool closed_ = false;
+  TensorSlot& At(uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  void Free(node_api_basic_env env, TensorSlot& s, uint32_t i);
+};
+TensorTable& TableOf(napi_env env);
+
+// What the addon keeps per environment (napi instance data): the error class and the tensor table
+// (shared with guards, whose finalizers may run after the environment's data is gone).
+struct EnvData {
+  Napi::FunctionReference errorClass;
+  std::shared_ptr<TensorTable> table = std::make_shared<TensorTable>();
+  napi_env env = nullptr;
+  ~EnvData();
 };
 
 // ---- live-object accounting (memory()) ----
@@ -61,9 +107,9 @@ void ThrowTorchError(const Napi::CallbackInfo& info, const char* op, const std::
 // undefined tensor -> null; report: false for a second handle to a tensor JavaScript already holds
 Napi::Value Wrap(Napi::Env env, at::Tensor t, bool report = true);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
-// HandleOf checks the type tag only (dispose, isDisposed); BoxOf also refuses a disposed tensor.
-TensorBox* HandleOf(const char* op, const Napi::Value& v, int argIndex);
-TensorBox* BoxOf(const char* op, const Napi::Value& v, int argIndex);
+// The tensor of a handle argument: "must be a tensor" for anything else, "(a tensor) was used after
+// dispose()" for a handle that was freed.
+const at::Tensor& TensorOf(const char* op, const Napi::Value& v, int argIndex);
 const at::Tensor& T(const Napi::CallbackInfo& info, int i, const char* op);
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, int i, const char* op);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, int i, const char* op);

@@ -46,12 +46,18 @@ FLM_FN(Gelu) {
   FLM_END
 }
 
-// Binary ops take (tensor, tensor|scalar).
+// Binary ops: FN(tensor, tensor) and FN##Scalar(tensor, scalar), both reporting under NAME (a handle is a
+// number, so the two cannot share one entry point).
 #define BINARY(FN, NAME, CALL)                                              \
   FLM_FN(FN) {                                                              \
     FLM_OP(NAME)                                                            \
     const auto& a = T(info, 0, kOp);                                        \
-    if (info[1].IsExternal()) return Wrap(info.Env(), CALL(a, T(info, 1, kOp))); \
+    return Wrap(info.Env(), CALL(a, T(info, 1, kOp)));                      \
+    FLM_END                                                                 \
+  }                                                                         \
+  FLM_FN(FN##Scalar) {                                                      \
+    FLM_OP(NAME)                                                            \
+    const auto& a = T(info, 0, kOp);                                        \
     return Wrap(info.Env(), CALL(a, ArgScalar(info, 1, kOp)));              \
     FLM_END                                                                 \
   }
@@ -135,13 +141,16 @@ FLM_FN(Clamp) {
   FLM_END
 }
 
+// where(c, a, b, aScalar?, bScalar?): a null tensor argument takes its scalar.
 FLM_FN(Where) {
   FLM_OP("where")
   const auto& c = T(info, 0, kOp);
-  if (info[1].IsExternal() && info[2].IsExternal()) return Wrap(info.Env(), at::where(c, T(info, 1, kOp), T(info, 2, kOp)));
-  if (info[1].IsExternal()) return Wrap(info.Env(), at::where(c, T(info, 1, kOp), ArgScalar(info, 2, kOp)));
-  if (info[2].IsExternal()) return Wrap(info.Env(), at::where(c, ArgScalar(info, 1, kOp), T(info, 2, kOp)));
-  return Wrap(info.Env(), at::where(c, ArgScalar(info, 1, kOp), ArgScalar(info, 2, kOp)));
+  bool ta = !info[1].IsNull() && !info[1].IsUndefined();
+  bool tb = !info[2].IsNull() && !info[2].IsUndefined();
+  if (ta && tb) return Wrap(info.Env(), at::where(c, T(info, 1, kOp), T(info, 2, kOp)));
+  if (ta) return Wrap(info.Env(), at::where(c, T(info, 1, kOp), ArgScalar(info, 4, kOp)));
+  if (tb) return Wrap(info.Env(), at::where(c, ArgScalar(info, 3, kOp), T(info, 2, kOp)));
+  return Wrap(info.Env(), at::where(c, ArgScalar(info, 3, kOp), ArgScalar(info, 4, kOp)));
   FLM_END
 }
 
@@ -335,10 +344,14 @@ FLM_FN(To) {
 INPLACE(Zero_, "zero_", a.zero_())
 INPLACE(Fill_, "fill_", a.fill_(ArgScalar(info, 1, kOp)))
 INPLACE(Copy_, "copy_", a.copy_(T(info, 1, kOp)))
-INPLACE(AddI_, "add_", info[1].IsExternal() ? a.add_(T(info, 1, kOp), ArgScalar(info, 2, kOp)) : a.add_(ArgScalar(info, 1, kOp)))
-INPLACE(MulI_, "mul_", info[1].IsExternal() ? a.mul_(T(info, 1, kOp)) : a.mul_(ArgScalar(info, 1, kOp)))
-INPLACE(DivI_, "div_", info[1].IsExternal() ? a.div_(T(info, 1, kOp)) : a.div_(ArgScalar(info, 1, kOp)))
-INPLACE(SubI_, "sub_", info[1].IsExternal() ? a.sub_(T(info, 1, kOp), ArgScalar(info, 2, kOp)) : a.sub_(ArgScalar(info, 1, kOp)))
+INPLACE(AddI_, "add_", a.add_(T(info, 1, kOp), ArgScalar(info, 2, kOp)))
+INPLACE(MulI_, "mul_", a.mul_(T(info, 1, kOp)))
+INPLACE(DivI_, "div_", a.div_(T(info, 1, kOp)))
+INPLACE(SubI_, "sub_", a.sub_(T(info, 1, kOp), ArgScalar(info, 2, kOp)))
+INPLACE(AddScalarI_, "add_", a.add_(ArgScalar(info, 1, kOp)))
+INPLACE(MulScalarI_, "mul_", a.mul_(ArgScalar(info, 1, kOp)))
+INPLACE(DivScalarI_, "div_", a.div_(ArgScalar(info, 1, kOp)))
+INPLACE(SubScalarI_, "sub_", a.sub_(ArgScalar(info, 1, kOp)))
 INPLACE(ClampI_, "clamp_", a.clamp_(OptDouble(info, 1, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 1, kOp)) : c10::nullopt,
                                      OptDouble(info, 2, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 2, kOp)) : c10::nullopt))
 FLM_FN(MaskedFillI_) {

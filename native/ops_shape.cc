@@ -30,13 +30,21 @@ T1(Roll, "roll", at::roll(a, ArgIntList(info, 1, kOp), ArgIntList(info, 2, kOp))
 T1(IndexSelect, "indexSelect", at::index_select(a, ArgInt(info, 1, kOp), T(info, 2, kOp)))
 T1(Gather, "gather", at::gather(a, ArgInt(info, 1, kOp), T(info, 2, kOp)))
 // masked_fill in libtorch 1.13 silently ignores a float mask (and only warns on uint8): require bool.
-FLM_FN(MaskedFill) {
-  FLM_OP("maskedFill")
+static Napi::Value MaskedFillOf(const Napi::CallbackInfo& info, const char* kOp, bool scalar) {
   const auto& a = T(info, 0, kOp);
   const auto& mask = T(info, 1, kOp);
   if (mask.scalar_type() != at::kBool) ThrowArg(kOp, std::string("mask must be a bool tensor, got ") + c10::toString(mask.scalar_type()));
-  if (info[2].IsExternal()) return Wrap(info.Env(), at::masked_fill(a, mask, T(info, 2, kOp)));
-  return Wrap(info.Env(), at::masked_fill(a, mask, ArgScalar(info, 2, kOp)));
+  if (scalar) return Wrap(info.Env(), at::masked_fill(a, mask, ArgScalar(info, 2, kOp)));
+  return Wrap(info.Env(), at::masked_fill(a, mask, T(info, 2, kOp)));
+}
+FLM_FN(MaskedFill) {
+  FLM_OP("maskedFill")
+  return MaskedFillOf(info, kOp, false);
+  FLM_END
+}
+FLM_FN(MaskedFillScalar) {
+  FLM_OP("maskedFill")
+  return MaskedFillOf(info, kOp, true);
   FLM_END
 }
 T1(MaskedSelect, "maskedSelect", at::masked_select(a, T(info, 1, kOp)))
@@ -57,11 +65,12 @@ FLM_FN(Slice) {
 
 FLM_FN(Scatter) {
   FLM_OP("scatter")
-  const auto& a = T(info, 0, kOp);
-  auto dim = ArgInt(info, 1, kOp);
-  const auto& idx = T(info, 2, kOp);
-  if (info[3].IsExternal()) return Wrap(info.Env(), at::scatter(a, dim, idx, T(info, 3, kOp)));
-  return Wrap(info.Env(), at::scatter(a, dim, idx, ArgScalar(info, 3, kOp)));
+  return Wrap(info.Env(), at::scatter(T(info, 0, kOp), ArgInt(info, 1, kOp), T(info, 2, kOp), T(info, 3, kOp)));
+  FLM_END
+}
+FLM_FN(ScatterScalar) {
+  FLM_OP("scatter")
+  return Wrap(info.Env(), at::scatter(T(info, 0, kOp), ArgInt(info, 1, kOp), T(info, 2, kOp), ArgScalar(info, 3, kOp)));
   FLM_END
 }
 FLM_FN(ScatterAdd) {

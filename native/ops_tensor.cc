@@ -54,25 +54,29 @@ FLM_FN(IsContiguous) {
   FLM_END
 }
 
+// isDisposed(h): true when h was a tensor handle that is freed; "must be a tensor" for anything else.
 FLM_FN(IsDisposed) {
   FLM_OP("isDisposed")
-  return Napi::Boolean::New(info.Env(), !HandleOf(kOp, info[0], 0)->t.defined());
+  double h = 0;
+  if (napi_get_value_double(info.Env(), info[0], &h) != napi_ok) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a tensor");
+  bool known = false;
+  bool live = TableOf(info.Env()).Find(h, &known) != nullptr;
+  if (!known) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a tensor");
+  return Napi::Boolean::New(info.Env(), !live);
   FLM_END
 }
 
-// Releases this handle's reference now (the storage goes when its last reference goes).
+// Releases this handle's reference now (the storage goes when its last reference goes). Idempotent: a
+// freed handle is left alone; anything that never was a handle is "must be a tensor".
 FLM_FN(Dispose) {
   FLM_OP("dispose")
-  auto* box = HandleOf(kOp, info[0], 0);
-  if (box->t.defined()) {
-    g_live_tensors--;
-    g_live_bytes -= static_cast<int64_t>(box->t.numel()) * static_cast<int64_t>(box->t.element_size());
-    box->t = at::Tensor();
-    if (box->reported) {
-      int64_t ignored = 0;
-      napi_adjust_external_memory(info.Env(), -box->reported, &ignored);
-      box->reported = 0;
-    }
+  double h = 0;
+  if (napi_get_value_double(info.Env(), info[0], &h) != napi_ok) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a tensor");
+  TensorTable& table = TableOf(info.Env());
+  if (!table.Release(info.Env(), h)) {
+    bool known = false;
+    table.Find(h, &known);
+    if (!known) ThrowArg(kOp, ArgPos(kOp, 0) + " must be a tensor");
   }
   return info.Env().Undefined();
   FLM_END

@@ -13,7 +13,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Where shipped files may live; a new kind of runtime file belongs in package.json `files` and here. */
 const ALLOWED = [/^bin\/flm\.js$/, /^dist\/src\/.+\.(js|d\.ts)$/, /^native\/[a-z_]+\.(cc|h|def)$/, /^binding\.gyp$/, /^scripts\/(install|find-libtorch)\.mjs$/,
-  /^bench\/engine_peer\.py$/, /^web\/(dashboard|onnx-demo)\/[a-z-]+\.(html|js|css)$/, /^(LICENSE|README\.md|package\.json)$/];
+  /^bench\/(engine|step)_peer\.py$/, /^web\/(dashboard|onnx-demo)\/[a-z-]+\.(html|js|css)$/, /^(LICENSE|README\.md|package\.json)$/];
 
 test('npm pack ships what a user needs and nothing else', (t) => {
   // --ignore-scripts: the `prepare` build is the test runner's job; this reads the file list only

@@ -24,7 +24,7 @@ export type Capability = 'caption' | 'answer' | 'judge' | 'score' | 'embed';
 export interface LoadModelOptions {
   /** in a run folder: 'best', 'latest' or a step folder name such as 'step-00000100' (default: best when the run has one, else latest) */
   which?: string;
-  /** libtorch intra-op threads, for the whole process (default: libtorch's choice) */
+  /** libtorch intra-op threads, for the whole process (default: the process default, every core; `flm info` shows it) */
   threads?: number;
 }
 

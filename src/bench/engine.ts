@@ -29,6 +29,18 @@ function times(fn: () => void, reps: number): number[] {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** GFLOP/s of an [m, k] x [k, n] float32 matmul at the current threads: the median of `reps` timed runs. */
+export function matmulGflops(m: number, k: number, n: number, reps: number): number {
+  const A = randn([m, k]);
+  const B = randn([k, n]);
+  const mm = (): void => A.matmul(B).dispose();
+  mm();
+  const g = (2 * m * k * n) / (median(times(mm, reps)) / 1e3) / 1e9;
+  A.dispose();
+  B.dispose();
+  return g;
+}
+
 class Block extends Module {
   readonly qkv: Linear; readonly o: Linear; readonly ln1: LayerNorm; readonly ln2: LayerNorm; readonly fc1: Linear; readonly fc2: Linear;
   constructor(readonly h: number, readonly heads: number) {
@@ -66,16 +78,8 @@ function flmFigures(quick: boolean): Record<string, number> {
   };
   adds();
   out.dispatch_add_us = (Math.min(...times(adds, 3)) / n) * 1e3;
-  for (const [[m, k, nn], name] of [[[512, 768, 768], 'matmul_512x768x768_gflops'], [[2048, 2048, 2048], 'matmul_2048_gflops']] as const) {
-    const A = randn([m, k]);
-    const B = randn([k, nn]);
-    const mm = (): void => A.matmul(B).dispose();
-    mm();
-    const reps = quick ? 3 : m === 512 ? 50 : 5;
-    out[name] = (2 * m * k * nn) / (median(times(mm, reps)) / 1e3) / 1e9;
-    A.dispose();
-    B.dispose();
-  }
+  out.matmul_512x768x768_gflops = matmulGflops(512, 768, 768, quick ? 3 : 50);
+  out.matmul_2048_gflops = matmulGflops(2048, 2048, 2048, quick ? 3 : 5);
   const enc = new ModuleList([0, 1, 2, 3].map(() => new Block(256, 4)));
   const opt = new AdamW(enc.parameters(), { lr: 1e-4 });
   const xb = randn([32, 64, 256]);

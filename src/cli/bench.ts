@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from './json.js';
 import { availableParallelism } from 'node:os';
+import { defaultNumThreads } from '../config/threads.js';
 import type { PresetName } from '../models/index.js';
 
 function threadList(v: string | undefined): number[] {
@@ -12,41 +13,58 @@ function threadList(v: string | undefined): number[] {
 
 const OBJECTIVES = ['flm', 'mlm', 'ar', 'prefixlm'];
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function registerBench(p: Command): void {
   const bench = p.command('bench').description('benchmarks against the PyTorch peer (same machine, threads and environment)');
   bench
     .command('engine')
     .description('tensor engine: per-op dispatch, matmul GFLOP/s, 4-layer transformer training step')
     .option('--threads <n>', 'intra-op threads (default: 1 and all cores, each a separate run)')
+    .option('--repeat <n>', 'whole runs (flm, then the PyTorch peer) per thread count; the figures are medians, the ratio the median of the runs\' ratios', '1')
     .option('--quick', 'fewer repetitions')
     .option('--no-peer', 'skip the PyTorch peer')
-    .option('--json', 'one JSON object: {command, metrics: {<case>.ratio ...}, rows}')
-    .action(async (o: { threads?: string; quick?: boolean; peer: boolean; json?: boolean }) => {
+    .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
+    .option('--json', 'one JSON object: {command, metrics: {<case>@<threads>.ratio ...}, rows}')
+    .action(async (o: { threads?: string; repeat: string; quick?: boolean; peer: boolean; json?: boolean }) => {
+      const repeat = Number(o.repeat);
+      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be an integer >= 1, got '${o.repeat}'`);
       const { benchEngine } = await import('../bench/engine.js');
       const rows: Array<Record<string, unknown>> = [];
       const metrics: Record<string, number | null> = {};
       for (const t of threadList(o.threads)) {
-        const r = benchEngine({ threads: t, quick: o.quick ?? false, peer: o.peer });
-        if (r.peerError) console.error(`flm bench: ${r.peerError}; printing flm's figures alone`);
-        for (const row of r.rows) {
-          rows.push({ ...row, threads: t });
-          metrics[`${row.case}@${t}.ratio`] = row.ratio ?? null;
-          if (!o.json) console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}`);
+        // each run puts both sides on the machine back to back, so a run's ratio compares like with like
+        // on a shared machine whose load drifts; the medians over runs are what is reported
+        const runs = Array.from({ length: repeat }, () => {
+          const r = benchEngine({ threads: t, quick: o.quick ?? false, peer: o.peer });
+          if (r.peerError) console.error(`flm bench: ${r.peerError}; printing flm's figures alone`);
+          return r.rows;
+        });
+        for (const [i, first] of runs[0]!.entries()) {
+          const of = runs.map((rs) => rs[i]!);
+          const med = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : median(xs as number[]));
+          const row = { ...first, flm: median(of.map((r) => r.flm)), pytorch: med(of.map((r) => r.pytorch)), ratio: med(of.map((r) => r.ratio)), threads: t };
+          rows.push(repeat > 1 ? { ...row, runs: of.map((r) => ({ flm: r.flm, pytorch: r.pytorch, ratio: r.ratio })) } : row);
+          metrics[`${row.case}@${t}.ratio`] = row.ratio;
+          if (!o.json) console.log(`${row.case.padEnd(28)} threads=${t}  flm ${row.flm.toFixed(3)} ${row.unit}  pytorch ${row.pytorch?.toFixed(3) ?? '-'}  ratio ${row.ratio?.toFixed(3) ?? '-'}${repeat > 1 ? `  (median of ${repeat} runs)` : ''}`);
         }
       }
       if (o.json) printJson('bench engine', metrics, { rows });
     });
   bench
     .command('step')
-    .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py)')
-    .option('--preset <name>', 'model preset: tiny | mini | small | base (the PyTorch peer has no mini)', 'small')
+    .description('full pretraining steps (masks, forward, loss, backward, AdamW) vs the PyTorch reference (flm_bench.py), with counted GFLOP per step and achieved GFLOP/s')
+    .option('--preset <name>', 'model preset: tiny | mini | small | base (mini has no PyTorch-reference counterpart: flm alone)', 'small')
     .requiredOption('--objective <name>', 'flm | mlm | ar | prefixlm')
     .option('--batch <n>', "batch size (default: the preset's)")
     .option('--steps <n>', 'timed steps', '20')
     .option('--warmup <n>', 'untimed steps first', '3')
-    .option('--threads <n>', 'intra-op threads (default: all cores)')
+    .option('--threads <n>', `intra-op threads, or a list (1,2), each a separate run (default: ${defaultNumThreads()}, the process default)`)
     .option('--no-peer', 'skip the PyTorch peer')
-    .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
     .option('--json', 'one JSON object')
     .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; json?: boolean }) => {
       if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
@@ -58,17 +76,36 @@ export function registerBench(p: Command): void {
         if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
         return n;
       };
-      const r = benchStep({
+      const threads = o.threads === undefined ? [defaultNumThreads()] : o.threads.split(',').map((t) => num('threads', t.trim(), 1)!);
+      const runs = threads.map((t) => benchStep({
         preset: o.preset as PresetName, objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
-        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: num('threads', o.threads, 1) ?? availableParallelism(), peer: o.peer,
-        batchStreams: !o.unbatchedStreams,
+        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer, batchStreams: !o.unbatchedStreams,
+      }));
+      for (const r of runs) if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
+      const metricsOf = (r: (typeof runs)[number], suffix: string): Record<string, number | null> => ({
+        [`ms_per_step_median${suffix}`]: r.ms_per_step_median, [`pytorch_ms_per_step_median${suffix}`]: r.pytorch_ms_per_step_median ?? null,
+        [`ratio${suffix}`]: r.ratio ?? null, [`gflop_per_step${suffix}`]: r.gflop_per_step, [`gflops${suffix}`]: r.gflops,
+        [`peak_fraction${suffix}`]: r.peak_fraction, [`pytorch_gflop_per_step${suffix}`]: r.pytorch_gflop_per_step ?? null,
+        [`pytorch_gflops${suffix}`]: r.pytorch_gflops ?? null, [`pytorch_peak_fraction${suffix}`]: r.pytorch_peak_fraction ?? null,
       });
-      if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
-      if (o.json) printJson('bench step', { ms_per_step_median: r.ms_per_step_median, pytorch_ms_per_step_median: r.pytorch_ms_per_step_median ?? null, ratio: r.ratio ?? null }, { ...r });
-      else {
+      if (o.json) {
+        // one thread count: the measurement's keys at the top level, as always; several: metrics per
+        // thread count (<key>@<threads>) and the measurements under `runs`
+        if (runs.length === 1) printJson('bench step', metricsOf(runs[0]!, ''), { ...runs[0]! });
+        else printJson('bench step', Object.assign({}, ...runs.map((r) => metricsOf(r, `@${r.threads}`))) as Record<string, number | null>, { runs });
+        return;
+      }
+      for (const r of runs) {
+        const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
         console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params)`);
         console.log(`  flm      ${r.ms_per_step_median} ms/step (min ${r.ms_per_step_min}, max ${r.ms_per_step_max}), peak RSS ${r.peak_rss_mb} MB`);
-        if (r.pytorch_ms_per_step_median !== undefined) console.log(`  pytorch  ${r.pytorch_ms_per_step_median} ms/step, peak RSS ${r.pytorch_peak_rss_mb} MB  -> ratio ${r.ratio}`);
+        console.log(`           ${r.gflop_per_step} GFLOP/step (forward ${r.gflop_forward} + backward ${r.gflop_backward}) -> ${r.gflops} GFLOP/s, ${pct(r.peak_fraction)} of the matmul peak (${r.matmul_peak_gflops} GFLOP/s)`);
+        if (r.pytorch_ms_per_step_median !== undefined) {
+          console.log(`  pytorch  ${r.pytorch_ms_per_step_median} ms/step, peak RSS ${r.pytorch_peak_rss_mb} MB  -> ratio ${r.ratio}`);
+          if (r.pytorch_gflop_per_step !== undefined) {
+            console.log(`           ${r.pytorch_gflop_per_step} GFLOP/step (forward ${r.pytorch_gflop_forward} + backward ${r.pytorch_gflop_backward}) -> ${r.pytorch_gflops} GFLOP/s, ${pct(r.pytorch_peak_fraction ?? NaN)} of the matmul peak (${r.pytorch_matmul_peak_gflops} GFLOP/s)`);
+          } else if (r.pytorch_flops_error) console.log(`           FLOPs not counted: ${r.pytorch_flops_error}`);
+        }
       }
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printJson } from './json.js';
+import { defaultNumThreads, defaultNumThreadsSource } from '../config/threads.js';
 import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,7 @@ export function registerInfo(p: Command): void {
         cuda: { builtWithCuda: b.builtWithCuda, available: b.cudaAvailable },
         blas: blasLibrary(lt?.libDir),
         threads: getNumThreads(),
+        defaultThreads: { threads: defaultNumThreads(), rule: defaultNumThreadsSource() },
         ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? null,
         node: process.version,
         parallel: b.parallelInfo.trim(),
@@ -52,7 +54,7 @@ export function registerInfo(p: Command): void {
       console.log(`libtorch   ${info.libtorch.version}  ${info.libtorch.path ?? '(path unknown)'}  [${info.libtorch.source ?? '?'}]`);
       console.log(`CUDA       addon built with CUDA: ${info.cuda.builtWithCuda ? 'yes' : 'no'}; CUDA available: ${info.cuda.available ? 'yes' : 'no'}`);
       if (info.blas) console.log(`BLAS       ${info.blas}${/openblas|mkl|blis/i.test(info.blas) ? '' : '  (reference BLAS: slow; install libopenblas0-openmp)'}`);
-      console.log(`threads    ${info.threads} (OMP_WAIT_POLICY=${info.ompWaitPolicy})`);
+      console.log(`threads    ${info.threads} intra-op (the process default: ${info.defaultThreads.threads}, ${info.defaultThreads.rule}; OMP_WAIT_POLICY=${info.ompWaitPolicy})`);
       console.log(`node       ${info.node}`);
       console.log('\n' + info.parallel + '\n\n' + info.buildConfig);
     });

@@ -25,7 +25,8 @@
 //     results.json         every number, every test item's score
 //     report.md, *.svg     report.ts
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { defaultNumThreads } from '../config/threads.js';
 import { join, resolve } from 'node:path';
 import { PRESETS, type AnyFLMModel, type PresetName, type PresetSpec } from '../models/index.js';
 import { setNumThreads } from '../tensor/index.js';
@@ -208,7 +209,7 @@ async function race(c: RaceConfig, o: RaceOptions): Promise<RaceResults> {
   } else if (o.resume) log(`nothing to resume in ${c.out}: starting the race`);
   mkdirSync(runsDir, { recursive: true });
   const preset = (PRESETS as Record<string, PresetSpec>)[c.preset]!;
-  const threads = c.threads || availableParallelism();
+  const threads = c.threads || defaultNumThreads();
   setNumThreads(threads);
 
   // one tokenizer for every run, trained on the training captions (a resumed race keeps its own)

@@ -7,6 +7,7 @@
 // src/io/torch-pickle.ts (libtorch's pickler).
 import type { NativeBinding } from './binding.gen.js';
 import { TorchError } from './errors.js';
+import { defaultNumThreads } from '../config/threads.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +45,9 @@ function load(): NativeBinding {
   // Every error the addon throws is made natively as an instance of this class (one path: no wrapper
   // in TypeScript rewraps native errors, and callers of `native` directly get TorchErrors too).
   addon.setErrorClass(TorchError);
+  // Every process starts with the same intra-op threads flm reports (flm info, --threads help); libtorch
+  // would pick its count of physical cores. OMP_NUM_THREADS, when set, is libtorch's and ours alike.
+  if (process.env.OMP_NUM_THREADS === undefined) addon.setNumThreads(defaultNumThreads());
   return addon;
 }
 

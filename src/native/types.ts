@@ -1,7 +1,10 @@
 // The handle types that cross the native boundary (used by the generated binding.gen.ts).
 
-/** An opaque handle owning one reference to a libtorch tensor. */
-export type NativeTensor = { readonly __nativeTensor: unique symbol };
+/**
+ * A handle owning one reference to a libtorch tensor: a number (a slot of the addon's tensor table and
+ * its generation; see native/core.h), branded so that no other number passes for one.
+ */
+export type NativeTensor = number & { readonly __nativeTensor: unique symbol };
 /** Opaque handles of native/ops_dist_*.cc (a c10d process group, a gradient reducer). */
 export type DistGroupHandle = { readonly __distGroup: unique symbol };
 export type DistReducerHandle = { readonly __distReducer: unique symbol };

@@ -6,7 +6,7 @@ import {
 import { tidy } from './scope.js';
 import { argError, checkInt, checkInts, checkNumber, checkOptions, describeValue } from './args.js';
 import { publicFunction } from './public.js';
-import { Tensor, callNative as call, checkTensors, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
+import { Tensor, tensorArg, wrap, type NestedArray, type Scalar } from './tensor.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -35,25 +35,25 @@ function shapeOf(op: string, s: readonly number[]): number[] {
 }
 
 export const zeros = publicFunction('zeros', function zeros(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.zeros(shapeOf('zeros', shape), dt(o), dev(o)))), o);
+  return finish(wrap(native.zeros(shapeOf('zeros', shape), dt(o), dev(o))), o);
 });
 export const ones = publicFunction('ones', function ones(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.ones(shapeOf('ones', shape), dt(o), dev(o)))), o);
+  return finish(wrap(native.ones(shapeOf('ones', shape), dt(o), dev(o))), o);
 });
 export const empty = publicFunction('empty', function empty(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.empty(shapeOf('empty', shape), dt(o), dev(o)))), o);
+  return finish(wrap(native.empty(shapeOf('empty', shape), dt(o), dev(o))), o);
 });
 /** A tensor filled with value: bool for a boolean value (as PyTorch), else float32 unless dtype says otherwise. */
 export const full = publicFunction('full', function full(shape: readonly number[], value: Scalar, o?: CreateOptions): Tensor {
   const code = typeof value === 'boolean' && !o?.dtype ? dtypeCode('bool') : dt(o);
-  return finish(wrap(call(() => native.full(shapeOf('full', shape), value, code, dev(o)))), o);
+  return finish(wrap(native.full(shapeOf('full', shape), value, code, dev(o))), o);
 });
 export const zerosLike = publicFunction('zerosLike', function zerosLike(t: Tensor, o?: CreateOptions): Tensor {
-  checkTensors('zerosLike', { t });
+  tensorArg('zerosLike', t, 't');
   return zeros(t.shape, { dtype: t.dtype, device: t.device, ...o });
 });
 export const onesLike = publicFunction('onesLike', function onesLike(t: Tensor, o?: CreateOptions): Tensor {
-  checkTensors('onesLike', { t });
+  tensorArg('onesLike', t, 't');
   return ones(t.shape, { dtype: t.dtype, device: t.device, ...o });
 });
 /** arange(end) or arange(start, end, step); int64 when all arguments are integers, as in PyTorch. */
@@ -62,60 +62,60 @@ export const arange = publicFunction('arange', function arange(startOrEnd: numbe
   if (checkNumber('arange', 'step', step) === 0) argError('arange', 'step must be nonzero');
   const allInt = Number.isInteger(s) && Number.isInteger(e) && Number.isInteger(step);
   const code = o?.dtype ? dtypeCode(o.dtype) : allInt ? dtypeCode('int64') : null;
-  return finish(wrap(call(() => native.arange(s, e, step, code, dev(o)))), o);
+  return finish(wrap(native.arange(s, e, step, code, dev(o))), o);
 });
 export const linspace = publicFunction('linspace', function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.linspace(start, end, checkInt('linspace', 'steps', steps), dt(o), dev(o)))), o);
+  return finish(wrap(native.linspace(start, end, checkInt('linspace', 'steps', steps), dt(o), dev(o))), o);
 });
 export const eye = publicFunction('eye', function eye(n: number, m?: number, o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt(o), dev(o)))), o);
+  return finish(wrap(native.eye(checkInt('eye', 'n', n), checkInt('eye', 'm', m ?? n), dt(o), dev(o))), o);
 });
 export const randn = publicFunction('randn', function randn(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.randn(shapeOf('randn', shape), dt(o), dev(o)))), o);
+  return finish(wrap(native.randn(shapeOf('randn', shape), dt(o), dev(o))), o);
 });
 export const rand = publicFunction('rand', function rand(shape: readonly number[], o?: CreateOptions): Tensor {
-  return finish(wrap(call(() => native.rand(shapeOf('rand', shape), dt(o), dev(o)))), o);
+  return finish(wrap(native.rand(shapeOf('rand', shape), dt(o), dev(o))), o);
 });
 /** Integers uniform in [low, high). */
 export const randint = publicFunction('randint', function randint(low: number, high: number, shape: readonly number[], o?: CreateOptions): Tensor {
   checkInt('randint', 'low', low);
   checkInt('randint', 'high', high);
   if (!(high > low)) argError('randint', `high (${high}) must be greater than low (${low})`);
-  return wrap(call(() => native.randint(low, high, shapeOf('randint', shape), dt(o), dev(o))));
+  return wrap(native.randint(low, high, shapeOf('randint', shape), dt(o), dev(o)));
 });
 export const randperm = publicFunction('randperm', function randperm(n: number, o?: CreateOptions): Tensor {
-  return wrap(call(() => native.randperm(checkInt('randperm', 'n', n), dt(o), dev(o))));
+  return wrap(native.randperm(checkInt('randperm', 'n', n), dt(o), dev(o)));
 });
 /** Bernoulli draws with probabilities p (a tensor), or with a scalar p in the shape of `like`. */
 export const bernoulli: { (p: Tensor): Tensor; (like: Tensor, p: number): Tensor } = publicFunction('bernoulli', function bernoulli(a: Tensor, p?: number): Tensor {
-  if (p === undefined) return wrap(call(() => native.bernoulli(tensorArg('bernoulli', a, 'p'))));
-  return wrap(call(() => native.bernoulliP(tensorArg('bernoulli', a), p)));
+  if (p === undefined) return wrap(native.bernoulli(tensorArg('bernoulli', a, 'p')));
+  return wrap(native.bernoulliP(tensorArg('bernoulli', a), p));
 });
 /** Binomial(count, prob) draws, elementwise (float tensors, as torch.binomial). */
 export const binomial = publicFunction('binomial', function binomial(count: Tensor, prob: Tensor): Tensor {
-  return wrap(call(() => native.binomial(tensorArg('binomial', count, 'count'), tensorArg('binomial', prob, 'prob'))));
+  return wrap(native.binomial(tensorArg('binomial', count, 'count'), tensorArg('binomial', prob, 'prob')));
 });
 export const multinomial = publicFunction('multinomial', function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
-  return wrap(call(() => native.multinomial(tensorArg('multinomial', probs, 'probs'), checkInt('multinomial', 'numSamples', numSamples), replacement)));
+  return wrap(native.multinomial(tensorArg('multinomial', probs, 'probs'), checkInt('multinomial', 'numSamples', numSamples), replacement));
 });
 
 /** Seeds the default generator (and CUDA's): same seed, same numbers. */
 export const manualSeed = publicFunction('manualSeed', function manualSeed(seed: number): void {
   if (!Number.isSafeInteger(seed) || seed < 0) argError('manualSeed', `seed must be a non-negative safe integer, got ${describeValue(seed)}`);
-  call(() => native.manualSeed(seed));
+  native.manualSeed(seed);
 });
 /** The default generator's state as bytes, for exact resume. */
 export const getRngState = publicFunction('getRngState', function getRngState(): Uint8Array {
-  const t = wrap(call(() => native.getRngState()));
+  const t = wrap(native.getRngState());
   const bytes = t.toTypedArray() as Uint8Array;
   t.dispose();
   return bytes;
 });
 export const setRngState = publicFunction('setRngState', function setRngState(state: Uint8Array): void {
   if (!(state instanceof Uint8Array)) argError('setRngState', 'state must be a Uint8Array from getRngState()');
-  const t = wrap(call(() => native.fromBuffer(state, dtypeCode('uint8'), [state.length])));
+  const t = wrap(native.fromBuffer(state, dtypeCode('uint8'), [state.length]));
   try {
-    call(() => native.setRngState(t.handle));
+    native.setRngState(t.handle);
   } finally {
     t.dispose();
   }
@@ -189,7 +189,7 @@ function makeTensor(data: NestedArray | ArrayBufferView, options: CreateOptions 
     const shape = shapeCopy ? shapeOf(op, shapeCopy) : [n];
     const need = shape.reduce((a, b) => a * b, 1);
     if (need !== n) argError(op, `the ${data.constructor.name} holds ${n} elements but shape [${shape.join(', ')}] needs ${need}`);
-    t = wrap(call(() => native.fromBuffer(data, dtypeCode(src), shape, null)));
+    t = wrap(native.fromBuffer(data, dtypeCode(src), shape, null));
     if ((o.dtype && o.dtype !== src) || o.device) {
       const conv = o.dtype && o.dtype !== src ? t.to(o.dtype) : t;
       if (conv !== t) t.dispose();
@@ -218,7 +218,7 @@ function makeTensor(data: NestedArray | ArrayBufferView, options: CreateOptions 
   }
   const buf = typedFor(d === 'float16' || d === 'bfloat16' ? 'float32' : d, flat);
   const srcD: DType = d === 'float16' || d === 'bfloat16' ? 'float32' : d;
-  t = wrap(call(() => native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device) : null)));
+  t = wrap(native.fromBuffer(buf, dtypeCode(srcD), shape, o.device ? checkDevice(o.device) : null));
   if (srcD !== d) {
     const c = t.to(d);
     t.dispose();

@@ -10,6 +10,9 @@
 // lookalike object is an error naming the method, not a TypeError from inside it.
 // Functions that run user code (tidy, noGrad, enableGrad, autocast, gradcheck) are not wrapped: an error
 // from the user's fn must leave unchanged, and the tensors it made are the user's.
+//
+// These wrappers run on every tensor op, so they allocate nothing on success: `f.apply(this, arguments)`
+// (V8 passes the arguments on without materialising them), no closure, no rest array.
 import { TorchError } from './errors.js';
 import { beginCall, endCall } from './scope.js';
 
@@ -23,46 +26,37 @@ export function asPublicError(e: unknown, name: string): unknown {
 
 type AnyFn = (...args: never[]) => unknown;
 
-function run(name: string, f: Function, self: unknown, args: ArrayLike<unknown>): unknown {
-  const mark = beginCall();
-  let failed = true;
-  try {
-    const r: unknown = Reflect.apply(f, self, args);
-    failed = false;
-    return r;
-  } catch (e) {
-    throw asPublicError(e, name);
-  } finally {
-    endCall(mark, failed);
-  }
-}
-
 function named<F>(w: F, name: string, length: number): F {
   Object.defineProperty(w, 'name', { value: name });
   Object.defineProperty(w, 'length', { value: length });
   return w;
 }
 
-// The wrappers pass `arguments` on (not a rest array): they run on every tensor op, and garbage per
-// call makes the collector run, and finalise what tests and users left to it, at other times.
-
 /** A public function: its errors name `name`, and a failing call frees what it made. */
 export function publicFunction<F extends AnyFn>(name: string, f: F): F {
   return named(function (this: unknown): unknown {
-    return run(name, f, this, arguments);
+    const mark = beginCall();
+    try {
+      const r: unknown = f.apply(this, arguments as unknown as Parameters<F>);
+      endCall(mark, false);
+      return r;
+    } catch (e) {
+      endCall(mark, true);
+      throw asPublicError(e, name);
+    }
   }, name, f.length) as unknown as F;
 }
 
 /**
  * Wraps every method and accessor of a class's prototype: `this` is checked with isInstance (a failure
  * says what it was, through describe), then the call runs as a public function named after the method
- * (a setter `x` is named setX). Accessors listed in `light` only get the `this` check: they make no
- * tensor and cannot fail otherwise, and run on every op.
+ * (a setter `x` is named setX). Members listed in `light` only get the `this` check: they make no tensor,
+ * fail only under their own name, and run on every op.
  */
 export function publicMethods(cls: { prototype: object }, isInstance: (v: unknown) => boolean, describe: (v: unknown) => string, light: ReadonlySet<string>): void {
   const proto = cls.prototype;
-  const checkThis = (name: string, self: unknown): void => {
-    if (!isInstance(self)) throw new TorchError(`${name}: called on ${describe(self)}, not a Tensor (a method taken off its tensor, or a lookalike object)`, name);
+  const notThis = (name: string, self: unknown): never => {
+    throw new TorchError(`${name}: called on ${describe(self)}, not a Tensor (a method taken off its tensor, or a lookalike object)`, name);
   };
   for (const key of Reflect.ownKeys(proto)) {
     if (key === 'constructor') continue;
@@ -71,21 +65,36 @@ export function publicMethods(cls: { prototype: object }, isInstance: (v: unknow
     const name = typeof key === 'symbol' ? (key.description ?? 'method').replace(/^.*\./, '') : key;
     if (typeof d.value === 'function') {
       const f = d.value as Function;
-      d.value = named(function (this: unknown): unknown {
-        checkThis(name, this);
-        return run(name, f, this, arguments);
-      }, name, f.length);
+      d.value = named(light.has(name)
+        ? function (this: unknown): unknown {
+          if (!isInstance(this)) notThis(name, this);
+          return f.apply(this, arguments);
+        }
+        : function (this: unknown): unknown {
+          // publicFunction's body, inlined: one call level less on every method call
+          if (!isInstance(this)) notThis(name, this);
+          const mark = beginCall();
+          try {
+            const r: unknown = f.apply(this, arguments);
+            endCall(mark, false);
+            return r;
+          } catch (e) {
+            endCall(mark, true);
+            throw asPublicError(e, name);
+          }
+        }, name, f.length);
     }
     if (d.get) {
       const g = d.get;
+      const run = publicFunction(name, g as AnyFn);
       d.get = light.has(name)
-        ? function (this: unknown): unknown { checkThis(name, this); return Reflect.apply(g, this, []); }
-        : function (this: unknown): unknown { checkThis(name, this); return run(name, g, this, []); };
+        ? function (this: unknown): unknown { if (!isInstance(this)) notThis(name, this); return g.call(this); }
+        : function (this: unknown): unknown { if (!isInstance(this)) notThis(name, this); return run.call(this); };
     }
     if (d.set) {
-      const s = d.set;
       const setName = `set${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-      d.set = function (this: unknown, v: unknown): void { checkThis(setName, this); run(setName, s, this, [v]); };
+      const run = publicFunction(setName, d.set as AnyFn);
+      d.set = function (this: unknown, v: unknown): void { if (!isInstance(this)) notThis(setName, this); run.call(this, v as never); };
     }
     Object.defineProperty(proto, key, d);
   }

@@ -10,60 +10,106 @@ export interface Tracked {
   /** set by keep(): never disposed by a scope */
   _kept: boolean;
   /** the scope currently holding it (so dispose() can leave it at once instead of at scope end) */
-  _scope: Set<Tracked> | null;
+  _scope: Scope | null;
+  /** its place in that scope's items */
+  _scopeIndex: number;
 }
 
-const stack: Set<Tracked>[] = [];
+/**
+ * A tidy scope: the tensors made in it, in order. dispose() leaves a hole at the tensor's index (no hash
+ * per tensor, as a Set needs: this runs on every op); the holes are squeezed out when they are most of it,
+ * so a long loop that disposes as it goes keeps its scope small.
+ */
+export interface Scope {
+  items: (Tracked | undefined)[];
+  live: number;
+}
+
+function join(s: Scope, t: Tracked): void {
+  t._scope = s;
+  t._scopeIndex = s.items.length;
+  s.items.push(t);
+  s.live++;
+}
+
+function compact(s: Scope): void {
+  const a = s.items;
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    const t = a[i];
+    if (t !== undefined) {
+      t._scopeIndex = j;
+      a[j++] = t;
+    }
+  }
+  a.length = j;
+}
+
+// Called when a tensor is in no scope (made outside tidy, returned from the outermost one, or kept): from
+// then on the garbage collector must free it if it is forgotten. tensor.ts sets it (it reads the Tensor's
+// private fields); a lookalike passed to keep() is left alone.
+let unscopedHook: (t: Tracked) => void = () => {};
+export function onUnscoped(f: (t: Tracked) => void): void {
+  unscopedHook = f;
+}
+
+const stack: Scope[] = [];
 
 // The tensors made during the outermost running public call (see public.ts): a call that fails frees
-// the ones it made, so that an error never leaves native memory to the garbage collector. A plain array
-// and a depth, not a Set per call: this runs on every tensor op.
-const madeInCall: Tracked[] = [];
+// the ones it made, so that an error never leaves native memory to the garbage collector. This runs on
+// every tensor op, so it is an array that never shrinks and a count: setting `length` would free and
+// regrow its backing store on every call. Slots past the count are cleared, so that the garbage collector
+// still frees a tensor the caller forgot.
+const madeInCall: (Tracked | undefined)[] = [];
+let madeCount = 0;
 let callDepth = 0;
 
 export function track<T extends Tracked>(t: T): T {
   const top = stack[stack.length - 1];
-  if (top !== undefined) {
-    top.add(t);
-    t._scope = top;
-  }
-  if (callDepth > 0) madeInCall.push(t);
+  if (top !== undefined) join(top, t);
+  else unscopedHook(t);
+  if (callDepth > 0) madeInCall[madeCount++] = t;
   return t;
 }
 
 /** A public call starts; the mark to pass to endCall. */
 export function beginCall(): number {
   callDepth++;
-  return madeInCall.length;
+  return madeCount;
 }
 
 /** A public call ends; a failed one disposes the tensors made since its mark (kept ones excepted). */
 export function endCall(mark: number, failed: boolean): void {
+  callDepth--;
   if (failed) {
-    for (let i = mark; i < madeInCall.length; i++) {
+    for (let i = mark; i < madeCount; i++) {
       const t = madeInCall[i]!;
       if (!t._kept) t.dispose();
     }
-    madeInCall.length = mark;
   }
-  callDepth--;
-  if (callDepth === 0) madeInCall.length = 0;
+  if (failed || callDepth === 0) {
+    const end = madeCount;
+    madeCount = callDepth === 0 ? 0 : mark;
+    for (let i = madeCount; i < end; i++) madeInCall[i] = undefined;
+  }
 }
 
 /** Called by dispose(): a long loop that disposes as it goes keeps its scope small. */
 export function untrack(t: Tracked): void {
-  if (t._scope !== null) {
-    t._scope.delete(t);
-    t._scope = null;
-  }
+  const s = t._scope;
+  if (s === null) return;
+  s.items[t._scopeIndex] = undefined;
+  s.live--;
+  t._scope = null;
+  if (s.items.length >= 1024 && s.live * 4 <= s.items.length) compact(s);
 }
 
 /** Exempts a tensor from every enclosing and future tidy scope; the caller now owns it. */
 export function keep<T extends Tracked>(t: T): T {
   if (t === null || typeof t !== 'object' || !('_kept' in t)) argError('keep', `argument t must be a Tensor, got ${kindOf(t)}`);
   t._kept = true;
-  for (const s of stack) s.delete(t);
-  t._scope = null;
+  untrack(t);
+  unscopedHook(t);
   return t;
 }
 
@@ -92,31 +138,40 @@ function collect(value: unknown, out: Set<Tracked>, depth = 0): void {
  */
 export function tidy<T>(fn: () => T): T {
   checkFunction('tidy', 'fn', fn);
-  const scope = new Set<Tracked>();
+  const scope: Scope = { items: [], live: 0 };
   stack.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (e) {
     stack.pop();
-    for (const t of [...scope]) t.dispose();
+    close(scope, null);
     throw e;
   }
   stack.pop();
   if (result instanceof Promise) {
-    for (const t of [...scope]) t.dispose();
+    close(scope, null);
     argError('tidy', 'fn must be synchronous (it returned a Promise)');
   }
   const escaping = new Set<Tracked>();
   collect(result, escaping);
+  close(scope, escaping);
+  return result;
+}
+
+/** Ends a scope: its tensors in `escaping` move to the enclosing scope (or to none), the others are freed. */
+function close(scope: Scope, escaping: Set<Tracked> | null): void {
   const parent = stack[stack.length - 1];
-  for (const t of [...scope]) {
-    if (escaping.has(t)) {
-      t._scope = parent ?? null;
-      if (parent !== undefined) parent.add(t);
+  for (const t of scope.items) {
+    if (t === undefined || t._scope !== scope) continue;
+    t._scope = null; // disposing it must not touch the array this loop reads
+    if (escaping?.has(t)) {
+      if (parent !== undefined) join(parent, t);
+      else unscopedHook(t);
     } else t.dispose();
   }
-  return result;
+  scope.items = [];
+  scope.live = 0;
 }
 
 /** Disposes every tensor found in a value (tensor, array, Map or plain object). */
