@@ -49,7 +49,8 @@ const readJson = <T>(p: string): T => JSON.parse(readFileSync(p, 'utf8')) as T;
 
 before(async () => {
   manualSeed(3);
-  const small = { preset: 'tiny' as const, workers: 0, logEvery: 1, saveEvery: 100, batchSize: 4, microBatch: 4, lr: 1e-3 };
+  // the official init: these 2 + 4 steps then caption with words (the fast init's tiny model says nothing yet)
+  const small = { preset: 'tiny' as const, workers: 0, logEvery: 1, saveEvery: 100, batchSize: 4, microBatch: 4, lr: 1e-3, recipe: 'official' as const };
   await pretrain({ ...PRETRAIN_DEFAULTS, ...small, objective: 'flm', data: DATA, out: join(runs, 'pre'), steps: 2, vocabSize: 420 }, { quiet: true });
   await finetuneCaption({
     ...CAPTION_DEFAULTS, ...small, from: join(runs, 'pre'), data: DATA, out: join(runs, 'cap'), steps: 4, evalEvery: 2, valData: 'shapes:val?n=4&seed=3&size=32', evalBatch: 4,

@@ -51,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     const ce = e as { code?: string; exitCode?: number; message?: string };
     if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) return ce.exitCode ?? 1;
     console.error(`flm: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env.FLM_TRACE) console.error(e instanceof Error ? e.stack : e);
     return 1;
   }
   return exitCodeOf(p);

@@ -10,12 +10,15 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 
 /** About n round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten). */
 export function niceTicks(lo: number, hi: number, n = 5): number[] {
-  if (!(hi > lo)) return [lo];
+  // a range within a few float ulps of its values (two evaluations equal but for rounding) has no ticks
+  // of its own: a step below the ulp would never advance the loop
+  if (!(hi > lo) || hi - lo <= 1e-9 * Math.max(Math.abs(lo), Math.abs(hi))) return [lo];
   const raw = (hi - lo) / n;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(Number(v.toPrecision(12)));
+  const first = Math.ceil(lo / step);
+  for (let k = first; k <= first + 4 * n && k * step <= hi + step * 1e-6; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
 }
 
@@ -33,7 +36,8 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
   const ys = pts.map((p) => ty(p[1]));
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
-  if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
+  // a flat series (or one flat but for rounding) gets a unit range around it
+  if (!(y1 - y0 > 1e-9 * Math.max(Math.abs(y0), Math.abs(y1)))) [y0, y1] = [y0 - 1, y1 + 1];
   const sx = (x: number): number => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const sy = (y: number): number => H - m.b - ((ty(y) - y0) / (y1 - y0)) * (H - m.t - m.b);
   const parts: string[] = [
