@@ -9,6 +9,7 @@ import type { NativeBinding } from './binding.gen.js';
 import { TorchError } from './errors.js';
 import { defaultNumThreads } from '../config/threads.js';
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +47,9 @@ function load(): NativeBinding {
   // in TypeScript rewraps native errors, and callers of `native` directly get TorchErrors too).
   addon.setErrorClass(TorchError);
   // Every process starts with the same intra-op threads flm reports (flm info, --threads help); libtorch
-  // would pick its count of physical cores. OMP_NUM_THREADS, when set, is libtorch's and ours alike.
-  if (process.env.OMP_NUM_THREADS === undefined) addon.setNumThreads(defaultNumThreads());
+  // would pick its count of physical cores. OMP_NUM_THREADS, when set, is libtorch's and ours alike. Only
+  // the main thread: a worker (image decoding) loading the addon later must not undo the user's choice.
+  if (isMainThread && process.env.OMP_NUM_THREADS === undefined) addon.setNumThreads(defaultNumThreads());
   return addon;
 }
 
