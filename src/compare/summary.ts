@@ -7,22 +7,11 @@ import type { RaceResults, RunResult } from './race.js';
 
 export type { CurvePoint } from './stats.js';
 
-/** One contestant's verdict on one metric (the JSON summary's `objectives.<name>`). */
-export interface ObjectiveVerdict {
-  status: ContestantVerdict['status'];
-  t_reach: number | null;
-  speedup: number | null;
-  speedup_ci95: Interval | null;
-  speedup_bound: string | null;
-  final: number;
-  final_ci95: Interval;
+/** One contestant's verdict on one metric (the JSON summary's `objectives.<name>`): stats.ts's, the target named MLM. */
+export type ObjectiveVerdict = Omit<ContestantVerdict, 'final_minus_target' | 'final_minus_target_ci95'> & {
   final_minus_mlm: number | null;
   final_minus_mlm_ci95: Interval | null;
-  init: number | null;
-  init_ci95: Interval | null;
-  best: number;
-  seeds: number;
-}
+};
 
 /** The verdict on one metric (an element of `summary.verdict`). */
 export interface MetricVerdictJson {
