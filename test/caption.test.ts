@@ -2,6 +2,7 @@
 // vocabulary growth, the forward-stream decoder against the official full-recompute decoder, beam
 // search, fine-tuning (overfit a batch; a pretrain -> fine-tune -> eval -> `flm caption` round trip),
 // and the errors of the inference commands.
+import { settledTensorCount } from './tensor-helpers.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -167,7 +168,7 @@ describe('caption decoding (D.11)', () => {
   });
 
   it('greedy and beam search give well-formed sequences; beam 1 equals greedy', () => {
-    const before0 = memory().numTensors;
+    const before0 = settledTensorCount();
     const greedy = greedyDecode(model, images, dec, { maxSteps: 8 });
     wellFormed(greedy, 8, dec.stop);
     assert.deepEqual(beamDecode(model, images, dec, { maxSteps: 8, beam: 1 }), greedy);

@@ -2,6 +2,7 @@
 // small Hugging Face CLIP-vision and RoBERTa / BERT files written here with the real names, the tiny
 // fixture's official weights as the "official checkpoint" (safetensors, and a torch.save .pt through
 // the guarded pickle import), the converted layout, and errors that name the file and key.
+import { settledTensorCount } from './tensor-helpers.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -339,7 +340,7 @@ describe('flm convert --clip --text: a fresh FLM model with the encoders', () =>
 
 describe('flm convert --official', () => {
   it('the tiny fixture converts to exactly the fixture weights (names, order, values)', async () => {
-    const before0 = memory().numTensors;
+    const before0 = settledTensorCount();
     const rep = convertOfficial(OFFICIAL, { out: p('out-official'), preset: 'tiny' });
     assert.equal(memory().numTensors, before0, 'conversion frees its tensors');
     assert.equal(rep.model, 'FLMModel');

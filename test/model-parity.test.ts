@@ -1,6 +1,7 @@
 // FLM / single-stream model parity with the golden fixtures (fixtures/flm-tiny, README.md there):
 // every forward output, loss and gradient of cases.safetensors within config.json's tolerances, the
 // official state_dict layout, alias handling, configs, presets and the positional-embedding resize.
+import { settledTensorCount } from './tensor-helpers.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -79,7 +80,7 @@ test('parity: masks and corruption statistics (src/objectives)', () => {
   assertGroup('stats.', 5);
 });
 test('parity: runParity leaves no native tensors behind; without the statistics it passes (they are skipped, not failed)', () => {
-  const before = memory().numTensors;
+  const before = settledTensorCount();
   const r = runParity(DIR, { stats: false });
   assert.equal(memory().numTensors, before);
   assert.deepEqual(r.rows.filter((x) => !x.ok).map((x) => x.name), []);
@@ -214,7 +215,7 @@ test('forward and backward inside tidy free every temporary tensor', () => {
   const m = createModel(flmCfg()) as FLMModel;
   const cases = load('cases.safetensors');
   try {
-    const before = memory().numTensors;
+    const before = settledTensorCount();
     tidy(() => {
       const out = m.forward(flmBatch(cases, 'corr'));
       out.logits!.rec.sum().backward();

@@ -1,6 +1,7 @@
 // Objectives (spec §D) and MLM masking: hand cases checked against numbers computed once with
 // PyTorch 1.13 (torch.nn.functional; the script is quoted next to each case), the fixtures' losses,
 // and statistics of the MLM masking.
+import { settledTensorCount } from './tensor-helpers.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -163,7 +164,7 @@ describe('ITM, ITC, VQA, NLVR2, IRTR', () => {
     close(irtrLoss({ scores: flat.reshape(6, 1), numCandidates: 3 }).loss.item(), 1.113896369934082, 1e-6);
   });
   it('losses free their intermediates', () => {
-    const before = memory().numTensors;
+    const before = settledTensorCount();
     tidy(() => {
       flmLoss({ recLogits: REC, fwdLogits: FWD, revLogits: REV, labelsLm: LABELS_LM });
       itcLoss({ imageEmbeds: REC.reshape(2, -1), textEmbeds: FWD.reshape(2, -1), logitScale: full([], 1) });

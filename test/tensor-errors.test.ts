@@ -1,5 +1,6 @@
 // Bad calls: each must throw a TorchError whose message starts with the op's name, leave the process
 // alive (they all run in this one process) and leak no tensor handles.
+import { settledTensorCount } from './tensor-helpers.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -136,7 +137,7 @@ const BAD: [string, () => unknown, RegExp?][] = [
   ['uniform_', () => zeros([3]).uniform_(-Infinity, 0), /\(low\) must be a finite number/],
 ];
 
-const liveAtStart = memory().numTensors;
+const liveAtStart = settledTensorCount();
 
 for (const [i, [op, call, pattern]] of BAD.entries()) {
   test(`bad call ${i + 1}/${BAD.length}: ${op} throws a TorchError naming the op`, () => tidy(() => {
@@ -296,7 +297,7 @@ test('failing calls free the tensors they made before the failure', () => {
   ];
   for (const [name, inputs, fn] of cases) {
     const ts = inputs();
-    const before = memory().numTensors;
+    const before = settledTensorCount();
     assert.throws(() => fn(ts), TorchError, name);
     assert.equal(memory().numTensors, before, `${name}: tensors left alive after the failure`);
     for (const t of ts) t.dispose();
@@ -406,7 +407,7 @@ test('a failing public call frees every tensor it made before failing, and keeps
     if (fail) b.matmul(ones([3, 3])); // fails: "matmul: ..." leaves as "composite: ..."
     return b;
   });
-  const before = memory().numTensors;
+  const before = settledTensorCount();
   assert.throws(() => f(true), isTorchError('composite', /cannot be multiplied/));
   assert.equal(memory().numTensors, before + 1, 'only the kept tensor is left');
   kept!.dispose();

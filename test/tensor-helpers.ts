@@ -1,6 +1,8 @@
 // Shared helpers for the engine tests (not a test file itself).
 import assert from 'node:assert/strict';
-import { Tensor, tensor, type DType } from '../src/tensor/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Tensor, memory, tensor, type DType } from '../src/tensor/index.js';
 import { K, type Known } from './tensor-known-values.js';
 
 /** The generator's deterministic inputs: ((i * 7 + k) % 11) / 5 - 1, values in [-1, 1]. */
@@ -42,4 +44,20 @@ export function assertValues(actual: readonly number[], expected: readonly (numb
 /** Asserts a tensor equals nested data exactly (shape and values). */
 export function assertExact(t: Tensor, expected: unknown, what = 'tensor'): void {
   assert.deepEqual(t.toArray(), expected, what);
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * memory().numTensors once the garbage collector has freed every tensor earlier code forgot: a leak
+ * check that starts from it cannot see the collector free unrelated tensors in the middle.
+ */
+export function settledTensorCount(): number {
+  let before = -1;
+  for (let i = 0; i < 10 && memory().numTensors !== before; i++) {
+    before = memory().numTensors;
+    gc();
+  }
+  return memory().numTensors;
 }
