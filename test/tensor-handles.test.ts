@@ -14,7 +14,11 @@ import {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Full collections until memory() stops changing (the guards' finalizers run during collection). */
+/**
+ * Full collections until memory() stops changing (the guards' finalizers run during collection). Every
+ * test that compares memory() first collects what earlier tests left to the collector, which could
+ * otherwise be freed in the middle of a measurement.
+ */
 function collect(): void {
   let before = -1;
   for (let i = 0; i < 10 && memory().numTensors !== before; i++) {
@@ -66,6 +70,7 @@ test('a stale handle never reaches the tensor that reuses its slot', () => {
 });
 
 test('dispose is idempotent and counted once', () => {
+  collect();
   const m0 = memory();
   const t = randn([4, 4]);
   assert.equal(memory().numTensors, m0.numTensors + 1);
@@ -80,6 +85,7 @@ test('dispose is idempotent and counted once', () => {
 
 test('tidy frees the tensors made inside it, also through the cheap path, and keeps what escapes', () => {
   const x = ones([8]);
+  collect();
   const m0 = memory().numTensors;
   const kept = tidy(() => {
     let y = x;
@@ -97,6 +103,7 @@ test('tidy frees the tensors made inside it, also through the cheap path, and ke
 
 test('10,000 ops: memory() returns exactly to its start, in and out of tidy', () => {
   const x = ones([16]);
+  collect();
   const m0 = memory();
   tidy(() => {
     let y = x;
@@ -107,10 +114,11 @@ test('10,000 ops: memory() returns exactly to its start, in and out of tidy', ()
     }
   });
   assert.deepEqual(memory(), m0);
-  // the mul result is tidy-free: leak check below (in a function of its own, so that no intermediate
-  // stays reachable from this frame when the collector runs)
-  const forget = (): void => { for (let i = 0; i < 10_000; i++) x.mul(i % 3).relu().dispose(); };
-  forget();
+  // each mul result is forgotten outside every scope: the collector frees it (the loop runs in its own
+  // function, whose frame would otherwise hold the last one)
+  (() => {
+    for (let i = 0; i < 10_000; i++) x.mul(i % 3).relu().dispose();
+  })();
   collect();
   assert.deepEqual(memory(), m0, 'the intermediate of each x.mul(..).relu() was forgotten: the GC freed it');
   for (let i = 0; i < 10_000; i++) {

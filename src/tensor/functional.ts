@@ -42,7 +42,7 @@ export const where = publicFunction('where', function where(cond: Tensor, a: Ten
   const c = tensorArg('where', cond, 'condition');
   const ha = isTensor(a) ? a.handle : null;
   const hb = isTensor(b) ? b.handle : null;
-  return wrap(native.where(c, ha, hb, ha === null ? scalarArg('where', a) : undefined, hb === null ? scalarArg('where', b) : undefined));
+  return wrap(native.where(c, ha, hb, ha === null ? scalarArg('where', a, 'input') : undefined, hb === null ? scalarArg('where', b, 'other') : undefined));
 });
 
 export const cat = publicFunction('cat', function cat(ts: readonly Tensor[], dim = 0): Tensor {

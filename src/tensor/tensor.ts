@@ -31,9 +31,9 @@ let isTensor!: (v: unknown) => v is Tensor;
 let handleOf!: (t: Tensor) => H;
 
 /** The scalar of a Tensor-or-scalar argument that is no Tensor (the caller has tested isTensor). */
-function scalarArg(op: string, b: unknown): Scalar {
+function scalarArg(op: string, b: unknown, name = 'other'): Scalar {
   if (typeof b === 'number' || typeof b === 'boolean') return b;
-  return argError(op, `argument other must be a Tensor or a number, got ${tensorKindOf(b)}`);
+  return argError(op, `argument ${name} must be a Tensor or a number, got ${tensorKindOf(b)}`);
 }
 
 /** The handle of a Tensor argument; anything else is a TorchError naming the function and argument. */
