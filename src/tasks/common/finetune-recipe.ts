@@ -55,7 +55,7 @@ export function finetuneRecipe<S extends TaskSpec>(
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
         const fresh = r.report.loaded === 0 ? null : r.report.missing;
         // the official recipe keeps the zero biases of a new head
-        const headLine = c.recipe === 'fast' ? task.initHeads?.(r.model as FLMModel, fresh) ?? null : null;
+        const headLine = c.recipe === 'fast' ? task.initHeads?.(r.model, fresh) ?? null : null;
         init = { lines: [...formatInitReport(r.report), ...(headLine ? [headLine] : [])], report: r.report };
         if (r.report.sourcePreset) decided = { preset: r.report.sourcePreset as TrainSettings['preset'] };
       }
