@@ -1,6 +1,6 @@
 // The race's SVG charts: a line per contestant with a shaded band (the 95% interval), and thin lines
 // for the training losses. Hand-written SVG, as the other charts of the project (train/plot.ts).
-import { escapeXml, niceTicks } from '../train/plot.js';
+import { axesSvg, escapeXml, niceTicks } from '../train/plot.js';
 
 const COLORS: Record<string, string> = { flm: '#d62728', mlm: '#1f77b4', ar: '#2ca02c', prefixlm: '#9467bd' };
 export const color = (o: string, i: number): string => COLORS[o] ?? ['#ff7f0e', '#8c564b', '#e377c2', '#17becf'][i % 4]!;
@@ -34,10 +34,7 @@ export function bandChartSvg(title: string, xLabel: string, yLabel: string, seri
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${(m.l + W - m.r) / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
-    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
-    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
-    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${escapeXml(yLabel)}</text>`,
+    ...axesSvg(W, H, m, xLabel, yLabel),
   ];
   for (const t of niceTicks(x0, x1)) parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
   for (const t of niceTicks(y0, y1)) {

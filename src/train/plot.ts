@@ -25,6 +25,16 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
 const fmt = (v: number): string => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(Number(v.toPrecision(3))));
 export const escapeXml = (s: string): string => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
+/** Both axes of a chart with their labels: margins m around a W x H drawing. */
+export function axesSvg(W: number, H: number, m: { l: number; r: number; t: number; b: number }, xLabel: string, yLabel: string): string[] {
+  return [
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
+    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${escapeXml(yLabel)}</text>`,
+  ];
+}
+
 export function lineChartSvg(title: string, xLabel: string, yLabel: string, series: Series[], o: { width?: number; height?: number; logY?: boolean; legend?: boolean } = {}): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
@@ -44,10 +54,7 @@ export function lineChartSvg(title: string, xLabel: string, yLabel: string, seri
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
-    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
-    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
-    `<text x="${(m.l + W - m.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(xLabel)}</text>`,
-    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">${escapeXml(yLabel)}${o.logY ? ' (log)' : ''}</text>`,
+    ...axesSvg(W, H, m, xLabel, `${yLabel}${o.logY ? ' (log)' : ''}`),
   ];
   for (const t of niceTicks(x0, x1)) parts.push(`<text x="${sx(t)}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
   for (const t of niceTicks(y0, y1)) {
