@@ -18,12 +18,16 @@ describe('flm compare --downstream: a tiny race fine-tuned on every task', () =>
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('the settings: known tasks, the shapes world', () => {
+  it('the settings: known tasks, the shapes world for VQA and NLVR2, any caption data for retrieval and captioning', () => {
     const d = { tasks: ['vqa', 'gqa'], steps: 0, test: null };
     const p = downstreamProblems(d, 'jsonl:/data/pairs.jsonl', 'shapes:test?n=4');
     assert.ok(p.some((x) => /'gqa'/.test(x)) && p.some((x) => /steps/.test(x)) && p.some((x) => /shapes world.*pairs\.jsonl/.test(x)), p.join('; '));
     assert.deepEqual(downstreamProblems({ tasks: ['vqa'], steps: 5, test: 10 }, 'shapes:train?n=9', 'shapes:test?n=4'), []);
     assert.deepEqual(downstreamData('vqa', 'shapes:train?n=9&seed=2&size=32', 'shapes:test?n=4&seed=2&size=32'), { train: 'shapes:train?n=9&seed=2&size=32&task=vqa', test: 'shapes:test?n=4&seed=2&size=32&task=vqa' });
+    // retrieval and captioning take any caption data; VQA / NLVR2 alone need the shapes world
+    assert.deepEqual(downstreamProblems({ tasks: ['retrieval', 'caption'], steps: 5, test: 10 }, 'karpathy:/d/e.json?split=train', 'karpathy:/d/e.json?split=test'), []);
+    assert.ok(downstreamProblems({ tasks: ['caption', 'nlvr2'], steps: 5, test: 10 }, 'karpathy:/d/e.json?split=train', 'shapes:test?n=4').some((x) => /nlvr2 needs the shapes world/.test(x)));
+    assert.deepEqual(downstreamData('caption', 'karpathy:/d/e.json?split=train', 'karpathy:/d/e.json?split=test'), { train: 'karpathy:/d/e.json?split=train', test: 'karpathy:/d/e.json?split=test' });
   });
 
   it('fine-tunes each checkpoint on vqa, nlvr2, retrieval and caption, scores every test item and feeds the statistics', async () => {

@@ -194,7 +194,7 @@ describe('flm compare: a miniature race', () => {
       'compare', '--preset', 'tiny', '--objectives', 'flm@0.5,mlm', '--seeds', '1', '--budget', '2', '--evals', '2',
       '--data', 'shapes:train?n=64&seed=3&size=32', '--test-data', 'shapes:test?n=40&seed=3&size=32',
       '--zs-images', '8', '--way', '4', '--mp-images', '6', '--lp-steps', '20', '--lp-train', '30', '--lp-test', '20',
-      '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--quiet',
+      '--downstream', 'none', '--batch-size', '8', '--lr', '1e-3', '--warmup', '2', '--workers', '0', '--out', dir, '--quiet',
     ];
     const r = await cli(...raceArgs, '--json');
     assert.equal(r.code, 0, r.err);

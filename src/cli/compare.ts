@@ -51,7 +51,7 @@ export function registerCompare(p: Command): void {
     .option('--lp-test <n>', `linear-probe test images (default ${P.lpTest})`)
     .option('--mlm-scoring <how>', `how MLM scores a caption: one-word (one word masked at a time, the standard pseudo-log-likelihood) | passes (--mlm-passes disjoint maskings at once, cheaper) (default ${P.mlmScoring})`)
     .option('--mlm-passes <n>', `disjoint maskings of the MLM pseudo-log-likelihood with --mlm-scoring passes (default ${P.mlmPasses})`)
-    .option('--downstream <tasks>', `fine-tune every probed checkpoint on these tasks (comma-separated: ${DOWNSTREAM_TASKS.join(', ')}; shapes world) and score it on the test split; "none": no fine-tuning (default ${dflt(R.downstream!.tasks.join(',') || 'none', F.downstream!.tasks.join(','))})`)
+    .option('--downstream <tasks>', `fine-tune every probed checkpoint on these tasks (comma-separated: ${DOWNSTREAM_TASKS.join(', ')}; vqa and nlvr2 need the shapes world) and score it on the test split; "none": no fine-tuning (default ${dflt(R.downstream!.tasks.join(',') || 'none', F.downstream!.tasks.join(','))})`)
     .option('--downstream-steps <n>', `fine-tuning steps per task and checkpoint, with the task's own recipe (default ${R.downstream!.steps})`)
     .option('--downstream-test <n>', `test items per downstream task (default: ${DOWNSTREAM_TASKS.map((t) => `${t} ${DOWNSTREAM_TEST[t]}`).join(', ')}; VQA questions, NLVR2 statements, retrieval images in K-way groups, caption images)`)
     .option('--resamples <n>', `bootstrap replicates behind every 95% interval (default ${R.resamples})`)

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DATASET_SPEC_HELP } from '../data/spec-help.js';
 import { setExitCode } from './exit-code.js';
 import { num } from './config-file.js';
+import { DEFAULT_EMOJI_CATEGORIES } from '../data/emoji/categories.js';
 
 function int(name: string, v: string, min = 0): number {
   const n = Number(v);
@@ -10,7 +11,7 @@ function int(name: string, v: string, min = 0): number {
 }
 
 export function registerData(p: Command): void {
-  const data = p.command('data').description('datasets: generate the built-in shapes world, inspect any dataset').addHelpText('after', '\n' + DATASET_SPEC_HELP);
+  const data = p.command('data').description('datasets: generate the built-in shapes world or the emoji real-image set, inspect any dataset').addHelpText('after', '\n' + DATASET_SPEC_HELP);
   data
     .command('inspect <spec>')
     .description('read a whole dataset once and report images, captions, failures and splits')
@@ -30,6 +31,25 @@ export function registerData(p: Command): void {
     .action(async (o: { out: string; n: string; seed: string; imageSize: string }) => {
       const { shapesCommand } = await import('../data/shapes/index.js');
       await shapesCommand({ out: o.out, n: int('n', o.n, 1), seed: int('seed', o.seed), imageSize: int('image-size', o.imageSize, 8) });
+    });
+  data
+    .command('emoji')
+    .description('write a real-image set to DIR: scenes of one or two emoji (Fluent and Noto artwork, from their npm packages) with captions, as Karpathy JSON + JPEG images; val/test show concept pairs never seen in training')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--train <n>', 'training images', '20000')
+    .option('--val <n>', 'validation images', '1000')
+    .option('--test <n>', 'test images', '1000')
+    .option('--size <px>', 'image side in pixels', '64')
+    .option('--concepts <n>', 'concepts drawn from the categories (0: all)', '100')
+    .option('--categories <list>', 'comma-separated emoji categories', DEFAULT_EMOJI_CATEGORIES.join(','))
+    .option('--seed <seed>', 'generator seed', '1')
+    .action(async (o: { out: string; train: string; val: string; test: string; size: string; concepts: string; categories: string; seed: string }) => {
+      const { emojiCommand } = await import('../data/emoji/write.js');
+      await emojiCommand({
+        out: o.out, seed: int('seed', o.seed), size: int('size', o.size, 16), concepts: int('concepts', o.concepts),
+        images: { train: int('train', o.train), val: int('val', o.val), test: int('test', o.test) },
+        categories: o.categories.split(',').map((c) => c.trim()).filter((c) => c !== ''),
+      });
     });
   const tok = p.command('tokenizer').description('tokenizers for from-scratch models');
   tok

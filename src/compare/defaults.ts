@@ -1,9 +1,11 @@
 // The race's defaults as plain data (the CLI shows them in --help without loading the engine).
 //
 // The default race is sized for about 30 minutes on a 2-core CPU: 3 contestants x 3 seeds x 100 s of
-// training (15 min) plus the probes at 3 checkpoints and the initialisation (MLM, scored one word at a
-// time, is the slowest to probe). `--full` (FULL_RACE) is longer and sharper: 300 s per run, more test
-// items, and every checkpoint fine-tuned on the four downstream tasks — several hours.
+// training (15 min), the probes at 3 checkpoints and the initialisation (MLM, scored one word at a
+// time, is the slowest to probe), and each of those 36 checkpoints fine-tuned for 100 caption steps, the
+// cheapest downstream task (~15 s with its scoring; VQA, NLVR2 and retrieval cost 45-70 s each).
+// `--full` (FULL_RACE) is longer and sharper: 300 s per run, more test items, and every checkpoint
+// fine-tuned on the four downstream tasks — several hours.
 import { PRESETS, type PresetSpec } from '../models/config.js';
 import type { RaceConfig } from './race-config.js';
 import type { ProbeSettings } from './probes.js';
@@ -30,7 +32,7 @@ export const PROBE_DEFAULTS: ProbeSettings = {
 export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
   objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 3, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
   warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS },
-  downstream: { tasks: [], steps: 100, test: null }, metric: null, resamples: 1000, bootstrapSeed: 0,
+  downstream: { tasks: ['caption'], steps: 100, test: null }, metric: null, resamples: 1000, bootstrapSeed: 0,
 };
 
 /** `--full`: what it changes in the defaults (flags given with it still win). */

@@ -13,8 +13,9 @@
 //                                           frequencies from the test references; the mean is the corpus score)
 //   caption_semantic_accuracy   caption     shapes world: the caption parses and is true of the scene
 //
-// The data: the shapes world of the race's --data / --test-data with `task=vqa` / `task=nlvr2` set
-// (captions as they are for retrieval and captioning), so the test images are unseen in pretraining.
+// The data: the race's --data / --test-data; VQA and NLVR2 need the shapes world (`task=vqa` /
+// `task=nlvr2` set on its specs), retrieval and captioning take any caption data (e.g. the emoji set).
+// The test images are unseen in pretraining.
 import { rmSync } from 'node:fs';
 import { noGrad, tensor, tidy } from '../tensor/index.js';
 import { FLMModel } from '../models/index.js';
@@ -48,10 +49,13 @@ export function downstreamProblems(d: DownstreamSettings, data: string, testData
   if (new Set(d.tasks).size !== d.tasks.length) bad.push('downstream: a task is listed twice');
   if (!Number.isInteger(d.steps) || d.steps < 1) bad.push(`downstream steps must be an integer >= 1, got ${d.steps}`);
   if (d.test !== null && (!Number.isInteger(d.test) || d.test < 2)) bad.push(`downstream test items must be an integer >= 2, got ${d.test}`);
-  if (d.tasks.length) {
+  const shapesOnly = d.tasks.filter((t) => t === 'vqa' || t === 'nlvr2');
+  if (shapesOnly.length) {
     for (const [k, spec] of [['data', data], ['testData', testData]] as const) {
       try {
-        if (parseDatasetSpec(spec).scheme !== 'shapes') bad.push(`--downstream needs the shapes world (its VQA and NLVR2 questions): ${k} is ${spec}`);
+        if (parseDatasetSpec(spec).scheme !== 'shapes') {
+          bad.push(`--downstream ${shapesOnly.join(',')} needs the shapes world (its questions and statements are generated from the scenes): ${k} is ${spec}; retrieval and caption run on any caption data`);
+        }
       } catch (e) {
         bad.push(`${k}: ${(e as Error).message}`);
       }
@@ -60,9 +64,10 @@ export function downstreamProblems(d: DownstreamSettings, data: string, testData
   return bad;
 }
 
-/** A shapes spec with `task` set (caption: left without one). */
+/** A shapes spec with `task` set (caption and retrieval: left without one; other caption data as it is). */
 function withTask(spec: string, task: DownstreamTask): string {
   const p = parseDatasetSpec(spec);
+  if (p.scheme !== 'shapes') return spec;
   const q = new URLSearchParams(p.query);
   if (task === 'vqa' || task === 'nlvr2') q.set('task', task);
   else q.delete('task');
