@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../src/data/rng.js';
 import { analyseMetric, firstCheckpointAt, quantile, type CheckpointItems, type MetricData } from '../src/compare/stats.js';
+import { standing } from '../src/compare/summary.js';
 
 /** n items, the first round(v·n) scoring 1 and the rest 0: a checkpoint with mean exactly v (n = 100 here). */
 function items(v: number, n = 100): number[] {
@@ -54,6 +55,22 @@ describe('time to target: read at checkpoints', () => {
     assert.equal(o.mlm!.final_minus_target, null);
     assert.ok(o.flm!.final_ci95[0] < 0.62 && o.flm!.final_ci95[1] > 0.62);
     assert.deepEqual(v.curves.flm!.map((p) => p.mean), [0.1, 0.45, 0.55, 0.6, 0.62]);
+  });
+
+  it('the same checkpoint a fraction of a second apart is a tie, not "sooner"', () => {
+    // MLM reaches its best at its 2nd checkpoint (66.9 s), FLM at its 2nd too but its clock stopped at 66.7 s
+    const data: MetricData = {
+      runs: {
+        mlm: [seed([[0, 0.1], [33.4, 0.3], [66.9, 0.5], [100.2, 0.45]])],
+        flm: [seed([[0, 0.1], [33.3, 0.4], [66.7, 0.6], [100.1, 0.62]])],
+        ar: [seed([[0, 0.1], [33.3, 0.55], [66.6, 0.6], [100.0, 0.62]])],
+      },
+    };
+    const v = analyseMetric('m', data, { resamples: 200 });
+    const flm = v.objectives.flm!;
+    assert.ok(flm.speedup! > 1 && flm.speedup! < 1.01, `speed-up ${flm.speedup}`);
+    assert.equal(standing(flm).speed, 'tie');
+    assert.equal(standing(v.objectives.ar!).speed, 'sooner', 'a checkpoint earlier is sooner');
   });
 
   it('a target within the noise of a contestant\'s initialisation is not "reached"', () => {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC_INFO } from './metric-info.js';
 import { bandChartSvg, color, type Band } from './chart.js';
-import { describe, fmtCi, fmtS, fmtV, fmtX, standing, summarize, type MetricVerdictJson, type ObjectiveVerdict, type RaceSummary } from './summary.js';
+import { describe, fmtCi, fmtS, fmtV, fmtX, SPEEDUP_TIE, standing, summarize, type MetricVerdictJson, type ObjectiveVerdict, type RaceSummary } from './summary.js';
 import type { RaceResults } from './race.js';
 
 export { summarize, type RaceSummary };
@@ -47,11 +47,11 @@ function standings(s: RaceSummary): string[] {
     const sp = (x: (typeof rows)[number]): string => `${x.m.metric} ${x.v.status === 'not-reached' ? `never (< ${x.v.speedup_bound?.slice(1)}x)` : fmtX(x.v.speedup)} ${fmtCi(x.v.speedup_ci95, (y) => y.toFixed(2))}`;
     md.push(`### ${o} against MLM`, '');
     md.push(`- **Final score below MLM's** (95% interval of the difference below 0): ${list(rows.filter((x) => x.st.final === 'below'), d)}`);
-    md.push(`- **Slower to MLM's best, or never there** (speed-up interval below 1): ${list(rows.filter((x) => x.st.speed === 'later'), sp)}`);
+    md.push(`- **Slower to MLM's best, or never there** (speed-up interval below ${1 - SPEEDUP_TIE}): ${list(rows.filter((x) => x.st.speed === 'later'), sp)}`);
     md.push(`- Final score above MLM's: ${list(rows.filter((x) => x.st.final === 'above'), d)}`);
-    md.push(`- Sooner at MLM's best (speed-up interval above 1): ${list(rows.filter((x) => x.st.speed === 'sooner'), sp)}`);
+    md.push(`- Sooner at MLM's best (speed-up interval above ${1 + SPEEDUP_TIE}): ${list(rows.filter((x) => x.st.speed === 'sooner'), sp)}`);
     md.push(`- Final scores not distinguishable (interval across 0): ${list(rows.filter((x) => x.st.final === 'tie'), d)}`);
-    md.push(`- Time to MLM's best not distinguishable (interval across 1): ${list(rows.filter((x) => x.st.speed === 'tie'), sp)}`);
+    md.push(`- Time to MLM's best not distinguishable (interval reaching into ${1 - SPEEDUP_TIE}-${1 + SPEEDUP_TIE}): ${list(rows.filter((x) => x.st.speed === 'tie'), sp)}`);
     const atInit = rows.filter((x) => x.v.status === 'at-init').map((x) => x.m.metric);
     if (atInit.length) md.push(`- No time to compare, ${o} starts at MLM's best (within its initialisation's interval): ${atInit.join(', ')}`);
     const noTarget = rows.filter((x) => x.v.status === 'no-target').map((x) => x.m.metric);
@@ -73,7 +73,7 @@ export function writeReport(dir: string, res: RaceResults): void {
   if (!res.setup.finished) md.push('_The race is still running (or was stopped): this report covers the checkpoints finished so far._', '');
 
   md.push('## Where each contestant wins and loses against MLM', '');
-  md.push(`Every metric of the race is in one of these lists. "Above" / "below": the 95% bootstrap interval of the final-score difference to MLM lies above / below 0; "sooner" / "slower": the interval of the speed-up (MLM's time to its own best over the contestant's, read at checkpoints) lies above / below 1.`, '');
+  md.push(`Every metric of the race is in one of these lists. "Above" / "below": the 95% bootstrap interval of the final-score difference to MLM lies above / below 0; "sooner" / "slower": the interval of the speed-up (MLM's time to its own best over the contestant's, read at checkpoints) lies above ${1 + SPEEDUP_TIE} / below ${1 - SPEEDUP_TIE} (checkpoint times differ by a fraction of a second between runs, so the same checkpoint gives ratios within a few per cent of 1).`, '');
   md.push(...standings(s));
 
   md.push('## Setup', '');

@@ -136,16 +136,22 @@ const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 export interface Standing {
   /** the final score's difference to MLM: its interval above 0, below 0, or across it */
   final: 'above' | 'below' | 'tie' | null;
-  /** time to MLM's best: sooner (speed-up interval above 1), later or never (below 1), cannot tell, or no comparison */
+  /** time to MLM's best: sooner (speed-up interval above 1 + SPEEDUP_TIE), later or never (below 1 - SPEEDUP_TIE), cannot tell, or no comparison */
   speed: 'sooner' | 'later' | 'tie' | null;
 }
+
+/**
+ * Speed-ups within this factor of 1 are ties: the trainers' clocks stop for a checkpoint a fraction of a
+ * second apart (33.4 s vs 33.3 s), so the same checkpoint on two runs gives ratios like 1.003.
+ */
+export const SPEEDUP_TIE = 0.05;
 
 export function standing(v: ObjectiveVerdict): Standing {
   const d = v.final_minus_mlm_ci95;
   const final = d === null ? null : d[0] > 0 ? 'above' : d[1] < 0 ? 'below' : 'tie';
   const s = v.speedup_ci95;
   const speed = v.status === 'reached' || v.status === 'not-reached'
-    ? s && s[0] > 1 ? 'sooner' : s && s[1] < 1 ? 'later' : 'tie'
+    ? s && s[0] > 1 + SPEEDUP_TIE ? 'sooner' : s && s[1] < 1 - SPEEDUP_TIE ? 'later' : 'tie'
     : null;
   return { final, speed };
 }
