@@ -17,7 +17,7 @@ import { summarize } from '../src/compare/report.js';
 import { parseContestant, parseContestants } from '../src/compare/contestants.js';
 import type { RaceResults } from '../src/compare/race.js';
 import { cli } from './cli-helpers.js';
-import { modelPairScorer } from '../src/compare/probes.js';
+import { alsoTrueOf, modelPairScorer } from '../src/compare/probes.js';
 import { createObjectiveModel, objectiveConfig, objectiveStep } from '../src/tasks/pretrain/objective-step.js';
 import { trainTokenizer } from '../src/data/tokenizer-train.js';
 import { TextTokenizer } from '../src/data/tokenizer.js';
@@ -47,6 +47,12 @@ describe('compare probes on hand-built cases', () => {
     const wrongFor0: PairLossScorer = { losses: (pairs) => Float32Array.from(pairs, (p) => (p.image === 0 && p.text === 'caption 1' ? 0 : p.text === `caption ${p.image}` ? 0.5 : 2)) };
     assert.equal(kWayRetrieval(wrongFor0, set, { images: 4, way: 4 }).i2t_r1, 0.75);
     assert.equal(kWayRetrieval(wrongFor0, set, { images: 4, way: 4, alsoTrue: (c, i) => c === 1 && i === 0 }).i2t_r1, 1);
+    // other caption data: a distractor that has the query's caption among its own is not held against the model
+    const dup = { ...set, texts: set.texts.map((t, i) => (i === 0 ? [...t, 'caption 1'] : t)) };
+    const also = alsoTrueOf(dup);
+    assert.equal(also(1, 0), true);
+    assert.equal(also(0, 1), false);
+    assert.equal(kWayRetrieval(wrongFor0, dup, { images: 4, way: 4, alsoTrue: also }).i2t_r1, 1);
   });
 
   it('minimal pairs: preferring the original scene scores 1, indifference 0.5, an image prior is removed by the references', () => {

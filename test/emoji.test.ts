@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../src/data/spec.js';
 import { decodeRgb } from '../src/data/image.js';
-import { loadEmojiArtwork } from '../src/data/emoji/artwork.js';
+import sharp from 'sharp';
+import { EMOJI_STYLES, loadEmojiArtwork } from '../src/data/emoji/artwork.js';
 import { chooseConcepts, writeEmojiDataset } from '../src/data/emoji/write.js';
 import { conceptWords, emojiScene, isHeldOutPair } from '../src/data/emoji/scenes.js';
 import { cli } from './cli-helpers.js';
@@ -21,9 +22,9 @@ describe('flm data emoji: a real-image set from npm emoji artwork', () => {
   let records: EmojiRecord[] = [];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'flm-emoji-'));
-    const r = await cli('data', 'emoji', '--out', join(dir, 'set'), '--train', '60', '--val', '0', '--test', '30', '--size', '32', '--concepts', '12', '--seed', '5');
+    const r = await cli('data', 'emoji', '--out', join(dir, 'set'), '--train', '60', '--val', '10', '--test', '30', '--size', '32', '--concepts', '12', '--seed', '5');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /train 60, val 0, test 30.*12 concepts/);
+    assert.match(r.out, /train 60, val 10, test 30.*12 concepts/);
     records = (JSON.parse(readFileSync(join(dir, 'set', 'dataset_emoji.json'), 'utf8')) as { images: EmojiRecord[] }).images;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +61,7 @@ describe('flm data emoji: a real-image set from npm emoji artwork', () => {
   it('every two-emoji test image shows a concept pair that training never shows', () => {
     const pairs = (split: string) => records.filter((r) => r.split === split && r.emoji.objects.length === 2).map((r) => r.emoji.objects.map((o) => o.concept).sort().join('+'));
     const train = new Set(pairs('train'));
-    const test = pairs('test');
+    const test = [...pairs('test'), ...pairs('val')];
     assert.ok(test.length >= 10 && train.size >= 20, `${test.length} test pairs, ${train.size} training pairs`);
     for (const p of test) {
       assert.ok(!train.has(p), `${p} is in both splits`);
@@ -77,9 +78,9 @@ describe('flm data emoji: a real-image set from npm emoji artwork', () => {
 
   it('the same seed writes the same set', async () => {
     const again = join(dir, 'again');
-    await writeEmojiDataset({ out: again, seed: 5, size: 32, images: { train: 60, val: 0, test: 30 }, categories: ['Animals & Nature', 'Food & Drink'], concepts: 12 });
-    assert.equal(readFileSync(join(again, 'dataset_emoji.json'), 'utf8'), readFileSync(join(dir, 'set', 'dataset_emoji.json'), 'utf8'));
-    assert.deepEqual(readFileSync(join(again, 'images', records[5]!.filename)), readFileSync(join(dir, 'set', 'images', records[5]!.filename)));
+    await writeEmojiDataset({ out: again, seed: 5, size: 32, images: { train: 60, val: 10, test: 30 }, categories: ['Animals & Nature', 'Food & Drink'], concepts: 12 });
+    for (const f of ['dataset_emoji.json', 'emoji_manifest.json', 'ARTWORK-LICENSES.md']) assert.equal(readFileSync(join(again, f), 'utf8'), readFileSync(join(dir, 'set', f), 'utf8'), f);
+    for (const r of records) assert.ok(readFileSync(join(again, 'images', r.filename)).equals(readFileSync(join(dir, 'set', 'images', r.filename))), r.filename);
   });
 
   it('bad settings are clear errors', async () => {
@@ -87,8 +88,33 @@ describe('flm data emoji: a real-image set from npm emoji artwork', () => {
     assert.notEqual(cat.code, 0);
     assert.match(cat.err, /unknown category "Dinosaurs" \(one of .*Food & Drink/);
     const many = await cli('data', 'emoji', '--out', join(dir, 'bad'), '--concepts', '100000');
-    assert.match(many.err, /100000 concepts asked for/);
+    assert.notEqual(many.code, 0);
+    assert.match(many.err, /--concepts 100000 asked for/);
     const size = await cli('data', 'emoji', '--out', join(dir, 'bad'), '--size', '4');
+    assert.notEqual(size.code, 0);
     assert.match(size.err, /--size must be an integer >= 16/);
+    const huge = await cli('data', 'emoji', '--out', join(dir, 'bad'), '--size', '5000', '--train', '1');
+    assert.notEqual(huge.code, 0);
+    assert.match(huge.err, /--size must be an integer in \[16, 1024\]/);
+    // 3 concepts = 3 pairs: for some seed the hash holds none out, and val/test could not be drawn
+    const art = loadEmojiArtwork();
+    const cats = ['Animals & Nature', 'Food & Drink'];
+    const seed = Array.from({ length: 200 }, (_, k) => k).find((k) => {
+      const c = chooseConcepts(art, cats, 3, k);
+      return !isHeldOutPair(k, c[0]!, c[1]!) && !isHeldOutPair(k, c[0]!, c[2]!) && !isHeldOutPair(k, c[1]!, c[2]!);
+    })!;
+    await assert.rejects(writeEmojiDataset({ out: join(dir, 'few'), seed, size: 16, images: { train: 4, val: 0, test: 4 }, categories: cats, concepts: 3 }), /none of the 3 pairs of the 3 concepts is held out/);
+  });
+
+  it('every concept of the default categories rasterises in both styles', async () => {
+    const art = loadEmojiArtwork();
+    const concepts = chooseConcepts(art, ['Animals & Nature', 'Food & Drink'], 0, 1);
+    assert.ok(concepts.length > 250, `${concepts.length} concepts`);
+    for (const style of EMOJI_STYLES) {
+      for (const c of concepts) {
+        const { width, height, channels } = await sharp(Buffer.from(art.svg(style, c, 16))).raw().toBuffer({ resolveWithObject: true }).then((r) => r.info);
+        assert.deepEqual([width, height, channels], [16, 16, 4], `${style} ${c}`);
+      }
+    }
   });
 });

@@ -39,8 +39,8 @@ export function registerData(p: Command): void {
     .option('--train <n>', 'training images', '20000')
     .option('--val <n>', 'validation images', '1000')
     .option('--test <n>', 'test images', '1000')
-    .option('--size <px>', 'image side in pixels', '64')
-    .option('--concepts <n>', 'concepts drawn from the categories (0: all)', '100')
+    .option('--size <px>', 'image side in pixels (16 to 1024)', '64')
+    .option('--concepts <n>', 'concepts drawn from the categories (0: all, else at least 3)', '100')
     .option('--categories <list>', 'comma-separated emoji categories', DEFAULT_EMOJI_CATEGORIES.join(','))
     .option('--seed <seed>', 'generator seed', '1')
     .action(async (o: { out: string; train: string; val: string; test: string; size: string; concepts: string; categories: string; seed: string }) => {

@@ -26,7 +26,7 @@ import { finetune, finetuneDefaults } from '../tasks/finetune.js';
 import { loadRunModel } from '../tasks/common/inference-model.js';
 import { clsFeatures, textTensors } from '../tasks/common/task.js';
 import type { CaptionEvalResult } from '../tasks/caption/eval.js';
-import { imagePlane, kWayRetrieval, loadProbeImages, shapesAlsoTrue, type PairLossScorer, type ProbeImages, type ScoredPair } from './probes.js';
+import { alsoTrueOf, imagePlane, kWayRetrieval, loadProbeImages, type PairLossScorer, type ProbeImages, type ScoredPair } from './probes.js';
 
 import { DOWNSTREAM_TASKS, DOWNSTREAM_TEST, type DownstreamSettings, type DownstreamTask } from './defaults.js';
 
@@ -158,7 +158,7 @@ export async function runDownstream(r: DownstreamRun): Promise<DownstreamScore |
         let set = testSets.get(key);
         if (!set) testSets.set(key, (set = loadProbeImages(test, run.config.image_size, r.testItems, { workers: r.workers })));
         const images = await set;
-        const k = kWayRetrieval(rankLossScorer(run.model, run.tokenizer, images), images, { images: r.testItems, way: r.way, alsoTrue: shapesAlsoTrue(images) });
+        const k = kWayRetrieval(rankLossScorer(run.model, run.tokenizer, images), images, { images: r.testItems, way: r.way, alsoTrue: alsoTrueOf(images) });
         items = { retrieval_tr_r1: k.items.i2t_raw, retrieval_ir_r1: k.items.t2i_raw };
       } finally {
         run.model.dispose();

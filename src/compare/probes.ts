@@ -360,6 +360,15 @@ export function kWayRetrieval(scorer: PairLossScorer, set: ProbeImages, o: { ima
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
+/**
+ * Which distractors are not counted against the model: the shapes world's checker where there is one,
+ * else (any caption data) a distractor image that has the query's caption among its own captions
+ * (two emoji scenes can both be "a tangerine on a red background").
+ */
+export function alsoTrueOf(set: ProbeImages): (captionOf: number, image: number) => boolean {
+  return shapesAlsoTrue(set) ?? ((c, i) => set.texts[i]!.includes(set.texts[c]![0]!));
+}
+
 /** Shapes world: is the (raw) first caption of image `captionOf` true of image `image`? (memoised) */
 export function shapesAlsoTrue(set: ProbeImages): ((captionOf: number, image: number) => boolean) | undefined {
   const { rawCaptions, scenes } = set;
@@ -686,7 +695,7 @@ export async function prepareProbes(testSpec: string, lpTrainSpec: string | null
   const test = await loadProbeImages(testSpec, imageSize, Math.max(s.zsImages, s.mpImages, lp ? s.lpTest : 0), o);
   const pairs = buildMinimalPairs(test, s.mpImages, MINIMAL_PAIR_KINDS, { refs: s.mpRefs });
   const lpTrain = lpTrainSpec && lp && test.scenes ? await loadProbeImages(lpTrainSpec, imageSize, s.lpTrain, o) : null;
-  return { test, pairs, lpTrain: lpTrain?.scenes ? lpTrain : null, settings: s, alsoTrue: shapesAlsoTrue(test) };
+  return { test, pairs, lpTrain: lpTrain?.scenes ? lpTrain : null, settings: s, alsoTrue: alsoTrueOf(test) };
 }
 
 export type ProbeMetrics = Record<string, number>;

@@ -16,8 +16,8 @@ export type EmojiStyle = (typeof EMOJI_STYLES)[number];
 
 const PACKAGES: Readonly<Record<EmojiStyle, string>> = { fluent: '@iconify-json/fluent-emoji-flat', noto: '@iconify-json/noto' };
 
-interface IconifyIcon { body: string; width?: number; height?: number; left?: number; top?: number }
-interface IconifySet { prefix: string; icons: Record<string, IconifyIcon>; width?: number; height?: number }
+interface IconifyIcon { body: string; width?: number; height?: number; left?: number; top?: number; rotate?: number; hFlip?: boolean; vFlip?: boolean }
+interface IconifySet { prefix: string; icons: Record<string, IconifyIcon>; width?: number; height?: number; left?: number; top?: number }
 interface IconifyInfo { name: string; author: { name: string; url?: string }; license: { title: string; spdx: string; url?: string } }
 
 /** What a built dataset records about each artwork set (its ARTWORK-LICENSES.md). */
@@ -69,9 +69,11 @@ export function loadEmojiArtwork(): EmojiArtwork {
     const set = sets[style];
     const icon = set.icons[concept];
     if (!icon) throw new DataError(`emoji: ${style} has no "${concept}"`);
+    // transformed icons are aliases in the sets used today; a later version drawing one is refused, not drawn wrong
+    if (icon.rotate || icon.hFlip || icon.vFlip) throw new DataError(`emoji: ${style} draws "${concept}" with a transform, which this reader does not apply`);
     const w = icon.width ?? set.width ?? 16;
     const h = icon.height ?? set.height ?? 16;
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="${icon.left ?? 0} ${icon.top ?? 0} ${w} ${h}">${icon.body}</svg>`;
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="${icon.left ?? set.left ?? 0} ${icon.top ?? set.top ?? 0} ${w} ${h}">${icon.body}</svg>`;
   };
   cached = { categories, svg, credits };
   return cached;

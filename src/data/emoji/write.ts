@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { Prng } from '../rng.js';
 import { DataError } from '../types.js';
 import { loadEmojiArtwork, type EmojiArtwork } from './artwork.js';
-import { EMOJI_SPLITS, emojiScene, HELD_OUT_PAIR_SHARE, type EmojiScene, type EmojiSceneConfig, type EmojiSplit } from './scenes.js';
+import { EMOJI_SPLITS, emojiScene, HELD_OUT_PAIR_SHARE, isHeldOutPair, type EmojiScene, type EmojiSceneConfig, type EmojiSplit } from './scenes.js';
 
 export { DEFAULT_EMOJI_CATEGORIES } from './categories.js';
 
@@ -40,8 +40,8 @@ export function chooseConcepts(art: EmojiArtwork, categories: readonly string[],
   for (const c of categories) if (!known.has(c)) throw new DataError(`emoji: unknown category "${c}" (one of ${[...known].sort().join(', ')})`);
   const pool = [...art.categories].filter(([, c]) => categories.includes(c)).map(([k]) => k).sort();
   if (n === 0) return pool;
-  if (!Number.isInteger(n) || n < 3) throw new DataError(`emoji: concepts must be 0 (all) or an integer >= 3, got ${n}`);
-  if (n > pool.length) throw new DataError(`emoji: ${n} concepts asked for, the categories have ${pool.length}`);
+  if (!Number.isInteger(n) || n < 3) throw new DataError(`emoji: --concepts must be 0 (all) or an integer >= 3, got ${n}`);
+  if (n > pool.length) throw new DataError(`emoji: --concepts ${n} asked for, the categories have ${pool.length}`);
   return Prng.fromKeys('emoji-concepts', seed).shuffle(pool.slice()).slice(0, n).sort();
 }
 
@@ -64,9 +64,27 @@ function licensesMarkdown(art: EmojiArtwork): string {
   ].join('\n');
 }
 
+/** Largest image side: every (style, concept, side) raster is cached while a set is written. */
+export const MAX_SIZE = 1024;
+
+/** Both sides of the split need concept pairs: with a handful of concepts the hash may hold out none (or all). */
+function checkPairs(concepts: readonly string[], o: WriteEmojiOptions): void {
+  let heldOut = 0;
+  let pairs = 0;
+  for (let i = 0; i < concepts.length; i++) {
+    for (let j = i + 1; j < concepts.length; j++) {
+      pairs++;
+      if (isHeldOutPair(o.seed, concepts[i]!, concepts[j]!)) heldOut++;
+    }
+  }
+  if ((o.singleShare ?? 0.3) >= 1) return;
+  if (o.images.train > 0 && heldOut === pairs) throw new DataError(`emoji: all ${pairs} pairs of the ${concepts.length} concepts are held out for val/test; use more --concepts or another --seed`);
+  if (o.images.val + o.images.test > 0 && heldOut === 0) throw new DataError(`emoji: none of the ${pairs} pairs of the ${concepts.length} concepts is held out for val/test; use more --concepts or another --seed`);
+}
+
 export async function writeEmojiDataset(o: WriteEmojiOptions): Promise<WriteEmojiSummary> {
   const t0 = performance.now();
-  if (!Number.isInteger(o.size) || o.size < 16) throw new DataError(`emoji: size must be an integer >= 16, got ${o.size}`);
+  if (!Number.isInteger(o.size) || o.size < 16 || o.size > MAX_SIZE) throw new DataError(`emoji: --size must be an integer in [16, ${MAX_SIZE}], got ${o.size}`);
   for (const s of EMOJI_SPLITS) {
     const n = o.images[s];
     if (!Number.isInteger(n) || n < 0) throw new DataError(`emoji: ${s} images must be an integer >= 0, got ${n}`);
@@ -74,6 +92,7 @@ export async function writeEmojiDataset(o: WriteEmojiOptions): Promise<WriteEmoj
   const art = loadEmojiArtwork();
   const concepts = chooseConcepts(art, o.categories, o.concepts, o.seed);
   const cfg: EmojiSceneConfig = { seed: o.seed, size: o.size, concepts, singleShare: o.singleShare ?? 0.3 };
+  checkPairs(concepts, o);
   await mkdir(join(o.out, 'images'), { recursive: true });
 
   const rasters = new Map<string, Promise<Buffer>>();
@@ -94,21 +113,26 @@ export async function writeEmojiDataset(o: WriteEmojiOptions): Promise<WriteEmoj
   let imgid = 0;
   let sentid = 0;
   const inFlight: Promise<void>[] = [];
-  for (const split of EMOJI_SPLITS) {
-    for (let i = 0; i < o.images[split]; i++) {
-      const scene = emojiScene(cfg, split, i);
-      const filename = `${scene.id}.jpg`;
-      inFlight.push(render(scene, join(o.out, 'images', filename)));
-      if (inFlight.length >= 16) await Promise.all(inFlight.splice(0));
-      const sentences = scene.captions.map((c) => ({ raw: rawSentence(c), tokens: c.split(' '), imgid, sentid: sentid++ }));
-      images.push({
-        filepath: 'images', filename, split, imgid, cocoid: imgid, sentids: sentences.map((s) => s.sentid), sentences,
-        emoji: { layout: scene.layout, background: scene.background.name, objects: scene.objects },
-      });
-      imgid++;
+  try {
+    for (const split of EMOJI_SPLITS) {
+      for (let i = 0; i < o.images[split]; i++) {
+        const scene = emojiScene(cfg, split, i);
+        const filename = `${scene.id}.jpg`;
+        inFlight.push(render(scene, join(o.out, 'images', filename)));
+        if (inFlight.length >= 16) await Promise.all(inFlight.splice(0));
+        const sentences = scene.captions.map((c) => ({ raw: rawSentence(c), tokens: c.split(' '), imgid, sentid: sentid++ }));
+        images.push({
+          filepath: 'images', filename, split, imgid, cocoid: imgid, sentids: sentences.map((s) => s.sentid), sentences,
+          emoji: { layout: scene.layout, background: scene.background.name, objects: scene.objects },
+        });
+        imgid++;
+      }
     }
+    await Promise.all(inFlight.splice(0));
+  } finally {
+    // on an error, let the renders already started settle (no unhandled rejection, no write after the error is reported)
+    await Promise.allSettled(inFlight);
   }
-  await Promise.all(inFlight);
   await writeFile(join(o.out, 'dataset_emoji.json'), JSON.stringify({ dataset: 'emoji', images }));
   await writeFile(join(o.out, 'ARTWORK-LICENSES.md'), licensesMarkdown(art));
   await writeFile(join(o.out, 'emoji_manifest.json'), JSON.stringify({
