@@ -111,14 +111,19 @@ describe('compare probes on hand-built cases', () => {
   });
 });
 
+/** Four shapes test images and a small tokenizer trained on their captions (in a temporary dir). */
+async function probeFixture(): Promise<{ set: ProbeImages; tok: TextTokenizer; dir: string }> {
+  const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
+  const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
+  const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
+  const path = join(dir, 'tokenizer.json');
+  writeFileSync(path, JSON.stringify(json));
+  return { set, tok: await TextTokenizer.fromFile(path, { maxLength: 12 }), dir };
+}
+
 describe('probe losses are the objectives\' own losses', () => {
   it('AR: the loss of a pair equals its training loss; FLM: positive, and the same batched or alone', async () => {
-    const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
-    const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
-    const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
-    const path = join(dir, 'tokenizer.json');
-    (await import('node:fs')).writeFileSync(path, JSON.stringify(json));
-    const tok = await TextTokenizer.fromFile(path, { maxLength: 12 });
+    const { set, tok, dir } = await probeFixture();
     manualSeed(0);
     for (const objective of ['ar', 'flm'] as const) {
       const model = createObjectiveModel(objective, objectiveConfig(objective, 'tiny', tok.vocabSize));
@@ -146,12 +151,7 @@ describe('probe losses are the objectives\' own losses', () => {
   });
 
   it('MLM one word at a time: the same as disjoint maskings with as many passes as words, batched or alone; differs from 2 passes', async () => {
-    const set = await loadProbeImages('shapes:test?n=4&seed=3&size=32', 32, 4);
-    const json = await trainTokenizer(set.texts.flat(), { kind: 'bpe', vocabSize: 300 });
-    const dir = mkdtempSync(join(tmpdir(), 'flm-probe-tok-'));
-    const path = join(dir, 'tokenizer.json');
-    (await import('node:fs')).writeFileSync(path, JSON.stringify(json));
-    const tok = await TextTokenizer.fromFile(path, { maxLength: 12 });
+    const { set, tok, dir } = await probeFixture();
     manualSeed(0);
     const model = createObjectiveModel('mlm', objectiveConfig('mlm', 'tiny', tok.vocabSize));
     model.eval();

@@ -68,18 +68,20 @@ function licensesMarkdown(art: EmojiArtwork): string {
 export const MAX_SIZE = 1024;
 
 /** Both sides of the split need concept pairs: with a handful of concepts the hash may hold out none (or all). */
-function checkPairs(concepts: readonly string[], o: WriteEmojiOptions): void {
+function checkPairs(c: EmojiSceneConfig, images: Record<EmojiSplit, number>): void {
+  if (c.singleShare >= 1) return;
+  const { concepts } = c;
   let heldOut = 0;
   let pairs = 0;
   for (let i = 0; i < concepts.length; i++) {
     for (let j = i + 1; j < concepts.length; j++) {
       pairs++;
-      if (isHeldOutPair(o.seed, concepts[i]!, concepts[j]!)) heldOut++;
+      if (isHeldOutPair(c.seed, concepts[i]!, concepts[j]!)) heldOut++;
     }
   }
-  if ((o.singleShare ?? 0.3) >= 1) return;
-  if (o.images.train > 0 && heldOut === pairs) throw new DataError(`emoji: all ${pairs} pairs of the ${concepts.length} concepts are held out for val/test; use more --concepts or another --seed`);
-  if (o.images.val + o.images.test > 0 && heldOut === 0) throw new DataError(`emoji: none of the ${pairs} pairs of the ${concepts.length} concepts is held out for val/test; use more --concepts or another --seed`);
+  const fix = 'use more --concepts or another --seed';
+  if (images.train > 0 && heldOut === pairs) throw new DataError(`emoji: all ${pairs} pairs of the ${concepts.length} concepts are held out for val/test; ${fix}`);
+  if (images.val + images.test > 0 && heldOut === 0) throw new DataError(`emoji: none of the ${pairs} pairs of the ${concepts.length} concepts is held out for val/test; ${fix}`);
 }
 
 export async function writeEmojiDataset(o: WriteEmojiOptions): Promise<WriteEmojiSummary> {
@@ -92,7 +94,7 @@ export async function writeEmojiDataset(o: WriteEmojiOptions): Promise<WriteEmoj
   const art = loadEmojiArtwork();
   const concepts = chooseConcepts(art, o.categories, o.concepts, o.seed);
   const cfg: EmojiSceneConfig = { seed: o.seed, size: o.size, concepts, singleShare: o.singleShare ?? 0.3 };
-  checkPairs(concepts, o);
+  checkPairs(cfg, o.images);
   await mkdir(join(o.out, 'images'), { recursive: true });
 
   const rasters = new Map<string, Promise<Buffer>>();
