@@ -384,6 +384,9 @@ test('config: validation names every bad key', () => {
   bad((c) => { (c.loss_names as Record<string, unknown>).itc = 1; }, /loss_names.itc: unknown loss/);
   bad((c) => { c.max_text_len = 13; }, /max_position_embeddings >= 15/);
   bad((c) => { c.image_size = 40; }, /image_size \(40\) must equal vit_arch.image_size \(32\)/);
+  bad((c) => { (c.vit_arch as Record<string, unknown>).conv_stem = [8, 0]; }, /vit_arch.conv_stem: must be a list of positive integers/);
+  bad((c) => { (c.vit_arch as Record<string, unknown>).conv_stem = 16; }, /vit_arch.conv_stem: must be a list of positive integers/);
+  bad((c) => { (c.vit_arch as Record<string, unknown>).conv_stem = [4, 4, 4, 4]; }, /4 stride-2 convolutions, so patch_size \(8\) must be divisible by 16/);
   // several problems are reported together
   const c = raw();
   c.hidden_size = -1;
@@ -394,4 +397,38 @@ test('config: validation names every bad key', () => {
   v.vit_arch.width = 1;
   assert.equal(validateConfig(fixture.models.flm.config).vit_arch.width, 32);
   assert.throws(() => createModel(withOverrides(flmCfg(), { flm_backbone: false })), /loss_names.flm > 0 needs flm_backbone/);
+});
+
+test('the image tower\'s convolutional stem (vit_arch.conv_stem): shapes, names, and the same tokens as the convolutions by hand', () => {
+  const base = flmCfg();
+  const c = validateConfig({ ...base, vit_arch: { ...base.vit_arch, conv_stem: [4, 6] } });
+  const m = new FLMModel(c);
+  try {
+    const names = [...m.namedParameters()].map(([n, p]) => `${n} ${p.shape.join('x')}`).filter((n) => /visual\.conv/.test(n));
+    assert.deepEqual(names, [
+      'vit_model.visual.conv_stem.0.weight 4x3x3x3', 'vit_model.visual.conv_stem.0.bias 4',
+      'vit_model.visual.conv_stem.1.weight 6x4x3x3', 'vit_model.visual.conv_stem.1.bias 6',
+      'vit_model.visual.conv1.weight 32x6x2x2',
+    ]);
+    noGrad(() => tidy(() => {
+      const image = randn([2, 3, 32, 32]);
+      const v = m.vit_model.visual;
+      const p = (n: string) => [...m.namedParameters()].find(([k]) => k === `vit_model.visual.${n}`)![1];
+      let x = F.conv2d(image, p('conv_stem.0.weight'), p('conv_stem.0.bias'), { stride: 2, padding: 1 }).gelu(); // [2, 4, 16, 16]
+      x = F.conv2d(x, p('conv_stem.1.weight'), p('conv_stem.1.bias'), { stride: 2, padding: 1 }).gelu(); // [2, 6, 8, 8]
+      const patches = F.conv2d(x, p('conv1.weight'), null, { stride: 2, padding: 0 }).reshape(2, 32, 16).permute(0, 2, 1); // [2, 16, 32]
+      const cls = p('class_embedding').view(1, 1, 32).expand(2, 1, 32);
+      let t = v.ln_pre.forward(F.cat([cls, patches], 1).add(p('positional_embedding')));
+      for (const blk of v.transformer.resblocks.items) t = blk.forward(t);
+      const expected = v.ln_post.forward(t);
+      const got = m.vit_model.forward(image);
+      assert.deepEqual(got.shape, [2, 17, 32]);
+      assert.ok(got.sub(expected).abs().max().item() < 1e-6);
+    }));
+  } finally {
+    m.dispose();
+  }
+  // a config without the key (every checkpoint written before it) is CLIP's plain patch embedding
+  assert.equal(validateConfig(fixture.models.flm.config).vit_arch.conv_stem, undefined);
+  assert.equal(flmConfig('mini').vit_arch.conv_stem?.length, 2);
 });

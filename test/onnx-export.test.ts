@@ -274,24 +274,36 @@ describe('flm export --format onnx', () => {
     }
   });
 
+  /** graphDiffs of a fresh model of `config` with large random weights, exported on its own. */
+  async function randomWeightDiffs(t: Task, m: RunModel, config: FLMConfig): Promise<Record<string, number>> {
+    const model = tidy(() => new FLMModel(config));
+    try {
+      model.eval();
+      noGrad(() => {
+        for (const [name, p] of model.namedParameters()) tidy(() => p.copy_(name.endsWith('LayerNorm.weight') || /ln_\w+\.weight$|\.1\.weight$/.test(name) ? randn(p.shape).mul(0.3).add(1) : randn(p.shape).mul(0.3)));
+      });
+      const own = new Map<string, ort.InferenceSession>();
+      for (const g of taskGraphs(model, t)) own.set(g.name, await ort.InferenceSession.create(encodeModel(g.toModel({ producerVersion: 'test' }))));
+      const diffs = await graphDiffs(t, model, m, (role) => own.get(role)!, true);
+      for (const s of own.values()) await s.release();
+      return diffs;
+    } finally {
+      model.dispose();
+    }
+  }
+
   it('... and on models with large random weights, where every path (image tokens, masks, all three streams) moves the outputs', async () => {
     for (const t of TASKS) {
       const m = models.get(t)!;
-      const model = tidy(() => new FLMModel(m.config));
-      try {
-        model.eval();
-        noGrad(() => {
-          for (const [name, p] of model.namedParameters()) tidy(() => p.copy_(name.endsWith('LayerNorm.weight') || /ln_\w+\.weight$|\.1\.weight$/.test(name) ? randn(p.shape).mul(0.3).add(1) : randn(p.shape).mul(0.3)));
-        });
-        const own = new Map<string, ort.InferenceSession>();
-        for (const g of taskGraphs(model, t)) own.set(g.name, await ort.InferenceSession.create(encodeModel(g.toModel({ producerVersion: 'test' }))));
-        const diffs = await graphDiffs(t, model, m, (role) => own.get(role)!, true);
-        for (const [what, d] of Object.entries(diffs)) assert.ok(d < TOL, `${t} ${what}: ${d}`);
-        for (const s of own.values()) await s.release();
-      } finally {
-        model.dispose();
-      }
+      const diffs = await randomWeightDiffs(t, m, m.config);
+      for (const [what, d] of Object.entries(diffs)) assert.ok(d < TOL, `${t} ${what}: ${d}`);
     }
+  });
+
+  it('... and with a convolutional stem in the image tower (vit_arch.conv_stem)', async () => {
+    const m = models.get('caption')!;
+    const diffs = await randomWeightDiffs('caption', m, { ...m.config, vit_arch: { ...m.config.vit_arch, conv_stem: [4, 8] } });
+    for (const [what, d] of Object.entries(diffs)) assert.ok(d < TOL, `caption with a conv stem, ${what}: ${d}`);
   });
 });
 

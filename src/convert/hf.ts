@@ -150,6 +150,9 @@ export function mapClipVision(src: Map<string, Tensor>, arch: VitArch, file: str
   if (info.width !== arch.width || info.patch !== arch.patch_size) {
     throw new ConvertError(`${file}: a CLIP tower of width ${info.width} and patch ${info.patch} (${p.prefix}${info.format === 'hf' ? 'embeddings.patch_embedding.weight' : 'conv1.weight'}), but the model's vit_arch has width ${arch.width} and patch ${arch.patch_size}: pick the preset that matches (base for ViT-B/32)`);
   }
+  if ((arch.conv_stem ?? []).length > 0) {
+    throw new ConvertError(`${file}: the model's image tower has a convolutional stem (vit_arch.conv_stem), which CLIP has not: pick a preset without one (base for ViT-B/32)`);
+  }
   if (info.layers < arch.num_resblocks) {
     throw new ConvertError(`${file}: ${info.layers} CLIP blocks, but the model runs ${arch.num_resblocks} (vit_arch.num_resblocks)`);
   }

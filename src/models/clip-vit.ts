@@ -2,6 +2,7 @@
 // conv1 patch embedding (no bias) -> prepend class_embedding -> + positional_embedding -> ln_pre ->
 // pre-LN residual blocks (packed MHA, QuickGELU MLP) -> ln_post over ALL tokens, no projection.
 // `num_resblocks` is the number of blocks built and run (the official builder makes `layers - 1`).
+// `conv_stem` (not in CLIP) puts 3x3 stride-2 convolutions + GELU before conv1: `vit_model.visual.conv_stem.N.*`.
 // State-dict names: vit_model.visual.*, plus the unused text-side vit_model.positional_embedding and
 // vit_model.ln_final, kept so official checkpoints load key for key.
 import { F, Tensor, empty, noGrad } from '../tensor/index.js';
@@ -42,6 +43,8 @@ export class VisionTransformerBlocks extends Module {
 export class VisualTransformer extends Module {
   readonly class_embedding: Tensor;
   readonly positional_embedding: Tensor;
+  /** the convolutional stem (vit_arch.conv_stem), or null for CLIP's plain patch embedding */
+  readonly conv_stem: ModuleList<Conv2d> | null;
   readonly conv1: Conv2d;
   readonly ln_pre: LayerNorm;
   readonly transformer: VisionTransformerBlocks;
@@ -55,7 +58,12 @@ export class VisualTransformer extends Module {
     // CLIP's init: scale = width^-0.5 for the class and positional embeddings
     this.class_embedding = this.param('class_embedding', normal_(empty([w]), 0, w ** -0.5));
     this.positional_embedding = this.param('positional_embedding', normal_(empty([this.grid * this.grid + 1, w]), 0, w ** -0.5));
-    this.conv1 = this.child('conv1', new Conv2d(3, w, arch.patch_size, { stride: arch.patch_size, bias: false }));
+    const stem = arch.conv_stem ?? [];
+    const kernel = arch.patch_size / 2 ** stem.length;
+    if (!Number.isInteger(kernel)) throw new RangeError(`VisualTransformer: patch_size ${arch.patch_size} is not divisible by 2^${stem.length} (conv_stem)`);
+    const inputs = [3, ...stem];
+    this.conv_stem = stem.length ? this.child('conv_stem', new ModuleList(stem.map((ch, i) => new Conv2d(inputs[i]!, ch, 3, { stride: 2, padding: 1 })))) : null;
+    this.conv1 = this.child('conv1', new Conv2d(inputs[stem.length]!, w, kernel, { stride: kernel, bias: false }));
     this.ln_pre = this.child('ln_pre', new LayerNorm(w, arch.layer_norm_eps));
     this.transformer = this.child('transformer', new VisionTransformerBlocks(arch));
     this.ln_post = this.child('ln_post', new LayerNorm(w, arch.layer_norm_eps));
@@ -68,7 +76,9 @@ export class VisualTransformer extends Module {
       throw new RangeError(`VisualTransformer: expected an image [B, 3, ${this.arch.image_size}, ${this.arch.image_size}], got [${image.shape}]`);
     }
     const W = this.arch.width;
-    const patches = this.conv1.forward(image); // [B, W, G, G]
+    let pixels = image; // [B, C, S', S']
+    for (const conv of this.conv_stem?.items ?? []) pixels = conv.forward(pixels).gelu(); // [B, C_i, S'/2, S'/2]
+    const patches = this.conv1.forward(pixels); // [B, W, G, G]
     const x0 = patches.reshape(B, W, -1).permute(0, 2, 1); // [B, G*G, W]
     const cls = this.class_embedding.view(1, 1, W).expand(B, 1, W); // [B, 1, W]
     let x = F.cat([cls, x0], 1).add(this.positional_embedding); // [B, 1+G*G, W]

@@ -26,6 +26,12 @@ export interface VitArch {
   clip_context_length: number;
   /** width of the unused text-side `vit_model.positional_embedding` / `vit_model.ln_final` */
   clip_text_width: number;
+  /**
+   * Not in CLIP: the output channels of 3x3 stride-2 convolutions (each + GELU) run before the patch
+   * projection, which then covers patch_size / 2^k pixels of their output (absent or []: CLIP's plain
+   * patch embedding). A small tower trained from scratch learns shapes far sooner with it.
+   */
+  conv_stem?: number[];
 }
 
 /** The RoBERTa text encoder (stand-in for roberta-base's config.json). */
@@ -93,7 +99,7 @@ export interface FLMConfig {
 // ------------------------------------------------------------------------------------------ validation
 type Kind = 'int+' | 'int0' | 'int' | 'num+' | 'num0' | 'prob' | 'rate' | 'bool' | 'str';
 
-const VIT_KEYS: Record<keyof VitArch, Kind> = {
+const VIT_KEYS: Record<Exclude<keyof VitArch, 'conv_stem'>, Kind> = {
   image_size: 'int+', patch_size: 'int+', width: 'int+', num_resblocks: 'int0', heads: 'int+',
   layer_norm_eps: 'num+', mlp_width: 'int+', clip_context_length: 'int+', clip_text_width: 'int+',
 };
@@ -170,7 +176,11 @@ export function validateConfig(raw: unknown, where = 'config'): FLMConfig {
     const err = checkValue('int+', raw.vqa_label_size);
     if (err) problems.push(`${where}.vqa_label_size: ${err}`);
   }
-  checkSection(`${where}.vit_arch`, raw.vit_arch, VIT_KEYS, problems);
+  const { conv_stem: stem, ...vit } = isPlainObject(raw.vit_arch) ? raw.vit_arch : { conv_stem: undefined };
+  checkSection(`${where}.vit_arch`, isPlainObject(raw.vit_arch) ? vit : raw.vit_arch, VIT_KEYS, problems);
+  if (stem !== undefined && !(Array.isArray(stem) && stem.every((ch) => checkValue('int+', ch) === null))) {
+    problems.push(`${where}.vit_arch.conv_stem: must be a list of positive integers (channels), got ${JSON.stringify(stem)}`);
+  }
   checkSection(`${where}.text_encoder_arch`, raw.text_encoder_arch, TEXT_KEYS, problems);
   if (!isPlainObject(raw.loss_names)) problems.push(`${where}.loss_names: must be an object`);
   else {
@@ -212,6 +222,10 @@ function crossChecks(c: FLMConfig, where: string, p: string[]): void {
   if (c.vocab_size !== t.vocab_size) p.push(`${where}: vocab_size (${c.vocab_size}) must equal text_encoder_arch.vocab_size (${t.vocab_size})`);
   if (c.image_size !== v.image_size) p.push(`${where}: image_size (${c.image_size}) must equal vit_arch.image_size (${v.image_size}); checkpoints at another resolution are resized on load`);
   if (c.patch_size !== v.patch_size) p.push(`${where}: patch_size (${c.patch_size}) must equal vit_arch.patch_size (${v.patch_size})`);
+  const stem = v.conv_stem ?? [];
+  if (stem.length > 0 && v.patch_size % 2 ** stem.length !== 0) {
+    p.push(`${where}: vit_arch.conv_stem has ${stem.length} stride-2 convolutions, so patch_size (${v.patch_size}) must be divisible by ${2 ** stem.length}`);
+  }
   // RoBERTa positions run pad+1 .. pad+L (fusion ids keep counting over their pads).
   if (c.max_text_len + t.pad_token_id + 1 > t.max_position_embeddings) {
     p.push(`${where}: max_text_len (${c.max_text_len}) needs max_position_embeddings >= ${c.max_text_len + t.pad_token_id + 1}, got ${t.max_position_embeddings}`);
@@ -251,6 +265,8 @@ export interface PresetSpec {
   vit_width: number;
   vit_resblocks: number;
   vit_heads: number;
+  /** vit_arch.conv_stem (a convolutional stem before the patch projection) */
+  vit_conv_stem?: number[];
   span_corruption_rate: number;
   aux_l2r_weight: number;
   aux_r2l_weight: number;
@@ -275,12 +291,14 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSpec>>> = {
   },
   // the race size for a 2-core CPU (`flm compare`, `flm demo`): small's depth (2 + 2 text layers, 2 + 2
   // reconstructor layers) at width 128, a 2-block ViT on 48 px images (patch 8: 36 image tokens, enough
-  // for the shapes world to be legible) and 32 text tokens (95% of shapes captions fit). The small
+  // for the shapes world to be legible) and 32 text tokens (95% of shapes captions fit). Two stride-2
+  // convolutions before the patch projection: a plain 8x8 patch embedding learns colours in a hundred steps
+  // but shapes only after thousands (README, "How far the shapes-world models get"). The small
   // preset makes ~1 s steps here, too few for a race of minutes. No PyTorch-reference counterpart.
   mini: {
     batch: 32, min_text_len: 8, max_text_len: 32, vocab_size: 512, hidden: 128, heads: 4, heads_fusion: 4, text_heads: 4,
     num_top_layer: 2, num_bottom_layer: 2, num_reconstructor_bottom_layer: 2, num_reconstructor_top_layer: 2,
-    image_size: 48, patch_size: 8, vit_width: 128, vit_resblocks: 2, vit_heads: 4,
+    image_size: 48, patch_size: 8, vit_width: 128, vit_resblocks: 2, vit_heads: 4, vit_conv_stem: [64, 128],
     span_corruption_rate: 0, aux_l2r_weight: 1.0, aux_r2l_weight: 1.0,
   },
   // the benchmark size (flm_bench.py); caption lengths uniform in 8..24
@@ -350,6 +368,7 @@ function common(p: PresetSpec): Omit<FLMConfig, 'is_causal_mask' | 'causal_mask_
       mlp_width: 4 * p.vit_width,
       clip_context_length: p.clip_context_length ?? 8,
       clip_text_width: p.clip_text_width ?? p.vit_width,
+      ...(p.vit_conv_stem ? { conv_stem: [...p.vit_conv_stem] } : {}),
     },
     text_encoder_arch: {
       vocab_size: p.vocab_size,

@@ -222,7 +222,9 @@ export class ModuleEmitter {
     const g = this.g;
     const h = this.#hint(m, 'vit');
     const W = m.arch.width;
-    const patches = this.conv2d(m.conv1, image); // [B, W, G, G]
+    let pixels = image;
+    for (const [i, conv] of (m.conv_stem?.items ?? []).entries()) pixels = this.gelu(this.conv2d(conv, pixels), `${h}/stem${i}`); // [B, C_i, S'/2, S'/2]
+    const patches = this.conv2d(m.conv1, pixels); // [B, W, G, G]
     const x0 = g.op('Transpose', [g.op('Reshape', [patches, g.constI([0, W, -1])], {}, `${h}/flat`)], { perm: { ints: [0, 2, 1] } }, `${h}/patches`); // [B, G*G, W]
     const batch = g.op('Shape', [image], { start: { i: 0 }, end: { i: 1 } }, `${h}/batch`); // [1]
     const clsShape = g.op('Concat', [batch, g.constI([1, W])], { axis: { i: 0 } }, `${h}/clsShape`);
