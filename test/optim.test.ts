@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tensor, tidy, Tensor, keep } from '../src/tensor/index.js';
-import { AdamW, SGD, clipGradNorm, flmParamGroups } from '../src/optim/index.js';
+import { AdamW, FLM_GROUPING, SGD, clipGradNorm, flmParamGroups } from '../src/optim/index.js';
 
 const W = (): Tensor => keep(tensor([[0.5, -1.0], [2.0, 0.25]]).requiresGrad_());
 const C = [[1, 2], [3, 4]];
@@ -95,4 +95,12 @@ test('flmParamGroups follows the official substring rules', () => {
   assert.equal(find('cross_modal_text_layers.0.attention.self.query.bias').weightDecay, 0);
   assert.equal(find('lm_score.decoder.weight').lrMult, 5);
   assert.equal(find('rank_output.weight').lrMult, 1);
+  assert.equal(groups.length, 6, 'the official six groups: the image tower stays in base');
+  assert.equal(find('vit_model.visual.ln_pre.weight'), find('rank_output.weight'));
+  // lrMultVision takes the image tower (and only it) out of base, keeping its decay rule
+  const v = flmParamGroups(named, { ...FLM_GROUPING, lrMultVision: 4 });
+  const inV = (n: string) => v.find((g) => g.names!.includes(n))!;
+  assert.deepEqual([inV('vit_model.visual.ln_pre.weight').lrMult, inV('vit_model.visual.ln_pre.weight').weightDecay, inV('vit_model.visual.ln_pre.weight').names], [4, 0.01, ['vit_model.visual.ln_pre.weight']]);
+  assert.equal(inV('rank_output.weight').lrMult, 1);
+  assert.equal(inV('lm_score.decoder.weight').lrMult, 5);
 });

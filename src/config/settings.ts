@@ -68,6 +68,7 @@ export const COMMON_SETTINGS = {
   weightDecay: num('AdamW weight decay (none on biases and LayerNorm weights)', 0, 10, 0.01),
   lrMultHead: num('learning-rate multiplier of the heads', 0, 1e6, 5),
   lrMultCrossModal: num('learning-rate multiplier of the cross-modal and reconstructor layers', 0, 1e6, 5),
+  lrMultVision: num('learning-rate multiplier of the image tower (1: the official recipe, made for a pretrained CLIP)', 0, 1e6, 1),
   optimizer: choice('adamw (torch) | adamw-hf (transformers 4.6, as the official code)', ['adamw', 'adamw-hf'] as const, 'adamw'),
   clipNorm: num('global gradient-norm clipping (0: off, the official recipe)', 0, 1e9, 0),
   maxNonFinite: int('consecutive non-finite steps skipped before the run stops', 0, 10),

@@ -133,7 +133,7 @@ export async function train<S extends TaskSpec>(recipe: Recipe<S>, input: Config
   const ddp = pg ? new DistributedDataParallel(model, { pg, findUnusedParameters: true }) : null;
   if (pg) manualSeed(c.seed * 1000 + rank + 1);
   const drawSeed = pg ? c.seed * 1000 + rank + 1 : c.seed;
-  const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, weightDecay: c.weightDecay });
+  const groups = flmParamGroups(model.namedParameters(), { ...FLM_GROUPING, lrMultHead: c.lrMultHead, lrMultCrossModal: c.lrMultCrossModal, lrMultVision: c.lrMultVision, weightDecay: c.weightDecay });
   const opt = new AdamW(groups, { lr: c.lr, betas: [0.9, 0.98], eps: 1e-8, weightDecay: c.weightDecay, style: c.optimizer === 'adamw-hf' ? 'hf' : 'torch' });
   const loader = new DataLoader(prep.source, {
     batchSize: microBatch, imageSize: modelConfig.image_size, ...(prep.tokenizeInLoader ? { tokenizer, maxTextLength: modelConfig.max_text_len } : {}),
