@@ -408,7 +408,7 @@ test('the image tower\'s convolutional stem (vit_arch.conv_stem): shapes, names,
     assert.deepEqual(names, [
       'vit_model.visual.conv_stem.0.weight 4x3x3x3', 'vit_model.visual.conv_stem.0.bias 4',
       'vit_model.visual.conv_stem.1.weight 6x4x3x3', 'vit_model.visual.conv_stem.1.bias 6',
-      'vit_model.visual.conv1.weight 32x6x2x2',
+      'vit_model.visual.conv1.weight 32x6x3x3',
     ]);
     noGrad(() => tidy(() => {
       const image = randn([2, 3, 32, 32]);
@@ -416,7 +416,7 @@ test('the image tower\'s convolutional stem (vit_arch.conv_stem): shapes, names,
       const p = (n: string) => [...m.namedParameters()].find(([k]) => k === `vit_model.visual.${n}`)![1];
       let x = F.conv2d(image, p('conv_stem.0.weight'), p('conv_stem.0.bias'), { stride: 2, padding: 1 }).gelu(); // [2, 4, 16, 16]
       x = F.conv2d(x, p('conv_stem.1.weight'), p('conv_stem.1.bias'), { stride: 2, padding: 1 }).gelu(); // [2, 6, 8, 8]
-      const patches = F.conv2d(x, p('conv1.weight'), null, { stride: 2, padding: 0 }).reshape(2, 32, 16).permute(0, 2, 1); // [2, 16, 32]
+      const patches = F.conv2d(x, p('conv1.weight'), null, { stride: 2, padding: 1 }).reshape(2, 32, 16).permute(0, 2, 1); // [2, 16, 32]
       const cls = p('class_embedding').view(1, 1, 32).expand(2, 1, 32);
       let t = v.ln_pre.forward(F.cat([cls, patches], 1).add(p('positional_embedding')));
       for (const blk of v.transformer.resblocks.items) t = blk.forward(t);

@@ -28,8 +28,9 @@ export interface VitArch {
   clip_text_width: number;
   /**
    * Not in CLIP: the output channels of 3x3 stride-2 convolutions (each + GELU) run before the patch
-   * projection, which then covers patch_size / 2^k pixels of their output (absent or []: CLIP's plain
-   * patch embedding). A small tower trained from scratch learns shapes far sooner with it.
+   * projection, which then strides patch_size / 2^k pixels of their output with a kernel one wider and
+   * padding 1 (absent or []: CLIP's plain patch embedding). A small tower trained from scratch learns
+   * shapes far sooner with it.
    */
   conv_stem?: number[];
 }
