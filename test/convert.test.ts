@@ -205,6 +205,8 @@ describe('Hugging Face CLIP vision -> vit_model.visual.*', () => {
       for (const s of ['weight', 'bias']) for (const n of ['ln_1', 'ln_2']) oa.set(`${L}${n}.${s}`, r(32));
     }
     const out = convertHfClipVision(write('clip-openai.safetensors', oa), arch);
+    assert.throws(() => convertHfClipVision(p('clip-openai.safetensors'), { ...arch, conv_stem: [8] }),
+      (e: unknown) => e instanceof ConvertError && /convolutional stem \(vit_arch.conv_stem\), which CLIP has not/.test(e.message));
     assert.ok(same(out.tensors.get('vit_model.visual.transformer.resblocks.1.attn.in_proj_weight'), oa.get('visual.transformer.resblocks.1.attn.in_proj_weight')));
     assert.ok(out.dropped.some((d) => d.includes('visual.proj')));
     free(out.tensors);
