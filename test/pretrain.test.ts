@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pretrain, PRETRAIN_DEFAULTS, validatePretrainConfig, TrainConfigError, type PretrainConfig } from '../src/tasks/pretrain/recipe.js';
@@ -28,6 +28,22 @@ test('a crashed run resumes exactly: same losses as an uninterrupted run', async
   // the loss moved: training happened
   const la = losses(a);
   assert.ok(la[la.length - 1]! < la[0]!, `loss did not fall: ${la.join(', ')}`);
+});
+
+test('a resumed run keeps the model config it was started with, not what its preset says now', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flm-pre-cfg-'));
+  await assert.rejects(pretrain(base(dir), {
+    quiet: true,
+    hooks: { onCheckpoint: ({ step }) => { if (step === 3) throw new Error('simulated crash'); } },
+  }), /simulated crash/);
+  // as if the run had been started under an older preset: its saved model differs from today's tiny
+  const state = join(dir, 'checkpoints', 'step-00000003', 'state.json');
+  const s = JSON.parse(readFileSync(state, 'utf8')) as { modelConfig: { drop_rate: number } };
+  s.modelConfig.drop_rate = 0.25;
+  writeFileSync(state, JSON.stringify(s));
+  await pretrain(base(dir), { quiet: true, resume: true });
+  const after = JSON.parse(readFileSync(join(dir, 'checkpoints', 'step-00000006', 'state.json'), 'utf8')) as { modelConfig: { drop_rate: number } };
+  assert.equal(after.modelConfig.drop_rate, 0.25);
 });
 
 test('bad pretraining configs give clear errors', () => {

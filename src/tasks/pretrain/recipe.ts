@@ -3,7 +3,7 @@
 // evaluation (--val-data) is the objective's loss on held-out data (held-out.ts).
 import { buildWithRecipeInit } from '../common/init-scale.js';
 import { tidy } from '../../tensor/index.js';
-import { PRESETS, withOverrides } from '../../models/index.js';
+import { PRESETS, validateConfig, withOverrides } from '../../models/index.js';
 import { openDataset } from '../../data/spec.js';
 import { formatInitWeightsReport, loadInitWeights } from '../../convert/init-weights.js';
 import { defaultsOf, type ConfigOf } from '../../config/settings.js';
@@ -39,8 +39,9 @@ export const recipe: Recipe<typeof PRETRAIN> = {
     const tokenizer = main ? await runTokenizer(c, src, maxLength, { given: c.tokenizer ?? from?.tokenizer ?? null, reuse: saved !== null }) : null;
     barrier();
     const tok = tokenizer ?? (await runTokenizer(c, src, maxLength, { reuse: true }));
-    let modelConfig = objectiveConfig(c.objective, c.preset, tok.vocabSize);
-    if (c.dropRate !== null) modelConfig = withOverrides(modelConfig, { drop_rate: c.dropRate });
+    // a resumed run keeps the model it was started with, even where the preset has changed since (mini's stem)
+    let modelConfig = saved?.modelConfig !== undefined ? validateConfig(saved.modelConfig, `${saved.dir}: modelConfig`) : objectiveConfig(c.objective, c.preset, tok.vocabSize);
+    if (c.dropRate !== null && saved?.modelConfig === undefined) modelConfig = withOverrides(modelConfig, { drop_rate: c.dropRate });
     const model = buildWithRecipeInit(c.recipe, () => tidy(() => createObjectiveModel(c.objective, modelConfig)));
     let init: { lines: string[]; report: unknown } | undefined;
     if (from) {
