@@ -1,14 +1,14 @@
 /**
  * How fast the mini preset's image tower learns what the shapes world asks of it, stem by stem. Writes
  * shapes-world scenes (48 px) with multi-hot labels — which shapes, colours and colour-shape pairs are in
- * the picture, and how many objects — then trains the tower alone (the same ViT as the mini preset: width
- * 128, 2 blocks, 36 image tokens, + a linear layer, BCE) with PyTorch (`bench/tower_probe.py`), once per
+ * the picture, and how many objects — then trains the tower alone (a ViT of the mini preset's shape: width
+ * 128, 2 blocks, 36 image tokens, exact GELU and PyTorch's default init, + a linear layer, BCE) with PyTorch (`bench/tower_probe.py`), once per
  * stem, and prints test-set scores at four points of each run. PyTorch, not flm, so the probe does not
  * share a bug with what it checks. A stem is `patch` (CLIP's 8x8 patch embedding), `conv:C1,C2`
  * (3x3 stride-2 convolutions + GELU, then a 3x3 stride-2 patch projection: the mini preset's
  * vit_arch.conv_stem) or `conv:C1,C2,C3` (then a 1x1 projection).
  *
- *   node dist/bench/tower.js [--steps 1200] [--lr 1e-3] [--stems patch,conv:64,128] [--python /usr/bin/python3]
+ *   node dist/bench/tower.js [--steps 1200] [--lr 1e-3] [--stems 'patch;conv:64,128'] [--python /usr/bin/python3]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -42,6 +42,8 @@ class Tower(nn.Module):
         for c in chans:
             layers += [nn.Conv2d(prev, c, 3, 2, 1), nn.GELU()]
             prev = c
+        if patch % 2 ** len(chans):
+            sys.exit(f'tower_probe.py: {len(chans)} stride-2 convolutions do not divide the patch ({patch})')
         k = patch // 2 ** len(chans)
         overlap = len(chans) > 0 and k > 1  # as flm's VisualTransformer: kernel k + 1, padding 1 after a stem
         s.embed = nn.Sequential(*layers, nn.Conv2d(prev, w, k + 1 if overlap else k, k, 1 if overlap else 0, bias=False))
@@ -95,6 +97,8 @@ def run(stem, steps, lr, xtr, ytr, xte, yte):
 
 if __name__ == '__main__':
     d, ntr, nte, steps, lr, *stems = sys.argv[1:]
+    if int(steps) < 4:
+        sys.exit('tower_probe.py: STEPS must be at least 4 (scores are read at each quarter)')
     xtr, ytr = load(d, 'train', int(ntr))
     xte, yte = load(d, 'test', int(nte))
     for stem in stems:

@@ -61,7 +61,7 @@ export function modelCard(cfg: ModelFolderConfig, record: TrainingRecord | null,
   const arch = m.flm_backbone ? 'three-stream FLM model (forward and reverse text streams, reconstructor)' : 'single-stream model';
   const rows: [string, string][] = [
     ['task', `${cfg.task}: ${WHAT[cfg.task] ?? 'a custom task'}`],
-    ['model', `${arch}; ${str('preset') ? `preset ${str('preset')}, ` : ''}hidden ${m.hidden_size}, ${m.num_bottom_layer} + ${m.num_top_layer} text layers, ViT width ${m.vit_arch.width} with ${m.vit_arch.num_resblocks} blocks, ${m.image_size} px images, ${m.max_text_len} text tokens, vocabulary ${m.vocab_size}`],
+    ['model', `${arch}; ${str('preset') ? `preset ${str('preset')}, ` : ''}hidden ${m.hidden_size}, ${m.num_bottom_layer} + ${m.num_top_layer} text layers, ViT width ${m.vit_arch.width} with ${m.vit_arch.num_resblocks} blocks${m.vit_arch.conv_stem?.length ? ` after a convolutional stem (${m.vit_arch.conv_stem.join(', ')} channels)` : ''}, ${m.image_size} px images, ${m.max_text_len} text tokens, vocabulary ${m.vocab_size}`],
     ...(typeof s.objective === 'string' ? [['objective', String(s.objective)] as [string, string]] : []),
     ['trained on', str('data') ? `\`${str('data')}\`` : 'unknown'],
     ...(str('valData') ? [['evaluated on', `\`${str('valData')}\``] as [string, string]] : []),

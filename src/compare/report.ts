@@ -87,7 +87,7 @@ export function writeReport(dir: string, res: RaceResults): void {
     ['training data', `\`${c.data}\``],
     ['test data', `\`${c.testData}\``],
     ['linear-probe training data', c.probeTrainData ? `\`${c.probeTrainData}\`` : '—'],
-    ['model preset', `${c.preset}: hidden ${p.hidden}, ${p.num_bottom_layer}+${p.num_top_layer} text layers (FLM reconstructor ${p.num_reconstructor_bottom_layer}+${p.num_reconstructor_top_layer}), ViT ${p.vit_resblocks}x${p.vit_width} on ${p.image_size} px / patch ${p.patch_size}, ${p.max_text_len} text tokens, vocab ${res.setup.tokenizer_vocab}`],
+    ['model preset', `${c.preset}: hidden ${p.hidden}, ${p.num_bottom_layer}+${p.num_top_layer} text layers (FLM reconstructor ${p.num_reconstructor_bottom_layer}+${p.num_reconstructor_top_layer}), ViT ${p.vit_resblocks}x${p.vit_width} on ${p.image_size} px / patch ${p.patch_size}${p.vit_conv_stem ? ` after a conv stem [${p.vit_conv_stem.join(', ')}]` : ''}, ${p.max_text_len} text tokens, vocab ${res.setup.tokenizer_vocab}`],
     ['batch / lr / warmup', `${c.batchSize} / ${c.lr} (constant after warmup) / ${c.warmupSteps} steps`],
     ['FLM span corruption', c.spanCorruptionRate === null ? `preset (${p.span_corruption_rate}) unless the contestant names one (flm@<rate>)` : String(c.spanCorruptionRate)],
     ['MLM masking rate', String(c.mlmRate)],

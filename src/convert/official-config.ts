@@ -110,7 +110,18 @@ function fitStructure(base: FLMConfig, tensors: Map<string, Tensor>, file: strin
   const ctt = s.shape('cross_modal_text_transform.weight');
   width('text width', word?.[1], c.text_encoder_arch.hidden_size, 'text_transformer.embeddings.word_embeddings.weight', presetsWith(word?.[1], conv?.[0]));
   width('CLIP width', conv?.[0], c.vit_arch.width, 'vit_model.visual.conv1.weight', presetsWith(word?.[1], conv?.[0]));
-  width('patch size', conv?.[2], c.vit_arch.patch_size, 'vit_model.visual.conv1.weight', '');
+  // flm's convolutional stem (vit_arch.conv_stem): its layers' output channels, in order; official checkpoints have none
+  const stem: number[] = [];
+  for (let i = 0; s.shape(`vit_model.visual.conv_stem.${i}.weight`) !== undefined; i++) stem.push(s.shape(`vit_model.visual.conv_stem.${i}.weight`)![0]!);
+  if (stem.join() !== (c.vit_arch.conv_stem ?? []).join()) {
+    notes.push(`vit_arch.conv_stem: [${stem.join(', ')}] (${source}: [${(c.vit_arch.conv_stem ?? []).join(', ')}])`);
+    if (stem.length > 0) c.vit_arch.conv_stem = stem;
+    else delete c.vit_arch.conv_stem;
+  }
+  // after a stem, conv1 strides patch / 2^k with a kernel one wider (clip-vit.ts)
+  const stride = c.vit_arch.patch_size / 2 ** stem.length;
+  const patchOf = (kernel: number | undefined) => (kernel === undefined ? undefined : stem.length > 0 && kernel > 1 ? (kernel - 1) * 2 ** stem.length : kernel * 2 ** stem.length);
+  width('patch size', patchOf(conv?.[2]), c.vit_arch.patch_size, 'vit_model.visual.conv1.weight', stem.length > 0 ? ` (a ${stride}-stride projection after ${stem.length} stem convolutions)` : '');
   width('hidden size', ctt?.[0], c.hidden_size, 'cross_modal_text_transform.weight', presetsWith(ctt?.[0], conv?.[0]));
 
   const t = c.text_encoder_arch;
