@@ -3,7 +3,7 @@
 // fixture's official weights as the "official checkpoint" (safetensors, and a torch.save .pt through
 // the guarded pickle import), the converted layout, and errors that name the file and key.
 import { settledTensorCount } from './tensor-helpers.js';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -16,8 +16,9 @@ import { saveTorchFile } from '../src/io/torch-pickle.js';
 import { readTorchZip } from '../src/io/torch-pickle-check.js';
 import { cat, dictPickle, f32, op, tensorPickle, torchZip, zipStored } from './torch-pickle-fixtures.js';
 import { ConvertError, convertHfClipVision, convertHfText, convertOfficial } from '../src/convert/convert.js';
+import { resolveOfficialConfig } from '../src/convert/official-config.js';
 import { loadInitWeights } from '../src/convert/init-weights.js';
-import { FLMModel, SingleStreamModel, createModel, flmConfig, resizePositionalEmbedding, singleConfig, validateConfig, withOverrides } from '../src/models/index.js';
+import { FLMModel, SingleStreamModel, createModel, flmConfig, resizePositionalEmbedding, singleConfig, validateConfig, withOverrides, type FLMConfig } from '../src/models/index.js';
 import { registerConvert } from '../src/cli/convert.js';
 import { exitCodeOf } from '../src/cli/exit-code.js';
 
@@ -576,4 +577,27 @@ describe('--init weights for pretraining (loadInitWeights)', () => {
     assert.throws(() => loadInitWeights(m3, p('nothing-here')), /nothing-here: no such file/);
     m3.dispose();
   });
+});
+
+test('official-config: the conv stem is read from the tensors (present: its channels; absent: none)', () => {
+  const load = (config: FLMConfig) => {
+    const m = new FLMModel(config);
+    const tensors = new Map<string, Tensor>(m.namedParameters()); // read for their shapes only; the model owns them
+    return { m, file: { path: 'x.safetensors', format: 'safetensors' as const, tensors, metadata: {}, strippedPrefix: '', ignored: [] } };
+  };
+  const mini = flmConfig('mini');
+  const withStem = load({ ...mini, vit_arch: { ...mini.vit_arch, conv_stem: [16, 32] } });
+  const { conv_stem: _, ...plainArch } = mini.vit_arch;
+  const plain = load({ ...mini, vit_arch: plainArch });
+  try {
+    const a = resolveOfficialConfig(withStem.file, { preset: 'mini' });
+    assert.deepEqual(a.config.vit_arch.conv_stem, [16, 32]);
+    assert.ok(a.notes.some((n) => n.startsWith('vit_arch.conv_stem: [16, 32]')));
+    const b = resolveOfficialConfig(plain.file, { preset: 'mini' });
+    assert.equal(b.config.vit_arch.conv_stem, undefined);
+    assert.equal(b.config.vit_arch.patch_size, 8);
+  } finally {
+    withStem.m.dispose();
+    plain.m.dispose();
+  }
 });
