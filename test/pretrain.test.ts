@@ -48,7 +48,7 @@ test('a resumed run keeps the model config it was started with, not what its pre
 
 test('--lr-mult-vision reaches the optimiser: the image tower trains in groups of its own at lr x the multiplier', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flm-pre-vision-'));
-  await pretrain({ ...base(dir), steps: 1, saveEvery: 1, lrMultVision: 3 }, { quiet: true });
+  await pretrain({ ...base(dir), steps: 1, warmup: 0, saveEvery: 1, lrMultVision: 3 }, { quiet: true });
   const state = JSON.parse(readFileSync(join(dir, 'checkpoints', 'step-00000001', 'state.json'), 'utf8')) as { optimizer: { groups: { baseLr: number }[] } };
   const lrs = state.optimizer.groups.map((g) => g.baseLr);
   assert.equal(lrs.filter((lr) => Math.abs(lr - 3 * 5e-4) < 1e-12).length, 2, `base learning rates of the groups: ${lrs.join(', ')}`);
