@@ -17,6 +17,7 @@ import {
   ConfigError, LOSS_NAMES, PRESETS, flmConfig, singleConfig, validateConfig,
   type FLMConfig, type LossName, type PresetName,
 } from '../models/config.js';
+import { patchProjection } from '../models/clip-vit.js';
 import { ConvertError, type WeightsFile } from '../io/weights-file.js';
 
 export interface ResolvedConfig {
@@ -118,10 +119,9 @@ function fitStructure(base: FLMConfig, tensors: Map<string, Tensor>, file: strin
     if (stem.length > 0) c.vit_arch.conv_stem = stem;
     else delete c.vit_arch.conv_stem;
   }
-  // after a stem, conv1 strides patch / 2^k with a kernel one wider (clip-vit.ts)
-  const stride = c.vit_arch.patch_size / 2 ** stem.length;
-  const patchOf = (kernel: number | undefined) => (kernel === undefined ? undefined : stem.length > 0 && kernel > 1 ? (kernel - 1) * 2 ** stem.length : kernel * 2 ** stem.length);
-  width('patch size', patchOf(conv?.[2]), c.vit_arch.patch_size, 'vit_model.visual.conv1.weight', stem.length > 0 ? ` (a ${stride}-stride projection after ${stem.length} stem convolutions)` : '');
+  if (c.vit_arch.patch_size % 2 ** stem.length !== 0) throw new ConvertError(`${file}: ${stem.length} conv_stem convolutions, but ${source} has patch size ${c.vit_arch.patch_size}, not divisible by ${2 ** stem.length}`);
+  const proj = patchProjection(c.vit_arch);
+  width('kernel', conv?.[2], proj.kernel, 'vit_model.visual.conv1.weight', stem.length > 0 ? ` (patch ${c.vit_arch.patch_size} after ${stem.length} stem convolutions)` : ` (patch ${c.vit_arch.patch_size})`);
   width('hidden size', ctt?.[0], c.hidden_size, 'cross_modal_text_transform.weight', presetsWith(ctt?.[0], conv?.[0]));
 
   const t = c.text_encoder_arch;

@@ -79,7 +79,7 @@ export type { ModelOptions };
 export * from './config.js';
 export { FLMBackbone, type OneStreamInput, type OneStreamOutput } from './single-stream.js';
 export type { FLMInput, FLMOutput, StreamFeatures } from './flm.js';
-export { CLIPVisionModel, VisualTransformer, resizePositionalEmbedding } from './clip-vit.js';
+export { CLIPVisionModel, VisualTransformer, patchProjection, resizePositionalEmbedding } from './clip-vit.js';
 export { RobertaModel, RobertaEmbeddings, RobertaLayer, robertaPositionIds } from './roberta.js';
 export { BertCrossLayer } from './bert-cross-layer.js';
 export { Pooler, MLMHead, ITMHead, ClassifierMLP, RankOutput, vqaClassifier, nlvr2Classifier } from './heads.js';
