@@ -1,4 +1,5 @@
 // Neural-network functional ops and the fused optimiser updates.
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
@@ -154,9 +155,77 @@ FLM_FN(Attention) {
 }
 
 // ---------------------------------------------------------------- optimisers (no autograd)
-// adamwStep(params[], grads-from-.grad, expAvg[], expAvgSq[], step, lr, beta1, beta2, eps, weightDecay, style)
+namespace {
+
+struct AdamwHyper {
+  double lr, b1, b2, eps, wd, bc1, bc2;
+  int64_t style;
+};
+
+bool FusableFloat(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous(); }
+
+// One pass over a float32 CPU parameter: reads p, grad, exp_avg, exp_avg_sq once and writes p and the two
+// moments once, where the ATen formula below makes about nine passes and two temporaries per tensor.
+// Hand-written because libtorch 1.13 exposes no fused CPU AdamW (its `_fused_adamw_` is CUDA-only and
+// later). The arithmetic is the ATen path's, in float32 as ATen's CPU kernels do it, so the two paths
+// agree to float rounding. false: not fusable (other dtype or device, non-contiguous), use the ATen path.
+bool FusedAdamwUpdate(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, const AdamwHyper& h) {
+  if (!FusableFloat(p) || !FusableFloat(g) || !FusableFloat(m) || !FusableFloat(v)) return false;
+  if (g.numel() != p.numel() || m.numel() != p.numel() || v.numel() != p.numel()) return false;
+  float* P = p.data_ptr<float>();
+  const float* G = g.data_ptr<float>();
+  float* M = m.data_ptr<float>();
+  float* V = v.data_ptr<float>();
+  const float b1 = static_cast<float>(h.b1), c1 = static_cast<float>(1 - h.b1);
+  const float b2 = static_cast<float>(h.b2), c2 = static_cast<float>(1 - h.b2);
+  const float eps = static_cast<float>(h.eps);
+  const float decay = static_cast<float>(1 - h.lr * h.wd);  // torch style: p *= 1 - lr*wd first
+  const float decayAfter = static_cast<float>(-h.lr * h.wd);  // hf style: p += -lr*wd * p after the update
+  const float sqrtBc2 = static_cast<float>(std::sqrt(h.bc2));
+  const float stepTorch = static_cast<float>(-h.lr / h.bc1);
+  const float stepHf = static_cast<float>(-(h.lr * std::sqrt(h.bc2) / h.bc1));
+  const bool torchStyle = h.style == 0, withDecay = h.wd != 0;
+  at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const float gi = G[i];
+      const float mi = M[i] * b1 + c1 * gi;
+      const float vi = V[i] * b2 + c2 * gi * gi;
+      M[i] = mi;
+      V[i] = vi;
+      float pi = P[i];
+      if (torchStyle) {
+        if (withDecay) pi *= decay;
+        pi += stepTorch * (mi / (std::sqrt(vi) / sqrtBc2 + eps));
+      } else {
+        pi += stepHf * (mi / (std::sqrt(vi) + eps));
+        if (withDecay) pi += decayAfter * pi;
+      }
+      P[i] = pi;
+    }
+  });
+  return true;
+}
+
+void AtenAdamwUpdate(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, const AdamwHyper& h) {
+  m.mul_(h.b1).add_(g, 1 - h.b1);
+  v.mul_(h.b2).addcmul_(g, g, 1 - h.b2);
+  if (h.style == 0) {
+    if (h.wd != 0) p.mul_(1 - h.lr * h.wd);
+    auto denom = (v.sqrt() / std::sqrt(h.bc2)).add_(h.eps);
+    p.addcdiv_(m, denom, -h.lr / h.bc1);
+  } else {
+    auto denom = v.sqrt().add_(h.eps);
+    p.addcdiv_(m, denom, -(h.lr * std::sqrt(h.bc2) / h.bc1));
+    if (h.wd != 0) p.add_(p, -h.lr * h.wd);
+  }
+}
+
+}  // namespace
+
+// adamwStep(params[], expAvg[], expAvgSq[], step, lr, beta1, beta2, eps, weightDecay, style, fused)
 // style 0: torch.optim.AdamW (decay first: p *= 1 - lr*wd; bias-corrected denominators)
 // style 1: transformers 4.6 AdamW (denom = sqrt(v) + eps before bias correction; decay after update)
+// fused: one pass per float32 CPU tensor (FusedAdamwUpdate); false, or a tensor it cannot take: ATen ops.
 // Parameters without a gradient are skipped entirely (as both implementations do).
 FLM_FN(AdamwStep) {
   FLM_OP("adamwStep")
@@ -164,32 +233,25 @@ FLM_FN(AdamwStep) {
   auto m = TList(info, 1, kOp);
   auto v = TList(info, 2, kOp);
   if (m.size() != params.size() || v.size() != params.size()) ThrowArg(kOp, "state lists must match the parameter list");
+  AdamwHyper h{};
   double step = ArgDouble(info, 3, kOp);
-  double lr = ArgDouble(info, 4, kOp);
-  double b1 = ArgDouble(info, 5, kOp);
-  double b2 = ArgDouble(info, 6, kOp);
-  double eps = ArgDouble(info, 7, kOp);
-  double wd = ArgDouble(info, 8, kOp);
-  int64_t style = ArgInt(info, 9, kOp, {0, 1});
+  h.lr = ArgDouble(info, 4, kOp);
+  h.b1 = ArgDouble(info, 5, kOp);
+  h.b2 = ArgDouble(info, 6, kOp);
+  h.eps = ArgDouble(info, 7, kOp);
+  h.wd = ArgDouble(info, 8, kOp);
+  h.style = ArgInt(info, 9, kOp, {0, 1});
+  bool fused = ArgBool(info, 10, kOp);
+  h.bc1 = 1 - std::pow(h.b1, step);
+  h.bc2 = 1 - std::pow(h.b2, step);
   at::NoGradGuard ng;
-  double bc1 = 1 - std::pow(b1, step);
-  double bc2 = 1 - std::pow(b2, step);
   for (size_t i = 0; i < params.size(); i++) {
     auto& p = params[i];
     const auto& g = p.grad();
     if (!g.defined()) continue;
-    m[i].mul_(b1).add_(g, 1 - b1);
-    v[i].mul_(b2).addcmul_(g, g, 1 - b2);
-    if (style == 0) {
-      if (wd != 0) p.mul_(1 - lr * wd);
-      auto denom = (v[i].sqrt() / std::sqrt(bc2)).add_(eps);
-      p.addcdiv_(m[i], denom, -lr / bc1);
-    } else {
-      auto denom = v[i].sqrt().add_(eps);
-      double stepSize = lr * std::sqrt(bc2) / bc1;
-      p.addcdiv_(m[i], denom, -stepSize);
-      if (wd != 0) p.add_(p, -lr * wd);
-    }
+    if (!p.sizes().equals(m[i].sizes()) || !p.sizes().equals(v[i].sizes())) ThrowArg(kOp, "a moment's shape differs from its parameter's");
+    if (fused && FusedAdamwUpdate(p, g, m[i], v[i], h)) continue;
+    AtenAdamwUpdate(p, g, m[i], v[i], h);
   }
   return info.Env().Undefined();
   FLM_END

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, tidy, Tensor, keep } from '../src/tensor/index.js';
+import { tensor, tidy, Tensor, keep, manualSeed, randn } from '../src/tensor/index.js';
 import { AdamW, FLM_GROUPING, SGD, clipGradNorm, flmParamGroups } from '../src/optim/index.js';
 
 const W = (): Tensor => keep(tensor([[0.5, -1.0], [2.0, 0.25]]).requiresGrad_());
@@ -28,6 +28,35 @@ test('AdamW hf style matches transformers 4.6 AdamW', () => {
   for (let k = 0; k < 3; k++) { opt.zeroGrad(); lossStep(p); opt.step(); }
   close(p.toFlatArray(), [0.20155242085456848, -1.2966907024383545, 1.695572853088379, -0.049936894327402115]);
 });
+
+// The fused one-pass update against the same formula as separate libtorch ops, on tensors larger than
+// one parallel chunk (odd sizes, a float64 parameter that must take the libtorch path), both styles.
+for (const style of ['torch', 'hf'] as const) {
+  test(`fused AdamW (${style}) agrees with the libtorch-op path`, () => {
+    manualSeed(3);
+    const shapes: number[][] = [[70001], [129, 257], [5]];
+    const make = (): Tensor[] => shapes.map((s) => keep(randn(s).requiresGrad_())).concat([keep(randn([33], { dtype: 'float64' }).requiresGrad_())]);
+    const a = make();
+    const b = a.map((t) => keep(t.detach().clone().requiresGrad_()));
+    const start = keep(a[0]!.detach().clone());
+    const targets = a.map((t) => keep(randn(t.shape, { dtype: t.dtype })));
+    const fused = new AdamW(a, { lr: 0.01, weightDecay: 0.05, style });
+    const plain = new AdamW(b, { lr: 0.01, weightDecay: 0.05, style, fused: false });
+    for (let k = 0; k < 4; k++) {
+      for (const [opt, ps] of [[fused, a], [plain, b]] as const) {
+        opt.zeroGrad();
+        tidy(() => ps.forEach((p, i) => p.sub(targets[i]!).pow(2).sum().mul(k + 1).backward()));
+        opt.step();
+      }
+    }
+    a.forEach((p, i) => {
+      const diff = tidy(() => p.sub(b[i]!).abs().max().item());
+      assert.ok(diff < 1e-6, `tensor ${i}: fused and libtorch paths differ by ${diff}`);
+    });
+    const moved = tidy(() => a[0]!.sub(start).abs().max().item());
+    assert.ok(moved > 0.01, `the parameters moved by ${moved} only`);
+  });
+}
 
 test('SGD nesterov momentum matches torch.optim.SGD', () => {
   const p = W();

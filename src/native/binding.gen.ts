@@ -231,7 +231,7 @@ export interface NativeBinding {
   attention(q: H, k: H, v: H, mask: Opt<H>, dropoutP: number, train: boolean): H;
 
   // ops_nn.cc: optimizer steps
-  adamwStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, style: number): void;
+  adamwStep(params: H[], expAvg: H[], expAvgSq: H[], step: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, style: number, fused: boolean): void;
   sgdStep(params: H[], bufs: H[], lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, first: boolean): void;
   clipGradNorm(params: H[], maxNorm: number, normType: number): number;
   zeroGrads(params: H[]): void;

@@ -2,7 +2,8 @@
 //  - 'torch': torch.optim.AdamW (decay p *= 1 - lr*wd first; bias-corrected denominator);
 //  - 'hf': transformers 4.6 AdamW, which the official FLM code uses (spec E.1): denom = sqrt(v) + eps
 //    before bias correction, step = lr*sqrt(1-b2^t)/(1-b1^t), decay applied after the update.
-// The update itself runs in one native call per group (native/ops_nn.cc adamwStep).
+// The update itself runs in one native call per group (native/ops_nn.cc adamwStep), by default as one
+// fused pass per float32 tensor; `fused: false` runs the same formula as separate libtorch ops.
 import { native } from '../native/binding.js';
 import { Tensor, keep, noGrad, zerosLike } from '../tensor/index.js';
 import { buildGroups, type OptimizerState, type ParamGroup, type ParamGroupInput } from './optimizer.js';
@@ -13,6 +14,8 @@ export interface AdamWOptions {
   eps?: number;
   weightDecay?: number;
   style?: 'torch' | 'hf';
+  /** one pass per float32 CPU tensor (default true); false: libtorch ops, for checking */
+  fused?: boolean;
 }
 
 interface SlotState {
@@ -26,12 +29,14 @@ export class AdamW {
   readonly betas: [number, number];
   readonly eps: number;
   readonly style: 'torch' | 'hf';
+  readonly fused: boolean;
   #state = new Map<Tensor, SlotState>();
 
   constructor(params: Tensor[] | ParamGroupInput[], o: AdamWOptions) {
     this.betas = o.betas ?? [0.9, 0.999];
     this.eps = o.eps ?? 1e-8;
     this.style = o.style ?? 'torch';
+    this.fused = o.fused ?? true;
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got [${b1}, ${b2}]`);
     if (!(this.eps > 0)) throw new Error(`AdamW: eps must be > 0, got ${this.eps}`);
@@ -67,7 +72,7 @@ export class AdamW {
         }
         for (const [step, b] of buckets) {
           native.adamwStep(b.p.map((t) => t.handle), b.m.map((t) => t.handle), b.v.map((t) => t.handle), step, g.lr,
-            this.betas[0], this.betas[1], this.eps, g.weightDecay, this.style === 'torch' ? 0 : 1);
+            this.betas[0], this.betas[1], this.eps, g.weightDecay, this.style === 'torch' ? 0 : 1, this.fused);
         }
       }
     });
