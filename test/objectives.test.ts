@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type Tensor, F, full, manualSeed, memory, randn, tensor, tidy } from '../src/tensor/index.js';
 import { loadSafetensors } from '../src/io/safetensors.js';
 import {
-  ITC_INIT_LOG_SCALE, ITC_MAX_LOG_SCALE, arLoss, captionLoss, captionLossSource, createLogitScale, flmLoss, irtrLoss,
+  ITC_INIT_LOG_SCALE, ITC_MAX_LOG_SCALE, arLoss, arLossAtTargets, arTargets, captionLoss, captionLossSource, createLogitScale, flmLoss, irtrLoss,
   itcLoss, itmFeatures, itmLoss, mlmLoss, mlmMask, nlvr2Loss, prefixLmLabels, prefixLmLoss, roundHalfEven,
   sampleItmBatch, sampleItmLabels, sampleNegativeIndices, samplePrefixLengths, vqaAnswerScore, vqaLoss, vqaTargets,
 } from '../src/objectives/index.js';
@@ -188,6 +188,16 @@ describe('fixture losses (PyTorch reference)', { skip: !existsSync(FIXTURES) }, 
       }
       close(arLoss({ logits: g('single.ar.logits'), labelsLm: lab }).loss.item(), g('single.ar.loss').item(), 1e-5, 'ar');
       close(mlmLoss({ logits: g('single.mlm.logits'), labels: g('input.text_labels_mlm') }).loss.item(), g('single.mlm.loss').item(), 1e-5, 'mlm');
+      // the pretraining step's forms: logits only where there is a target (objective-step.ts)
+      const t = arTargets(lab, 1);
+      assert.ok(t.rows.size(0) > 0 && t.rows.size(0) < lab.size(0) * (lab.size(1) - 1), 'some AR positions are padding');
+      const atAr = arLossAtTargets({ logits: g('single.ar.logits').index(t.rows, t.q.sub(1)), labels: t.labels }); // the fixture holds positions 1..L-2
+      close(atAr.loss.item(), g('single.ar.loss').item(), 1e-5, 'ar at targets');
+      close(atAr.metrics.arAccuracy!.item(), arLoss({ logits: g('single.ar.logits'), labelsLm: lab }).metrics.arAccuracy!.item(), 0, 'ar accuracy at targets');
+      const mlmAt = g('input.text_labels_mlm').ne(-100).nonzero();
+      const [mr, mq] = [mlmAt.select(1, 0), mlmAt.select(1, 1)];
+      const atMlm = mlmLoss({ logits: g('single.mlm.logits').index(mr, mq), labels: g('input.text_labels_mlm').index(mr, mq) });
+      close(atMlm.loss.item(), g('single.mlm.loss').item(), 1e-5, 'mlm at targets');
       close(itmLoss({ logits: g('single.itm.logits'), labels: g('input.itm_labels') }).loss.item(), g('single.itm.loss').item(), 1e-5, 'itm');
       assert.deepEqual(itmFeatures(g('single.itm.cls_feats'), 32).shape, [3, 32]);
     } finally {

@@ -24,6 +24,30 @@ export function arLoss(inputs: ArLossInputs, opts: { ignoreIndex?: number } = {}
   });
 }
 
+/**
+ * The AR targets of labelsLm [B, L-1] (text_ids[:, 1:]): the feature positions q in 1..L-2 whose next
+ * token is not `ignoreIndex`, as (caption, position) [N] each, and their labels [N].
+ */
+export function arTargets(labelsLm: Tensor, ignoreIndex = 1): { rows: Tensor; q: Tensor; labels: Tensor } {
+  return tidy(() => {
+    const L = labelsLm.size(1) + 1;
+    const labels = labelsLm.narrow(1, 1, L - 2); // [B, L-2]: the label of feature position q + 1
+    const at = labels.ne(ignoreIndex).nonzero(); // [N, 2]
+    const rows = at.select(1, 0); // [N]
+    const k = at.select(1, 1); // [N]
+    return { rows, q: k.add(1), labels: labels.index(rows, k) };
+  });
+}
+
+/** arLoss on the LM logits of arTargets' positions only, [N, V] against their labels [N]: the same loss and accuracy. */
+export function arLossAtTargets(inputs: { logits: Tensor; labels: Tensor }, opts: { ignoreIndex?: number } = {}): ObjectiveResult {
+  return tidy((): ObjectiveResult => {
+    const ignore = opts.ignoreIndex ?? 1;
+    const loss = tokenCrossEntropy(inputs.logits, inputs.labels, ignore);
+    return { loss, terms: { ar: loss }, metrics: { arAccuracy: accuracy(inputs.logits, inputs.labels, ignore).accuracy } };
+  });
+}
+
 export interface CaptionLossInputs {
   /** LM head on the forward stream (`text_feats1`), [B, L, V] or [B, L-2, V]: the default source */
   fwdLogits?: Tensor;

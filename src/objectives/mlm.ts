@@ -4,9 +4,9 @@ import { type Tensor, tidy } from '../tensor/index.js';
 import { type ObjectiveResult, accuracy, tokenCrossEntropy } from './common.js';
 
 export interface MlmLossInputs {
-  /** mlm_score(text_feats): [B, L, V] */
+  /** mlm_score(text_feats): [B, L, V], or at the masked positions only [N, V] */
   logits: Tensor;
-  /** [B, L]: original ids at masked positions, ignoreIndex elsewhere */
+  /** [B, L]: original ids at masked positions, ignoreIndex elsewhere; [N] with logits [N, V] */
   labels: Tensor;
 }
 

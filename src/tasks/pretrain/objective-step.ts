@@ -7,12 +7,15 @@ import {
   type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
-  arLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  arLossAtTargets, arTargets, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
   prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
 } from '../../objectives/index.js';
 
 import type { PretrainObjective } from './spec.js';
 export { PRETRAIN_OBJECTIVES, type PretrainObjective } from './spec.js';
+
+/** The label of an unmasked position in mlmMask's labels. */
+const MLM_IGNORE = -100;
 
 
 export interface ObjectiveOptions {
@@ -70,11 +73,16 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
         specialIds: [ids.bos, ids.pad, ids.eos, ids.unk, ids.mask], wordIds: b.wordIds,
       });
       const out = model.forward({ image: b.image, textIds: m.inputIds, textMask: oneStreamMask(b.textMasks, { causal: false }) });
-      return mlmLoss({ logits: model.mlmLogits(out.textFeats), labels: m.labels });
+      // the LM head runs only at the masked positions (~15%): the loss and accuracy are the same
+      const at = m.labels.ne(MLM_IGNORE).nonzero(); // [N, 2] (caption, position)
+      const [rows, q] = [at.select(1, 0), at.select(1, 1)]; // [N], [N]
+      return mlmLoss({ logits: model.mlmLogits(out.textFeats.index(rows, q)), labels: m.labels.index(rows, q) }, { ignoreIndex: MLM_IGNORE });
     }
     if (objective === 'ar') {
       const out = model.forward({ image: b.image, textIds: b.textIds, textMask: oneStreamMask(b.textMasks, { causal: true }) });
-      return arLoss({ logits: model.lmLogits(out.textFeats), labelsLm: lmLabels(b.textIds) }, { ignoreIndex: ids.pad });
+      // the LM head runs only at the positions that predict a token (not padding): the same loss and accuracy
+      const t = arTargets(lmLabels(b.textIds), ids.pad);
+      return arLossAtTargets({ logits: model.lmLogits(out.textFeats.index(t.rows, t.q)), labels: t.labels }, { ignoreIndex: ids.pad });
     }
     const prefix = samplePrefixLengths(b.textMasks);
     const out = model.forward({ image: b.image, textIds: b.textIds, textMask: toAdditive(prefixLmMask(b.textMasks, prefix)) });
