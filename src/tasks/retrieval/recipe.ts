@@ -4,5 +4,5 @@ import { RETRIEVAL } from './spec.js';
 import { createRetrievalTask } from './task.js';
 
 export const recipe = finetuneRecipe(RETRIEVAL, { loss: ['irtr', 'itm'], val: ['tr_r1', 'ir_r1'], sizes: ['n_images', 'n_texts', 'elapsed_s'] }, async ({ c, train }) => ({
-  task: await createRetrievalTask(train?.source ?? null, { negatives: c.negatives, itmWeight: c.itmWeight }), source: train?.source ?? null,
+  task: await createRetrievalTask(train?.source ?? null, { negatives: c.negatives, hardNegatives: c.hardNegatives, itmWeight: c.itmWeight }), source: train?.source ?? null,
 }));

@@ -10,7 +10,8 @@ export const RETRIEVAL = {
   name: 'retrieval',
   description: 'image-text retrieval: rank_output over the true caption and random negatives, plus ITM (spec D.10)',
   settings: {
-    negatives: setting.int('random captions per image besides the true one (official 15)', 1, 3),
+    negatives: setting.int('captions per image besides the true one (official 15)', 1, 3),
+    hardNegatives: setting.int('how many of the negatives are hard: the captions sharing most words with the true one among max(32, 8 x that many) random draws (0: all random, as the official code)', 0, 0),
     itmWeight: setting.num('weight of the ITM term (official 0.5; 0: off)', 0, 1e3, 0.5),
   },
   defaults: {

@@ -1,6 +1,7 @@
 // Image-text retrieval fine-tuning (official `ft_irtr_*` = loss {itm: 0.5, irtr: 1}, spec D.10, E.7):
 //   irtr  each image against its true caption (candidate 0) and `negatives` (draw_false_text = 15)
-//         captions drawn uniformly from the training data; one backbone pass over B·K pairs;
+//         captions drawn uniformly from the training data (`hardNegatives` of them instead chosen by
+//         word overlap with the true caption, hard-negatives.ts); one backbone pass over B·K pairs;
 //         K-way softmax over rank_output(cls_feats) [B, K], target 0.
 //   itm   weight 0.5: half of the true captions get another image of the batch (D.6); CE of
 //         itm_score(cls_feats). The official single-stream ITM path cannot run (H.11), so ITM reads the
@@ -14,12 +15,15 @@ import type { Batch } from '../../data/loader.js';
 import type { DatasetSource } from '../../data/types.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { captionPool, drawNegatives, loadRetrievalSet, type RetrievalSet } from './data.js';
+import { drawHardNegatives } from './hard-negatives.js';
 import { evaluateRetrieval, rankScorer } from './eval.js';
 import { batchImage, clsFeatures, fullLosses, textTensors, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
 
 export interface RetrievalTaskOptions {
   /** captions per image besides the true one (official draw_false_text = 15) */
   negatives: number;
+  /** how many of the negatives are hard ones (the most word-overlapping of random draws); 0: all random */
+  hardNegatives?: number;
   /** weight of the ITM term (official 0.5; 0 turns it off) */
   itmWeight: number;
 }
@@ -32,7 +36,11 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   const B = b.size;
   const K = 1 + o.negatives;
   const L = model.config.max_text_len;
-  const negatives = drawNegatives(pool, B, o.negatives, { seed: ctx.seed, step: ctx.step, micro: ctx.micro });
+  const key = { seed: ctx.seed, step: ctx.step, micro: ctx.micro };
+  const hard = o.hardNegatives ?? 0;
+  const random = drawNegatives(pool, B, o.negatives - hard, key);
+  const hardOnes = drawHardNegatives(pool, b.texts, hard, key);
+  const negatives = random.map((r, i) => [...hardOnes[i]!, ...r]);
   const texts = b.texts.flatMap((t, i) => [t, ...negatives[i]!]); // image-major, true caption first
   const text = textTensors(tok, texts, L); // [B·K, L]
   const image = batchImage(b); // [B, 3, S, S]
@@ -83,5 +91,7 @@ class RetrievalTask implements FinetuneTask {
 /** The retrieval task; with training data, its captions become the negative pool. */
 export async function createRetrievalTask(train: DatasetSource | null, opts: RetrievalTaskOptions): Promise<FinetuneTask> {
   if (!Number.isInteger(opts.negatives) || opts.negatives < 1) throw new RangeError(`negatives must be an integer >= 1, got ${opts.negatives}`);
+  const hard = opts.hardNegatives ?? 0;
+  if (!Number.isInteger(hard) || hard < 0 || hard > opts.negatives) throw new RangeError(`hard negatives must be an integer in [0, negatives = ${opts.negatives}], got ${hard}`);
   return new RetrievalTask(train ? await captionPool(train) : [], opts);
 }
