@@ -164,6 +164,40 @@ struct AdamwHyper {
 
 bool FusableFloat(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous(); }
 
+// The element loop of FusedAdamwUpdate over [begin, end). It vectorises only because the addon is built
+// with -fno-math-errno (binding.gyp; otherwise every sqrt keeps an errno branch); target_clones adds an AVX2
+// copy picked at load time on CPUs that have it, as libtorch's own kernels dispatch.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("O3"), target_clones("avx2", "default")))
+#elif defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3")))
+#endif
+void AdamwRange(float* P, const float* G, float* M, float* V, int64_t begin, int64_t end, float b1, float c1, float b2,
+                float c2, float eps, float decay, float decayAfter, float sqrtBc2, float step, bool torchStyle, bool withDecay) {
+  if (torchStyle) {
+    if (!withDecay) decay = 1;
+    for (int64_t i = begin; i < end; i++) {
+      const float gi = G[i];
+      const float mi = M[i] * b1 + c1 * gi;
+      const float vi = V[i] * b2 + c2 * gi * gi;
+      M[i] = mi;
+      V[i] = vi;
+      P[i] = P[i] * decay + step * (mi / (std::sqrt(vi) / sqrtBc2 + eps));
+    }
+  } else {
+    for (int64_t i = begin; i < end; i++) {
+      const float gi = G[i];
+      const float mi = M[i] * b1 + c1 * gi;
+      const float vi = V[i] * b2 + c2 * gi * gi;
+      M[i] = mi;
+      V[i] = vi;
+      float pi = P[i] + step * (mi / (std::sqrt(vi) + eps));
+      if (withDecay) pi += decayAfter * pi;
+      P[i] = pi;
+    }
+  }
+}
+
 // One pass over a float32 CPU parameter: reads p, grad, exp_avg, exp_avg_sq once and writes p and the two
 // moments once, where the ATen formula below makes about nine passes and two temporaries per tensor.
 // Hand-written because libtorch 1.13 exposes no fused CPU AdamW (its `_fused_adamw_` is CUDA-only and
@@ -182,26 +216,10 @@ bool FusedAdamwUpdate(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Ten
   const float decay = static_cast<float>(1 - h.lr * h.wd);  // torch style: p *= 1 - lr*wd first
   const float decayAfter = static_cast<float>(-h.lr * h.wd);  // hf style: p += -lr*wd * p after the update
   const float sqrtBc2 = static_cast<float>(std::sqrt(h.bc2));
-  const float stepTorch = static_cast<float>(-h.lr / h.bc1);
-  const float stepHf = static_cast<float>(-(h.lr * std::sqrt(h.bc2) / h.bc1));
   const bool torchStyle = h.style == 0, withDecay = h.wd != 0;
-  at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      const float gi = G[i];
-      const float mi = M[i] * b1 + c1 * gi;
-      const float vi = V[i] * b2 + c2 * gi * gi;
-      M[i] = mi;
-      V[i] = vi;
-      float pi = P[i];
-      if (torchStyle) {
-        if (withDecay) pi *= decay;
-        pi += stepTorch * (mi / (std::sqrt(vi) / sqrtBc2 + eps));
-      } else {
-        pi += stepHf * (mi / (std::sqrt(vi) + eps));
-        if (withDecay) pi += decayAfter * pi;
-      }
-      P[i] = pi;
-    }
+  const float step = static_cast<float>(torchStyle ? -h.lr / h.bc1 : -(h.lr * std::sqrt(h.bc2) / h.bc1));
+  at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    AdamwRange(P, G, M, V, begin, end, b1, c1, b2, c2, eps, decay, decayAfter, sqrtBc2, step, torchStyle, withDecay);
   });
   return true;
 }
