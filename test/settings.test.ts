@@ -28,7 +28,8 @@ test('every training command takes the same core flags, with defaults in --help'
   }
   const retrieval = p.commands.find((c) => c.name() === 'finetune')!.commands.find((c) => c.name() === 'retrieval')!;
   const help = retrieval.helpInformation().replace(/\s+/g, ' ');
-  assert.match(help, /--negatives <n> random captions per image besides the true one \(official 15\) \(default: 3\)/);
+  assert.match(help, /--negatives <n> captions per image besides the true one \(official 15\) \(default: 3\)/);
+  assert.match(help, /--hard-negatives <n> how many of the negatives are hard: .* \(default: 0\)/);
   assert.match(help, /--lr <x> base learning rate, above --end-lr \(linear warmup, then polynomial decay to --end-lr\) \(default: 0\.00005\)/);
 });
 
