@@ -221,6 +221,9 @@ bool FusedAdamwUpdate(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Ten
   at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
     AdamwRange(P, G, M, V, begin, end, b1, c1, b2, c2, eps, decay, decayAfter, sqrtBc2, step, torchStyle, withDecay);
   });
+  // writes through raw pointers skip the version counters that in-place ops bump: bump them, so autograd
+  // still refuses a backward through a graph that saved the parameter before this update
+  for (at::Tensor* t : {&p, &m, &v}) t->unsafeGetTensorImpl()->bump_version();
   return true;
 }
 

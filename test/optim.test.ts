@@ -58,6 +58,19 @@ for (const style of ['torch', 'hf'] as const) {
   });
 }
 
+test('a fused AdamW update counts as an in-place change of the parameter for autograd', () => {
+  for (const fused of [true, false]) {
+    const p = W();
+    const opt = new AdamW([p], { lr: 0.1, fused });
+    tidy(() => {
+      const y = p.mul(p).sum(); // saves p for its backward
+      p.grad = tensor([[1, 1], [1, 1]]);
+      opt.step();
+      assert.throws(() => y.backward(), /modified by an inplace operation/, `fused: ${fused}`);
+    });
+  }
+});
+
 test('SGD nesterov momentum matches torch.optim.SGD', () => {
   const p = W();
   const opt = new SGD([p], { lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true });
