@@ -174,27 +174,22 @@ __attribute__((optimize("O3")))
 #endif
 void AdamwRange(float* P, const float* G, float* M, float* V, int64_t begin, int64_t end, float b1, float c1, float b2,
                 float c2, float eps, float decay, float decayAfter, float sqrtBc2, float step, bool torchStyle, bool withDecay) {
-  if (torchStyle) {
-    if (!withDecay) decay = 1;
-    for (int64_t i = begin; i < end; i++) {
-      const float gi = G[i];
-      const float mi = M[i] * b1 + c1 * gi;
-      const float vi = V[i] * b2 + c2 * gi * gi;
-      M[i] = mi;
-      V[i] = vi;
-      P[i] = P[i] * decay + step * (mi / (std::sqrt(vi) / sqrtBc2 + eps));
-    }
-  } else {
-    for (int64_t i = begin; i < end; i++) {
-      const float gi = G[i];
-      const float mi = M[i] * b1 + c1 * gi;
-      const float vi = V[i] * b2 + c2 * gi * gi;
-      M[i] = mi;
-      V[i] = vi;
-      float pi = P[i] + step * (mi / (std::sqrt(vi) + eps));
+  // the style and decay tests are loop-invariant: -O3 unswitches them into branch-free vectorised loops
+  for (int64_t i = begin; i < end; i++) {
+    const float gi = G[i];
+    const float mi = M[i] * b1 + c1 * gi;
+    const float vi = V[i] * b2 + c2 * gi * gi;
+    M[i] = mi;
+    V[i] = vi;
+    float pi = P[i];
+    if (torchStyle) {
+      if (withDecay) pi *= decay;
+      pi += step * (mi / (std::sqrt(vi) / sqrtBc2 + eps));
+    } else {
+      pi += step * (mi / (std::sqrt(vi) + eps));
       if (withDecay) pi += decayAfter * pi;
-      P[i] = pi;
     }
+    P[i] = pi;
   }
 }
 
