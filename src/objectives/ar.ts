@@ -3,7 +3,7 @@
 // AR: positions 1..L-2 predict token q+1 (labels text_ids[:, 2:] = labelsLm[:, 1:]), ignore the pad
 // id. Position 0 (CLS) never predicts token 1 (§D.12), as in the official `compute_lm(lm_type='ar')`.
 import { type Tensor, tidy } from '../tensor/index.js';
-import { type ObjectiveResult, accuracy, positions, tokenCrossEntropy } from './common.js';
+import { type ObjectiveResult, accuracy, labelledPositions, positions, tokenCrossEntropy } from './common.js';
 
 export interface ArLossInputs {
   /** LM logits [B, L, V], or positions 1..L-2 [B, L-2, V] */
@@ -31,11 +31,8 @@ export function arLoss(inputs: ArLossInputs, opts: { ignoreIndex?: number } = {}
 export function arTargets(labelsLm: Tensor, ignoreIndex = 1): { rows: Tensor; q: Tensor; labels: Tensor } {
   return tidy(() => {
     const L = labelsLm.size(1) + 1;
-    const labels = labelsLm.narrow(1, 1, L - 2); // [B, L-2]: the label of feature position q + 1
-    const at = labels.ne(ignoreIndex).nonzero(); // [N, 2]
-    const rows = at.select(1, 0); // [N]
-    const k = at.select(1, 1); // [N]
-    return { rows, q: k.add(1), labels: labels.index(rows, k) };
+    const t = labelledPositions(labelsLm.narrow(1, 1, L - 2), ignoreIndex); // labelsLm[:, 1:L-1] is feature position q's label at q - 1
+    return { rows: t.b, q: t.q.add(1), labels: t.labels };
   });
 }
 

@@ -29,6 +29,16 @@ export function accuracy(logits: Tensor, labels: Tensor, ignoreIndex = -100): Ac
   }));
 }
 
+/** The positions of labels [B, n] that have a target (label != ignore), row by row: (caption, index) [N] each, and their labels [N]. */
+export function labelledPositions(labels: Tensor, ignore: number): { b: Tensor; q: Tensor; labels: Tensor } {
+  return tidy(() => {
+    const at = labels.ne(ignore).nonzero(); // [N, 2]
+    const b = at.select(1, 0); // [N]
+    const q = at.select(1, 1); // [N]
+    return { b, q, labels: labels.index(b, q) };
+  });
+}
+
 /** Token-mean cross-entropy of logits [..., V] against labels [...], skipping ignoreIndex. */
 export function tokenCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor {
   return tidy(() => {

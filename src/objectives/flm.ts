@@ -12,7 +12,7 @@
 // the pad id, so one trivial target per padded caption enters the R2L loss. This is part of the
 // objective the fixtures pin down; `r2lIgnoreFirstPad: true` drops it.
 import { type Tensor, tensor, tidy } from '../tensor/index.js';
-import { type ObjectiveResult, accuracy, positions, tokenCrossEntropy } from './common.js';
+import { type ObjectiveResult, accuracy, labelledPositions, positions, tokenCrossEntropy } from './common.js';
 
 export interface FlmLossInputs {
   /** lm_score(reconstructor output): [B, L, V] or positions 1..L-1 [B, L-1, V] */
@@ -84,7 +84,7 @@ export function flmLossAtTargets(inputs: FlmFeatureInputs, opts: FlmLossOptions 
     const ignore = opts.ignoreIndex ?? 1;
     const labels = inputs.labelsLm; // [B, L-1]
     const rec = inputs.rec.shape.length === 2
-      ? { rows: inputs.rec, labels: targets(labels, ignore).labels } // already the rows at the targets
+      ? { rows: inputs.rec, labels: labelledPositions(labels, ignore).labels } // already the rows at the targets
       : targetRows(inputs.rec, 1, labels, ignore); // [N, H], [N]
     const aux = opts.aux ?? (inputs.fwd !== undefined && inputs.rev !== undefined);
     if (!aux) return combine({ logits: inputs.score({ rec: rec.rows }).rec, labels: rec.labels }, null, ignore, opts);
@@ -110,17 +110,9 @@ export function flmTargetRows(labelsLm: Tensor, ignoreIndex = 1): Tensor {
   return tidy(() => labelsLm.ne(ignoreIndex).nonzero().add(tensor([[0, 1]], { dtype: 'int64', device: labelsLm.device }))); // [N, 2]
 }
 
-/** The targets of labels [B, n] (label != ignore), row by row: their (caption, index) and labels [N]. */
-function targets(labels: Tensor, ignore: number): { b: Tensor; q: Tensor; labels: Tensor } {
-  const at = labels.ne(ignore).nonzero(); // [N, 2]
-  const b = at.select(1, 0); // [N]
-  const q = at.select(1, 1); // [N]
-  return { b, q, labels: labels.index(b, q) };
-}
-
 /** Rows of x [B, L, H] at positions start.. whose label in labels [B, n] is a target: [N, H], and those labels [N]. */
 function targetRows(x: Tensor, start: number, labels: Tensor, ignore: number): { rows: Tensor; labels: Tensor } {
-  const t = targets(labels, ignore);
+  const t = labelledPositions(labels, ignore);
   return { rows: x.narrow(1, start, labels.size(1)).index(t.b, t.q), labels: t.labels };
 }
 

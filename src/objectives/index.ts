@@ -2,7 +2,7 @@
 export * from './masks.js';
 export { corruptionStats, type CorruptionStats } from './corruption-stats.js';
 export { mlmMask, roundHalfEven, type MlmMaskingOptions, type MlmMasked } from './mlm-masking.js';
-export { type ObjectiveResult, type Accuracy, accuracy, tokenCrossEntropy } from './common.js';
+export { type ObjectiveResult, type Accuracy, accuracy, labelledPositions, tokenCrossEntropy } from './common.js';
 export { flmLoss, flmLossAtTargets, flmTargetRows, type FlmLossInputs, type FlmFeatureInputs, type FlmLossOptions } from './flm.js';
 export { arLoss, arLossAtTargets, arTargets, captionLoss, captionLossSource, type ArLossInputs, type CaptionLossInputs, type CaptionLossOptions } from './ar.js';
 export { mlmLoss, type MlmLossInputs } from './mlm.js';

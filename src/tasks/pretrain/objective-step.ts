@@ -7,7 +7,7 @@ import {
   type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
-  arLossAtTargets, arTargets, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  arLossAtTargets, arTargets, flmLossAtTargets, labelledPositions, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
   prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
 } from '../../objectives/index.js';
 
@@ -74,9 +74,8 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
       });
       const out = model.forward({ image: b.image, textIds: m.inputIds, textMask: oneStreamMask(b.textMasks, { causal: false }) });
       // the LM head runs only at the masked positions (~15%): the loss and accuracy are the same
-      const at = m.labels.ne(MLM_IGNORE).nonzero(); // [N, 2] (caption, position)
-      const [rows, q] = [at.select(1, 0), at.select(1, 1)]; // [N], [N]
-      return mlmLoss({ logits: model.mlmLogits(out.textFeats.index(rows, q)), labels: m.labels.index(rows, q) }, { ignoreIndex: MLM_IGNORE });
+      const t = labelledPositions(m.labels, MLM_IGNORE); // [N] each
+      return mlmLoss({ logits: model.mlmLogits(out.textFeats.index(t.b, t.q)), labels: t.labels }, { ignoreIndex: MLM_IGNORE });
     }
     if (objective === 'ar') {
       const out = model.forward({ image: b.image, textIds: b.textIds, textMask: oneStreamMask(b.textMasks, { causal: true }) });

@@ -1,5 +1,5 @@
-// Hard negatives for retrieval fine-tuning, chosen by words rather than by the model: of `candidates`
-// captions drawn uniformly from the pool, the ones whose word sets overlap the true caption's most
+// Hard negatives for retrieval fine-tuning, chosen by words rather than by the model: of some captions
+// drawn uniformly from the pool, the ones whose word sets overlap the true caption's most
 // (Jaccard), never the true caption itself. Random negatives of a small world differ from the true caption
 // in a colour or a shape that one glance tells apart, so a rank head trained on them never learns which
 // attribute goes with which object, and the evaluation's near-duplicate captions are exactly that.
@@ -16,8 +16,10 @@ function wordSet(text: string): Set<string> {
 
 /** |A ∩ B| / |A ∪ B| of the two captions' word sets (1 for two empty captions). */
 export function wordOverlap(a: string, b: string): number {
-  const x = wordSet(a);
-  const y = wordSet(b);
+  return jaccard(wordSet(a), wordSet(b));
+}
+
+function jaccard(x: ReadonlySet<string>, y: ReadonlySet<string>): number {
   let both = 0;
   for (const w of x) if (y.has(w)) both++;
   const either = x.size + y.size - both;
@@ -35,9 +37,10 @@ export function drawHardNegatives(pool: readonly string[], trueTexts: readonly s
   const rng = new Prng(hashSeed('irtr-hard-negatives', key.seed, key.step, key.micro));
   const draws = Math.max(32, HARD_CANDIDATES_PER_NEGATIVE * count);
   return trueTexts.map((truth) => {
+    const truthWords = wordSet(truth);
     const drawn = Array.from({ length: draws }, () => pool[rng.int(pool.length)]!);
     const ranked = drawn
-      .map((text, order) => ({ text, order, score: text === truth ? -1 : wordOverlap(text, truth) }))
+      .map((text, order) => ({ text, order, score: text === truth ? -1 : jaccard(wordSet(text), truthWords) }))
       .sort((a, b) => b.score - a.score || a.order - b.order);
     return ranked.slice(0, count).map((r) => r.text);
   });
