@@ -24,7 +24,7 @@ interface CompareFlags {
 export function registerCompare(p: Command): void {
   p.command('compare')
     .description('race the pretraining objectives for the same wall-clock budget on the same data: zero-shot probes and (--downstream) fine-tuned task scores vs pretraining time, with bootstrap intervals')
-    .option('--full', `the longer, sharper race: ${F.budgetS} s per run, ${F.evals} checkpoints, more test items, every checkpoint fine-tuned on ${F.downstream!.tasks.join(', ')} (hours on 2 cores); flags given with it still win`)
+    .option('--full', `the longer, sharper race: ${F.seeds} seeds, ${F.budgetS} s per run, ${F.evals} checkpoints, more test items, every checkpoint fine-tuned on ${F.downstream!.tasks.join(', ')} (hours on 2 cores); flags given with it still win`)
     .option('--data <spec>', `training data spec (default: ${D.data.replace(/size=\d+/, 'size=<preset image size>')})`)
     .option('--test-data <spec>', `held-out images + captions for the probes (default: ${D.testData.replace(/size=\d+/, 'size=<preset image size>')})`)
     .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes test spec)')

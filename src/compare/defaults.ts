@@ -1,11 +1,11 @@
 // The race's defaults as plain data (the CLI shows them in --help without loading the engine).
 //
-// The default race: 3 contestants x 3 seeds x 100 s of training (15 min), the probes at 3 checkpoints
-// and the initialisation (MLM, scored one word at a time, takes 36 s per checkpoint), and each of those
-// 36 checkpoints fine-tuned for 100 caption steps, the cheapest downstream task (20 s with its scoring;
-// VQA 53 s, NLVR2 43 s, retrieval 70 s). Measured: 40 min on the 2-core VM (docs/race/default).
-// `--full` (FULL_RACE) is longer and sharper: 300 s per run, more test items, and every checkpoint
-// fine-tuned on the four downstream tasks — about 3.5 hours there.
+// The default race fits in 30 minutes on a 2-core CPU: 3 contestants x 2 seeds x 100 s of training
+// (10 min), the probes at 3 checkpoints and the initialisation (about 12 s per checkpoint; MLM, scored
+// one word at a time, about 30 s), and each of those 24 checkpoints fine-tuned for 100 caption steps, the
+// cheapest downstream task (about 23 s with its scoring; VQA 59 s, NLVR2 48 s, retrieval 73 s).
+// `--full` (FULL_RACE) is longer and sharper: 3 seeds, 300 s per run, more test items, and every
+// checkpoint fine-tuned on the four downstream tasks: hours on 2 cores (`--resume` continues it).
 import { PRESETS, type PresetSpec } from '../models/config.js';
 import type { RaceConfig } from './race-config.js';
 import type { ProbeSettings } from './probes.js';
@@ -30,14 +30,14 @@ export const PROBE_DEFAULTS: ProbeSettings = {
 };
 
 export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
-  objectives: ['flm', 'mlm', 'ar'], seeds: 3, budgetS: 100, evals: 3, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
+  objectives: ['flm', 'mlm', 'ar'], seeds: 2, budgetS: 100, evals: 3, evalInit: true, preset: 'mini', batchSize: 32, lr: 3e-4,
   warmupSteps: 20, threads: 0, workers: 1, spanCorruptionRate: null, mlmRate: 0.15, probes: { ...PROBE_DEFAULTS },
   downstream: { tasks: ['caption'], steps: 100, test: null }, metric: null, resamples: 1000, bootstrapSeed: 0,
 };
 
 /** `--full`: what it changes in the defaults (flags given with it still win). */
 export const FULL_RACE: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
-  ...RACE_DEFAULTS, budgetS: 300, evals: 4,
+  ...RACE_DEFAULTS, seeds: 3, budgetS: 300, evals: 4,
   probes: { ...PROBE_DEFAULTS, zsImages: 300, mpImages: 100, mpRefs: 2, lpTrain: 2000 },
   downstream: { tasks: ['vqa', 'nlvr2', 'retrieval', 'caption'], steps: 100, test: null },
 };

@@ -32,9 +32,9 @@
 //             the pairs can be batched freely).
 //   prefixlm  suffix NLL after a fixed prefix of half the caption
 import { AdamW } from '../optim/index.js';
-import { F, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { FLMModel, SingleStreamModel, specialIds, type AnyFLMModel } from '../models/index.js';
-import { oneStreamMask, prefixLmLabels, prefixLmMask, toAdditive } from '../objectives/index.js';
+import { labelledPositions, oneStreamMask, prefixLmLabels, prefixLmMask, toAdditive } from '../objectives/index.js';
 import { openDataset } from '../data/spec.js';
 import { ShapesSource } from '../data/formats/shapes.js';
 import type { DatasetSource } from '../data/types.js';
@@ -227,17 +227,23 @@ function pairLosses(model: AnyFLMModel, objective: PretrainObjective, image: Ten
 /**
  * MLM pseudo-log-likelihood one word at a time: for every word of a caption, one forward pass with that
  * word's tokens as <mask> and the rest visible; the loss is the mean NLL over all the words' tokens.
- * The (pair, word) rows of all the pairs are batched together, `batch` rows per forward pass.
+ * The (pair, word) rows of all the pairs are batched together, `batch` rows per forward pass, sorted so
+ * that the rows of one caption with one word masked sit together: the text encoder (which does not see
+ * the image) runs once per such variant and the image tower once per image of the chunk; only the
+ * cross-modal layers run per row.
  */
 function mlmOneWordLosses(model: SingleStreamModel, pairs: readonly { e: Encoded; image: number }[], set: ProbeImages, batch: number): Float32Array {
   const ids = specialIds(model.config);
   const special = new Set([ids.bos, ids.eos, ids.pad]);
-  const rows: { pair: number; word: number }[] = [];
+  const textOf = new Map<Encoded, number>();
+  const rows: { pair: number; word: number; text: number }[] = [];
   pairs.forEach(({ e }, pair) => {
+    if (!textOf.has(e)) textOf.set(e, textOf.size);
     const words = new Set<number>();
     for (let j = 0; j < e.length; j++) if (e.mask[j] && e.words[j]! >= 0 && !special.has(e.ids[j]!)) words.add(e.words[j]!);
-    for (const word of [...words].sort((a, b) => a - b)) rows.push({ pair, word });
+    for (const word of [...words].sort((a, b) => a - b)) rows.push({ pair, word, text: textOf.get(e)! });
   });
+  rows.sort((a, b) => a.text - b.text || a.word - b.word || a.pair - b.pair);
   const sum = new Float64Array(pairs.length);
   const count = new Float64Array(pairs.length);
   const S = set.imageSize;
@@ -246,35 +252,49 @@ function mlmOneWordLosses(model: SingleStreamModel, pairs: readonly { e: Encoded
     const chunk = rows.slice(start, start + batch);
     const R = chunk.length;
     const L = Math.min(model.config.max_text_len, Math.max(...chunk.map((r) => pairs[r.pair]!.e.length)) + 1);
-    const input = new BigInt64Array(R * L);
-    const mask = new BigInt64Array(R * L);
-    const labels = new BigInt64Array(R * L).fill(-100n);
-    // the image tower runs once per distinct image of the chunk (a caption's words share its image)
+    // distinct (caption, masked word) variants and distinct images of the chunk, and each row's of both
+    const variantKey = (r: { text: number; word: number }): string => `${r.text}:${r.word}`;
+    const variants = [...new Map(chunk.map((r) => [variantKey(r), r])).values()];
+    const variantSlot = new Map(variants.map((v, u) => [variantKey(v), u]));
     const distinct = [...new Set(chunk.map((r) => pairs[r.pair]!.image))];
-    const slot = new Map(distinct.map((im, u) => [im, u]));
-    const img = new Float32Array(distinct.length * plane);
-    distinct.forEach((im, u) => img.set(imagePlane(set, im), u * plane));
-    const rowImage = new BigInt64Array(R);
-    chunk.forEach(({ pair, word }, r) => {
-      const { e, image } = pairs[pair]!;
-      rowImage[r] = BigInt(slot.get(image)!);
+    const imageSlot = new Map(distinct.map((im, u) => [im, u]));
+    const V = variants.length;
+    const input = new BigInt64Array(V * L);
+    const mask = new BigInt64Array(V * L);
+    const labels = new BigInt64Array(V * L).fill(-100n);
+    variants.forEach(({ pair, word }, v) => {
+      const { e } = pairs[pair]!;
       for (let j = 0; j < L; j++) {
         const hidden = e.mask[j] === 1 && e.words[j] === word && !special.has(e.ids[j]!);
-        input[r * L + j] = BigInt(hidden ? ids.mask : e.ids[j]!);
-        mask[r * L + j] = BigInt(e.mask[j]!);
-        if (hidden) {
-          labels[r * L + j] = BigInt(e.ids[j]!);
-          count[pair]! += 1;
-        }
+        input[v * L + j] = BigInt(hidden ? ids.mask : e.ids[j]!);
+        mask[v * L + j] = BigInt(e.mask[j]!);
+        if (hidden) labels[v * L + j] = BigInt(e.ids[j]!);
       }
     });
+    const img = new Float32Array(distinct.length * plane);
+    distinct.forEach((im, u) => img.set(imagePlane(set, im), u * plane));
+    const rowVariant = BigInt64Array.from(chunk, (r) => BigInt(variantSlot.get(variantKey(r))!));
+    const rowImage = BigInt64Array.from(chunk, (r) => BigInt(imageSlot.get(pairs[r.pair]!.image)!));
+    chunk.forEach((r) => {
+      const v = variantSlot.get(variantKey(r))!;
+      for (let j = 0; j < L; j++) if (labels[v * L + j] !== -100n) count[r.pair]! += 1;
+    });
     const nll = noGrad(() => tidy(() => {
-      const t = tensor(mask, { shape: [R, L], dtype: 'int64' }); // [R, L]
+      const byVariant = tensor(rowVariant, { shape: [R], dtype: 'int64' }); // [R]
+      const byImage = tensor(rowImage, { shape: [R], dtype: 'int64' }); // [R]
+      const textMask = oneStreamMask(tensor(mask, { shape: [V, L], dtype: 'int64' }), { causal: false }); // [V, 1, 1, L]
+      const textIds = tensor(input, { shape: [V, L], dtype: 'int64' }); // [V, L]
+      const bottom = model.encodeText(textIds, textMask).indexSelect(0, byVariant); // [R, L, Ht]
       const images = tensor(img, { shape: [distinct.length, 3, S, S] }); // [U, 3, S, S]
-      const rowsOf = tensor(rowImage, { shape: [R], dtype: 'int64' }); // [R]
-      const imageEmbeds = model.vit_model.forward(images).indexSelect(0, rowsOf); // [R, N_img, Wv]
-      const out = model.forward({ image: images.indexSelect(0, rowsOf), imageEmbeds, textIds: tensor(input, { shape: [R, L], dtype: 'int64' }), textMask: oneStreamMask(t, { causal: false }) });
-      return rowSumNll(model.mlmLogits(out.textFeats), tensor(labels, { shape: [R, L], dtype: 'int64' }), -100).toTypedArray() as Float32Array; // [R]
+      const embeds = model.vit_model.forward(images); // [U, N_img, Wv]
+      const out = model.forward({
+        image: images.indexSelect(0, byImage), imageEmbeds: embeds.indexSelect(0, byImage), crossImage: model.crossImageTokens(embeds).indexSelect(0, byImage),
+        bottom, textIds: textIds.indexSelect(0, byVariant), textMask: textMask.indexSelect(0, byVariant),
+      });
+      // the head runs at the masked positions only (a few per row), not at all R x L
+      const at = labelledPositions(tensor(labels, { shape: [V, L], dtype: 'int64' }).indexSelect(0, byVariant), -100); // [N] each
+      const lp = model.mlmLogits(out.textFeats.index(at.b, at.q)).logSoftmax(-1).gather(-1, at.labels.unsqueeze(-1)).squeeze(-1); // [N]
+      return zeros([R]).scatterAdd(0, at.b, lp.neg()).toTypedArray() as Float32Array; // [R]
     }));
     chunk.forEach(({ pair }, r) => { sum[pair]! += nll[r]!; });
   }

@@ -44,6 +44,10 @@ export interface OneStreamInput {
   imageTokenTypeIdx?: number;
   /** the ViT output of `image` [B, N_img, Wv] when the caller has it already (the race's MLM scorer reuses it over a caption's words) */
   imageEmbeds?: Tensor;
+  /** the cross-modal layers' image tokens [B, N_img, H] (`crossImageTokens`), when the caller has them already */
+  crossImage?: Tensor;
+  /** the text encoder's output [B, L, Ht] (`encodeText`), when the caller has it already (one caption under many images) */
+  bottom?: Tensor;
 }
 
 export interface OneStreamOutput {
@@ -123,17 +127,27 @@ export abstract class FLMBackbone extends Module {
     return y.add(this.token_type_embeddings.weight.select(0, idx)); // [B, N_img, H]
   }
 
+  /** The text encoder alone (it does not see the image): [B, L, Ht]. */
+  encodeText(textIds: Tensor, textMask: Tensor): Tensor {
+    let x = this.text_transformer.embeddings.forward(textIds); // [B, L, Ht]
+    for (const layer of this.text_transformer.layers) x = layer.forward(x, textMask); // [B, L, Ht]
+    return x;
+  }
+
+  /** The cross-modal layers' image tokens of ViT outputs [B, N_img, Wv]: [B, N_img, H]. */
+  crossImageTokens(imageEmbeds: Tensor, imageTokenTypeIdx = this.config.image_token_type_idx): Tensor {
+    return this.imageTokens(imageEmbeds, imageTokenTypeIdx);
+  }
+
   /** The one-stream forward (official infer_one_stream). */
   inferOneStream(input: OneStreamInput): OneStreamOutput {
     const { image, textIds, textMask } = input;
     const imageEmbeds = input.imageEmbeds ?? this.vit_model.forward(image); // [B, N_img, Wv]
-    let x = this.text_transformer.embeddings.forward(textIds); // [B, L, Ht]
-    for (const layer of this.text_transformer.layers) x = layer.forward(x, textMask); // [B, L, Ht]
-    const bottom = x;
+    const bottom = input.bottom ?? this.encodeText(textIds, textMask); // [B, L, Ht]
     const text = this.cross_modal_text_transform.forward(bottom).add(this.token_type_embeddings.weight.select(0, 0)); // [B, L, H]
-    const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? this.config.image_token_type_idx); // [B, N_img, H]
+    const img = input.crossImage ?? this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? this.config.image_token_type_idx); // [B, N_img, H]
     // the image key mask is (1 - 1) * -10000 = 0 here, i.e. no mask
-    x = text;
+    let x = text;
     for (const layer of this.cross_modal_text_layers.items) x = layer.forward(x, img, textMask, null); // [B, L, H]
     const pooled = this.cross_modal_text_pooler.forward(x); // [B, H]
     const clsFeats = this.compat ? F.cat([pooled, pooled], -1) : pooled; // [B, 2H] official, [B, H] sensible
