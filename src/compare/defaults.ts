@@ -37,7 +37,7 @@ export const RACE_DEFAULTS: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainDa
 
 /** `--full`: what it changes in the defaults (flags given with it still win). */
 export const FULL_RACE: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' | 'out'> = {
-  ...RACE_DEFAULTS, seeds: 3, budgetS: 300, evals: 4,
+  ...RACE_DEFAULTS, seeds: 3, budgetS: 300, evals: 3,
   probes: { ...PROBE_DEFAULTS, zsImages: 300, mpImages: 100, mpRefs: 2, lpTrain: 2000 },
   downstream: { tasks: ['vqa', 'nlvr2', 'retrieval', 'caption'], steps: 100, test: null },
 };
