@@ -62,6 +62,13 @@ function standings(s: RaceSummary): string[] {
 }
 
 /** Writes report.md and the charts (results.json is written by the race). */
+/** Distinct multisets of n seeds drawn with replacement from n: C(2n - 1, n). */
+function seedDraws(n: number): number {
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = (c * (n - 1 + i)) / i;
+  return Math.round(c);
+}
+
 export function writeReport(dir: string, res: RaceResults): void {
   const s = res.summary;
   if (!s) return;
@@ -109,7 +116,7 @@ export function writeReport(dir: string, res: RaceResults): void {
     'The target of a metric is the best mean score MLM reaches at any of its trained checkpoints. A contestant\'s time to it is the training time of its first trained checkpoint at or above it: never read between checkpoints, never from the initialisation.',
     'A target that is not above the upper end of a contestant\'s initialisation interval says nothing about its training: that contestant is "at its initialisation already" and gets no time; when that holds for MLM itself, the metric has no target.',
     'Speed-up = MLM\'s time / the contestant\'s. "not reached (< x)": not there by its last checkpoint, so its speed-up is below x; "≥": reached at its first trained checkpoint, so it may have been sooner than the grid can say. In the speed-up interval a replicate that does not reach the target counts as 0.',
-    'With few seeds the seed resampling is coarse (3 seeds give 10 distinct draws); the intervals are approximate.',
+    `With few seeds the seed resampling is coarse (${c.seeds} seed${c.seeds === 1 ? '' : 's'} give${c.seeds === 1 ? 's' : ''} ${seedDraws(c.seeds)} distinct draw${seedDraws(c.seeds) === 1 ? '' : 's'}); the intervals are approximate.`,
     ...(s.verdict.some((m) => m.items <= 1) ? ['**This race recorded no per-item scores for some metrics (items = 1 below: a race run before the intervals existed), so their intervals are over seeds only and narrower than the truth.**'] : []),
   ].join(' '), '');
 
