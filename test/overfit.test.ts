@@ -37,7 +37,7 @@ function lossFalls(task: string, train: Logged[], factor: number): void {
 
 function classification(task: 'vqa' | 'nlvr2' | 'retrieval', steps: number, over: Partial<FinetuneConfig> = {}): Promise<string> {
   const suffix = task === 'retrieval' ? '' : `&task=${task}`;
-  const out = join(root, task);
+  const out = over.out ?? join(root, task);
   manualSeed(0);
   return finetune({
     ...finetuneDefaults(task), preset: 'tiny', data: `shapes:train?${SET}${suffix}`, valData: `shapes:train?${SET}${suffix}`, out, steps,
@@ -64,6 +64,18 @@ describe('each fine-tune learns 16 examples (default recipe, tiny preset, from s
     lossFalls('retrieval', train, 0.7);
     const v = val.at(-1)!;
     assert.ok(v.ir_r1! >= 0.2 && v.tr_r1! >= 0.2, `IR@1 ${v.ir_r1}, TR@1 ${v.tr_r1}`);
+  });
+
+  it('retrieval with image negatives: the caption-to-image term learns too, and a micro-batch smaller than 1 + M still trains', async () => {
+    const out = await classification('retrieval', 120, { negatives: 3, imageNegatives: 3, out: join(root, 'retrieval-img') });
+    const { train, val } = metricsOf(out);
+    lossFalls('retrieval + image negatives', train, 0.7);
+    const img = train.map((r) => r.irtr_img as number);
+    assert.ok(img.every(Number.isFinite) && (img.at(-1)! + img.at(-2)!) / 2 < 0.7 * (img[0]! + img[1]!) / 2, `irtr_img ${img.join(', ')}`);
+    const v = val.at(-1)!;
+    assert.ok(v.ir_r1! >= 0.2 && v.tr_r1! >= 0.2, `IR@1 ${v.ir_r1}, TR@1 ${v.tr_r1}`);
+    const small = await classification('retrieval', 4, { negatives: 3, imageNegatives: 3, batchSize: 2, microBatch: 2, logEvery: 1, out: join(root, 'retrieval-small') });
+    assert.ok(metricsOf(small).train.every((r) => Number.isFinite(r.irtr_img)), 'a 2-image micro-batch ranks against its one other image');
   });
 
   it('captioning: the training images captioned with their objects named', async () => {

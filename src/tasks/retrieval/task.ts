@@ -3,6 +3,9 @@
 //         captions drawn uniformly from the training data (`hardNegatives` of them instead chosen by
 //         word overlap with the true caption, hard-negatives.ts); one backbone pass over B·K pairs;
 //         K-way softmax over rank_output(cls_feats) [B, K], target 0.
+//   image negatives (`imageNegatives` M > 0, not in the official recipe): each true caption is also ranked
+//         against M other images of the batch (all of them when the micro-batch has fewer), a (1 + M)-way softmax with its own image first (term
+//         irtr_img, weight 1; image-negatives.ts says why).
 //   itm   weight 0.5: half of the true captions get another image of the batch (D.6); CE of
 //         itm_score(cls_feats). The official single-stream ITM path cannot run (H.11), so ITM reads the
 //         FLM backbone's cls_feats, as rank_output does. itm_score is frozen and rank_output shares
@@ -16,6 +19,8 @@ import type { DatasetSource } from '../../data/types.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { captionPool, drawNegatives, loadRetrievalSet, type RetrievalSet } from './data.js';
 import { drawHardNegatives } from './hard-negatives.js';
+import { drawImageNegatives } from './image-negatives.js';
+import { F, tensor } from '../../tensor/index.js';
 import { evaluateRetrieval, rankScorer } from './eval.js';
 import { batchImage, clsFeatures, fullLosses, textTensors, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
 
@@ -26,6 +31,8 @@ export interface RetrievalTaskOptions {
   hardNegatives?: number;
   /** weight of the ITM term (official 0.5; 0 turns it off) */
   itmWeight: number;
+  /** other images of the batch each true caption is also ranked against (0: none, as the official code) */
+  imageNegatives?: number;
 }
 
 export const RETRIEVAL_LOSSES: Partial<Record<LossName, number>> = { itm: 0.5, irtr: 1 };
@@ -46,7 +53,23 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   const image = batchImage(b); // [B, 3, S, S]
   const pairs = image.repeatInterleave(K, 0); // [B·K, 3, S, S]
   const scores = model.rank_output.forward(clsFeatures(model, pairs, text.ids, text.masks)); // [B·K, 1]
-  const irtr = irtrLoss({ scores, numCandidates: K });
+  let irtr = irtrLoss({ scores, numCandidates: K });
+  const M = Math.min(o.imageNegatives ?? 0, B - 1); // a micro-batch smaller than 1 + M ranks against all its other images
+  if (M > 0) {
+    // each true caption under its own image (the score above) and under M other images of the batch
+    const neg = drawImageNegatives(b.texts, M, key);
+    const trueIds = text.ids.reshape(B, K, L).select(1, 0).repeatInterleave(M, 0); // [B·M, L]
+    const trueMasks = text.masks.reshape(B, K, L).select(1, 0).repeatInterleave(M, 0); // [B·M, L]
+    const negImages = image.indexSelect(0, tensor(BigInt64Array.from(neg.index.flat(), BigInt), { shape: [B * M], dtype: 'int64' })); // [B·M, 3, S, S]
+    const negScores = model.rank_output.forward(clsFeatures(model, negImages, trueIds, trueMasks)).reshape(B, M); // [B, M]
+    const excuse = tensor(Float32Array.from(neg.excused.flat(), (x) => (x ? -1e4 : 0)), { shape: [B, M] }); // [B, M]
+    const t2i = irtrLoss({ scores: F.cat([scores.reshape(B, K).narrow(1, 0, 1), negScores.add(excuse)], 1), numCandidates: 1 + M }); // [B, 1 + M]
+    irtr = {
+      loss: irtr.loss.add(t2i.loss),
+      terms: { irtr: irtr.loss, irtr_img: t2i.loss },
+      metrics: { ...irtr.metrics, irtrImageAccuracy: t2i.metrics.irtrAccuracy! },
+    };
+  }
   if (o.itmWeight <= 0) return irtr;
   const { labels, imageIndex } = sampleItmBatch(B); // [B], [B]
   const trueRows = text.ids.reshape(B, K, L).select(1, 0); // [B, L]
@@ -55,7 +78,7 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   const itm = itmLoss({ logits: itmLogits, labels });
   return {
     loss: irtr.loss.add(itm.loss.mul(o.itmWeight)),
-    terms: { irtr: irtr.loss, itm: itm.loss },
+    terms: { ...irtr.terms, itm: itm.loss },
     metrics: { ...irtr.metrics, ...itm.metrics },
   };
 }
@@ -93,5 +116,7 @@ export async function createRetrievalTask(train: DatasetSource | null, opts: Ret
   if (!Number.isInteger(opts.negatives) || opts.negatives < 1) throw new RangeError(`negatives must be an integer >= 1, got ${opts.negatives}`);
   const hard = opts.hardNegatives ?? 0;
   if (!Number.isInteger(hard) || hard < 0 || hard > opts.negatives) throw new RangeError(`hard negatives must be an integer in [0, negatives = ${opts.negatives}], got ${hard}`);
+  const images = opts.imageNegatives ?? 0;
+  if (!Number.isInteger(images) || images < 0) throw new RangeError(`image negatives must be an integer >= 0, got ${images}`);
   return new RetrievalTask(train ? await captionPool(train) : [], opts);
 }
