@@ -78,6 +78,17 @@ describe('each fine-tune learns 16 examples (default recipe, tiny preset, from s
     assert.ok(metricsOf(small).train.every((r) => Number.isFinite(r.irtr_img)), 'a 2-image micro-batch ranks against its one other image');
   });
 
+  it('retrieval with the loss scorer: minus the FLM loss, fine-tuned by the ranking softmax, ranks the 16 training images', async () => {
+    const out = await classification('retrieval', 120, { negatives: 3, scorer: 'loss', out: join(root, 'retrieval-loss') });
+    const { train, val } = metricsOf(out);
+    lossFalls('retrieval (loss scorer)', train, 0.7);
+    assert.ok(train.every((r) => Number.isFinite(r.irtr) && Number.isFinite(r.lm) && r.itm === undefined), 'terms irtr and lm, no itm');
+    const v = val.at(-1)!;
+    assert.ok(v.ir_r1! >= 0.2 && v.tr_r1! >= 0.2, `IR@1 ${v.ir_r1}, TR@1 ${v.tr_r1}`);
+    const cfg = JSON.parse(readFileSync(join(out, 'checkpoints', 'step-00000120', 'config.json'), 'utf8')) as { model: { loss_names: Record<string, number> } };
+    assert.deepEqual([cfg.model.loss_names.irtr, cfg.model.loss_names.flm], [0, 1], 'no rank head: the model keeps its FLM heads instead');
+  });
+
   it('captioning: the training images captioned with their objects named', async () => {
     const out = join(root, 'caption');
     manualSeed(0);

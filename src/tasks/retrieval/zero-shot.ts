@@ -34,8 +34,8 @@ export function zeroShotObjective(model: AnyFLMModel, declared?: unknown): Pretr
   throw new Error('zero-shot retrieval needs a pretrained model with its LM head (an FLM, MLM, AR or PrefixLM pretraining run)');
 }
 
-/** Per-pair loss [T] of the texts given one image repeated T times. */
-function pairLoss(model: AnyFLMModel, objective: PretrainObjective, image: Tensor, t: TextSlice, o: ZeroShotOptions): Tensor {
+/** Per-pair loss [T] of the texts [T, L] given their images [T, 3, S, S] (differentiable: the retrieval loss scorer trains through it). */
+export function pairLoss(model: AnyFLMModel, objective: PretrainObjective, image: Tensor, t: TextSlice, o: ZeroShotOptions): Tensor {
   const c = model.config;
   const ids = specialIds(c);
   const L = t.ids.size(1);
