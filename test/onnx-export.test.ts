@@ -397,6 +397,17 @@ describe('what the ONNX export refuses, naming why', () => {
     await assert.rejects(exportModel(run('caption'), { out: join(root, 'x'), webDemo: true }), (e: Error) => e instanceof ExportError && /web demo runs an ONNX export: add --format onnx/.test(e.message));
   });
 
+  it('a retrieval model scored by its FLM loss (--scorer loss): the message says how to get an exportable one', () => {
+    const c = models.get('caption')!.config;
+    const m = tidy(() => new FLMModel({ ...c, loss_names: { ...c.loss_names, flm: 1, irtr: 0, itm: 0 } })); // FLM LM heads, no rank head: what --scorer loss leaves
+    try {
+      assert.ok(m.lm_score_r && !m.rank_output);
+      assert.throws(() => taskGraphs(m, 'retrieval'), (e: Error) => e instanceof OnnxExportError && /--scorer loss.*fine-tune with --scorer rank/.test(e.message));
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('a module class the exporter does not know', () => {
     class Gate extends Module {}
     class GatedFLM extends FLMModel {

@@ -144,6 +144,8 @@ export async function runDownstream(r: DownstreamRun): Promise<DownstreamScore |
     ...finetuneDefaults(r.task), from: r.from, data: train, valData: scored ? test : null, evalLimit: scored ? r.testItems : 0, out: r.out,
     steps: r.steps, evalEvery: r.steps, saveEvery: r.steps, keepLast: 1, seed: r.seed, threads: r.threads, workers: r.workers, tensorboard: false,
     ...(r.task === 'caption' ? { beam: 1 } : {}),
+    // one retrieval recipe for every contestant: MLM and AR checkpoints have no FLM loss to score by
+    ...(r.task === 'retrieval' ? { scorer: 'rank' as const } : {}),
   }, { quiet: true, overwrite: true });
   try {
     if (ft.stopped === 'interrupted') return null;

@@ -191,6 +191,9 @@ export function taskGraphs(model: FLMModel, task: string): OnnxGraph[] {
       need(model.vqa_classifier, 'vqa_classifier');
       return [imageEncoder(model), clsHead(model, 'vqa')];
     case 'retrieval':
+      if (!model.rank_output && model.lm_score_r) {
+        throw new OnnxExportError('this retrieval model was fine-tuned with --scorer loss: it ranks by its FLM pretraining loss, which the ONNX export does not write; fine-tune with --scorer rank (the default) to export a retrieval model');
+      }
       need(model.rank_output, 'rank_output');
       return [imageEncoder(model), clsHead(model, 'rank')];
     case 'nlvr2':
