@@ -4,8 +4,8 @@
 //         word overlap with the true caption, hard-negatives.ts); one backbone pass over B·K pairs;
 //         K-way softmax over rank_output(cls_feats) [B, K], target 0.
 //   image negatives (`imageNegatives` M > 0, not in the official recipe): each true caption is also ranked
-//         against M other images of the batch (all of them when the micro-batch has fewer), a (1 + M)-way softmax with its own image first (term
-//         irtr_img, weight 1; image-negatives.ts says why).
+//         against M other images of the batch (all of them when the micro-batch has fewer), a (1 + M)-way
+//         softmax with its own image first (term irtr_img, weight 1; image-negatives.ts says why).
 //   loss scorer (`scorer: 'loss'`, not in the official recipe): a pair's score is minus its FLM pretraining
 //         loss (the zero-shot scorer, zero-shot.ts), trained by the same softmaxes, plus the true
 //         captions' own loss (weight `lmWeight`); no rank or ITM head. Zero-shot ranking by that loss is
@@ -56,7 +56,7 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   if (byLoss && !model.lm_score_r) throw new Error('the loss scorer needs an FLM model with its LM heads (fine-tune it from an FLM pretraining run)');
   // scores [P] of pairs (images [P, 3, S, S], texts [P, L])
   const pairScores = (images: Tensor, ids: Tensor, masks: Tensor): Tensor => (byLoss
-    ? pairLoss(model, 'flm', images, { ids, masks, wordIds: ids, start: 0, count: ids.size(0) }, {}).neg()
+    ? pairLoss(model, 'flm', images, { ids, masks, wordIds: ids, start: 0, count: ids.size(0) }, {}).neg() // (FLM's loss reads no word ids)
     : model.rank_output!.forward(clsFeatures(model, images, ids, masks)).reshape(-1));
   const B = b.size;
   const K = 1 + o.negatives;
@@ -72,14 +72,14 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   const pairs = image.repeatInterleave(K, 0); // [B·K, 3, S, S]
   const scores = pairScores(pairs, text.ids, text.masks); // [B·K]
   let irtr = irtrLoss({ scores, numCandidates: K });
+  const trueIds = text.ids.reshape(B, K, L).select(1, 0); // [B, L]
+  const trueMasks = text.masks.reshape(B, K, L).select(1, 0); // [B, L]
   const M = Math.min(o.imageNegatives ?? 0, B - 1); // a micro-batch smaller than 1 + M ranks against all its other images
   if (M > 0) {
     // each true caption under its own image (the score above) and under M other images of the batch
     const neg = drawImageNegatives(b.texts, M, key);
-    const trueIds = text.ids.reshape(B, K, L).select(1, 0).repeatInterleave(M, 0); // [B·M, L]
-    const trueMasks = text.masks.reshape(B, K, L).select(1, 0).repeatInterleave(M, 0); // [B·M, L]
     const negImages = image.indexSelect(0, tensor(BigInt64Array.from(neg.index.flat(), BigInt), { shape: [B * M], dtype: 'int64' })); // [B·M, 3, S, S]
-    const negScores = pairScores(negImages, trueIds, trueMasks).reshape(B, M); // [B, M]
+    const negScores = pairScores(negImages, trueIds.repeatInterleave(M, 0), trueMasks.repeatInterleave(M, 0)).reshape(B, M); // [B, M]
     const excuse = tensor(Float32Array.from(neg.excused.flat(), (x) => (x ? -1e4 : 0)), { shape: [B, M] }); // [B, M]
     const t2i = irtrLoss({ scores: F.cat([scores.reshape(B, K).narrow(1, 0, 1), negScores.add(excuse)], 1), numCandidates: 1 + M }); // [B, 1 + M]
     irtr = {
@@ -97,9 +97,7 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   }
   if (o.itmWeight <= 0) return irtr;
   const { labels, imageIndex } = sampleItmBatch(B); // [B], [B]
-  const trueRows = text.ids.reshape(B, K, L).select(1, 0); // [B, L]
-  const trueMasks = text.masks.reshape(B, K, L).select(1, 0); // [B, L]
-  const itmLogits = model.itm(clsFeatures(model, image.indexSelect(0, imageIndex), trueRows, trueMasks)); // [B, 2]
+  const itmLogits = model.itm(clsFeatures(model, image.indexSelect(0, imageIndex), trueIds, trueMasks)); // [B, 2]
   const itm = itmLoss({ logits: itmLogits, labels });
   return {
     loss: irtr.loss.add(itm.loss.mul(o.itmWeight)),
