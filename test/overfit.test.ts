@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { manualSeed } from '../src/tensor/index.js';
 import { finetune, finetuneDefaults, type FinetuneConfig } from '../src/tasks/finetune.js';
 import { CAPTION_DEFAULTS, finetuneCaption } from '../src/tasks/caption/recipe.js';
+import { cli } from './cli-helpers.js';
+import sharp from 'sharp';
+import { ShapesWorld } from '../src/data/shapes/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'flm-overfit-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -51,6 +54,25 @@ describe('each fine-tune learns 16 examples (default recipe, tiny preset, from s
     lossFalls('vqa', train, 0.7);
     const v = val.at(-1)!;
     assert.ok(v.vqa_score! > v.vqa_prior_score! + 0.1, `vqa_score ${v.vqa_score} vs answer prior ${v.vqa_prior_score}`);
+  });
+
+  it('VQA answered by the language model (--answer-head lm): learns too, and the saved run answers the same way', async () => {
+    const out = await classification('vqa', 120, { answerHead: 'lm', out: join(root, 'vqa-lm') });
+    const { train, val } = metricsOf(out);
+    lossFalls('vqa (lm)', train, 0.7);
+    const v = val.at(-1)!;
+    assert.ok(v.vqa_score! > v.vqa_prior_score! + 0.1, `vqa_score ${v.vqa_score} vs answer prior ${v.vqa_prior_score}`);
+    // `flm eval` rebuilds the task from the checkpoint: it must answer with the LM, not look for a classifier
+    const e = await cli('eval', 'vqa', '--checkpoint', out, '--which', 'latest', '--data', `shapes:train?${SET}&task=vqa`, '--json');
+    assert.equal(e.code, 0, e.err);
+    assert.equal((JSON.parse(e.out) as { metrics: { vqa_score: number } }).metrics.vqa_score, v.vqa_score);
+    const png = join(root, 'scene.png');
+    await sharp(Buffer.from(new ShapesWorld({ seed: 5, n: 1, imageSize: 32 }).image(0)), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(png);
+    const q = await cli('vqa', png, 'what colour is the circle?', '--checkpoint', out, '--top', '22', '--json');
+    assert.equal(q.code, 0, q.err);
+    const scores = (JSON.parse(q.out) as { answers: { score: number }[] }).answers.map((a) => a.score);
+    assert.equal(scores.length, 22, 'every answer of the shapes vocabulary');
+    assert.ok(scores.every((p) => p > 0 && p < 1) && Math.abs(scores.reduce((a, p) => a + p, 0) - 1) < 1e-4, `a softmax over the answers: ${scores.join(', ')}`);
   });
 
   it('NLVR2: the training statements judged far above chance (0.5)', async () => {

@@ -188,6 +188,9 @@ export function taskGraphs(model: FLMModel, task: string): OnnxGraph[] {
     case 'caption':
       return [imageEncoder(model), captionStep(model)];
     case 'vqa':
+      if (!model.vqa_classifier && model.lm_score) {
+        throw new OnnxExportError('this VQA model was fine-tuned with --answer-head lm: it answers with its language model, which the ONNX export does not write; fine-tune with --answer-head classifier (the default) to export a VQA model');
+      }
       need(model.vqa_classifier, 'vqa_classifier');
       return [imageEncoder(model), clsHead(model, 'vqa')];
     case 'retrieval':

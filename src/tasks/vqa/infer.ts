@@ -1,16 +1,19 @@
 // `flm vqa`: answer a question about an image with a VQA fine-tuned checkpoint (`flm finetune vqa`): the
 // answer is the argmax of vqa_classifier(cls_feats) over the answer vocabulary saved in the checkpoint's
-// state.json (`answers`, vqa.ts) (spec D.8, F). Questions are tokenized as they are (E.4).
+// state.json (`answers`, vqa.ts) (spec D.8, F), or for a run fine-tuned with `--answer-head lm`
+// (state.json `answer_head`) the answer the forward stream's language model finds likeliest
+// (lm-answers.ts). Questions are tokenized as they are (E.4).
 import { noGrad, tidy } from '../../tensor/index.js';
 import { FLMModel } from '../../models/index.js';
 import { CheckpointError } from '../../train/checkpoint.js';
 import { loadImageBatch, textBatch, type ImageInput } from '../common/inference-inputs.js';
 import { clsFeatures } from '../common/task.js';
 import type { RunModel } from '../common/inference-model.js';
+import { answerPlan, lmAnswerScores } from './lm-answers.js';
 
 export interface VqaAnswerScore {
   answer: string;
-  /** sigmoid of the answer's logit (the model is trained with BCE on soft scores) */
+  /** sigmoid of the answer's logit (the model is trained with BCE on soft scores); lm: its softmax probability among the answers */
   score: number;
 }
 
@@ -25,6 +28,7 @@ export function answerVocabOf(run: RunModel): string[] {
 export async function answerQuestion(run: RunModel, image: ImageInput, question: string, o: { top?: number } = {}): Promise<VqaAnswerScore[]> {
   const { model } = run;
   const head = model.vqa_classifier;
+  if (run.state.answer_head === 'lm' && model instanceof FLMModel) return answerByLm(run, model, image, question, o.top ?? 5);
   if (!head || !(model instanceof FLMModel)) throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint without a VQA head: fine-tune it with \`flm finetune vqa\` first`);
   if (question.trim() === '') throw new RangeError('the question is empty');
   const answers = answerVocabOf(run);
@@ -40,6 +44,19 @@ export async function answerQuestion(run: RunModel, image: ImageInput, question:
       .map((score, i) => ({ answer: answers[i]!, score }))
       .sort((a, b) => b.score - a.score)
       .slice(0, o.top ?? 5);
+  } finally {
+    pixels.dispose();
+  }
+}
+
+async function answerByLm(run: RunModel, model: FLMModel, image: ImageInput, question: string, top: number): Promise<VqaAnswerScore[]> {
+  if (question.trim() === '') throw new RangeError('the question is empty');
+  const answers = answerVocabOf(run);
+  const plan = answerPlan(run.tokenizer, answers);
+  const pixels = await loadImageBatch([image], run.config.image_size); // [1, 3, S, S]
+  try {
+    const probs = noGrad(() => tidy(() => lmAnswerScores(model, run.tokenizer, plan, pixels, [question]).softmax(-1).select(0, 0).toFlatArray())); // [C]
+    return probs.map((score, i) => ({ answer: answers[i]!, score })).sort((a, b) => b.score - a.score).slice(0, top);
   } finally {
     pixels.dispose();
   }

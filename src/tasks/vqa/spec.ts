@@ -1,4 +1,5 @@
-// `flm finetune vqa`: answer classifier on cls_feats, BCE on soft scores (spec D.8).
+// `flm finetune vqa`: answer classifier on cls_feats, BCE on soft scores (spec D.8), or (--answer-head lm)
+// answers scored by the forward stream's language model.
 import { setting, type TaskSpec } from '../../config/settings.js';
 
 /** Official recipe (E.7): lr 5e-6, head x50, cross-modal x5, batch 512; here lr 5e-5, batch 32 for a CPU. */
@@ -7,6 +8,7 @@ export const VQA = {
   description: 'VQA: answer classifier on cls_feats, BCE on soft scores (spec D.8)',
   settings: {
     minAnswerCount: setting.int('non-shapes data: answers seen at least n times form the vocabulary (official 9)', 1, 9),
+    answerHead: setting.choice('what answers: classifier = a new answer classifier on cls_feats, BCE on soft scores (official); lm = the forward stream\'s language model, each answer scored by its log-likelihood after the question, a softmax over the answers', ['classifier', 'lm'], 'classifier'),
   },
   defaults: {
     data: 'shapes:train?n=2000&seed=1&task=vqa', valData: 'shapes:val?n=50&seed=1&task=vqa', steps: 150, evalEvery: 50, batchSize: 32, lr: 5e-5, lrMultHead: 50, lrMultCrossModal: 5,

@@ -3,6 +3,9 @@
 // >= 4 -> 1), mean over B·C times C. Evaluation: the VQA score, the argmax answer scored by its soft
 // target (spec F).
 //
+// `answerHead: 'lm'` answers with the language model instead (lm-answers.ts): each answer scored by its
+// log-likelihood after the question on the forward stream, a softmax over the answers in training.
+//
 // The answer vocabulary: the shapes world's fixed VQA_ANSWERS, or for other data the normalised
 // `multiple_choice_answer` values seen at least `minAnswerCount` times in the training data (official:
 // 9, over train+val). Training questions without an in-vocabulary answer are dropped, as the official
@@ -20,6 +23,7 @@ import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
 import { answerCounts, isVqaMeta, mainAnswer } from './answers.js';
 import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer-prior.js';
+import { answerPlan, lmAnswerLoss, lmAnswerScores, type AnswerPlan } from './lm-answers.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
 /** One answered question (VQAv2 result-file keys, plus the question and the expected answer where known). */
@@ -65,15 +69,19 @@ export function answerVocabulary(items: readonly DataItem[], o: { shapes: boolea
   return vocab;
 }
 
+/** What answers: a new classifier on cls_feats (official), or the forward stream's language model. */
+export type VqaAnswerHead = 'classifier' | 'lm';
+
 class VqaTask implements FinetuneTask {
   readonly name = 'vqa' as const;
   readonly index: ReadonlyMap<string, number>;
+  private plan: { tok: TextTokenizer; plan: AnswerPlan } | null = null;
 
   /** mean soft target of every answer over `classPriorCount` training questions (null: evaluation only) */
   classPrior: Float64Array | null = null;
   classPriorCount = 0;
 
-  constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null) {
+  constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null, readonly head: VqaAnswerHead) {
     this.index = new Map(answers.map((a, i) => [a, i]));
   }
 
@@ -84,7 +92,7 @@ class VqaTask implements FinetuneTask {
    */
   initHeads(model: FLMModel, missing: readonly string[] | null): string | null {
     const head = model.vqa_classifier;
-    if (!head || !this.classPrior || !head.l3.bias) return null;
+    if (this.head !== 'classifier' || !head || !this.classPrior || !head.l3.bias) return null;
     if (missing !== null && !missing.includes('vqa_classifier.3.bias')) return null;
     const logOdds = Float32Array.from(this.classPrior, (p) => {
       const q = Math.min(Math.max(p, 1e-4), 1 - 1e-4);
@@ -95,23 +103,38 @@ class VqaTask implements FinetuneTask {
   }
 
   get stateExtras(): Record<string, unknown> {
-    return { answers: this.answers, ...(this.prior ? { answer_prior: this.prior } : {}) };
+    return { answers: this.answers, ...(this.prior ? { answer_prior: this.prior } : {}), ...(this.head === 'lm' ? { answer_head: 'lm' } : {}) };
   }
 
   modelOverrides() {
-    return { loss_names: fullLosses({ vqa: 1 }), vqa_label_size: this.answers.length };
+    // the lm head reads `lm_score`, the forward stream's LM head of a caption model and (shared weights,
+    // the default) of an FLM pretraining
+    return this.head === 'lm' ? { loss_names: fullLosses({ ar: 1 }) } : { loss_names: fullLosses({ vqa: 1 }), vqa_label_size: this.answers.length };
   }
 
-  logits(model: FLMModel, b: Batch) {
+  private planFor(tok: TextTokenizer): AnswerPlan {
+    if (this.plan?.tok !== tok) this.plan = { tok, plan: answerPlan(tok, this.answers) };
+    return this.plan.plan;
+  }
+
+  /** [B, C]: classifier logits, or (lm) the answers' log-likelihoods; the argmax is the answer either way. */
+  logits(model: FLMModel, b: Batch, tok: TextTokenizer) {
+    if (this.head === 'lm') return lmAnswerScores(model, tok, this.planFor(tok), batchTensors(b).image, b.texts);
     if (!model.vqa_classifier) throw new Error('the model has no vqa_classifier head (loss_names.vqa = 0)');
     const x = batchTensors(b);
     return model.vqa_classifier.forward(clsFeatures(model, x.image, x.textIds, x.textMasks)); // [B, C]
   }
 
-  loss(model: FLMModel, b: Batch, _tok: TextTokenizer, _ctx: StepContext): ObjectiveResult {
+  loss(model: FLMModel, b: Batch, tok: TextTokenizer, _ctx: StepContext): ObjectiveResult {
     const t = b.meta.map((m) => vqaTargetOf(m, this.index));
     const targets = vqaTargets(t.map((x) => x.labels), t.map((x) => x.scores), this.answers.length); // [B, C]
-    return vqaLoss({ logits: this.logits(model, b), targets });
+    if (this.head === 'classifier') return vqaLoss({ logits: this.logits(model, b, tok), targets });
+    return tidy((): ObjectiveResult => {
+      const scores = this.logits(model, b, tok); // [B, C]
+      const loss = lmAnswerLoss(scores, targets); // []
+      const vqaScore = noGrad(() => targets.to(scores.dtype).gather(1, scores.detach().argmax(-1, true)).mean()); // []
+      return { loss, terms: { vqa: loss }, metrics: { vqaScore } };
+    });
   }
 
   async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
@@ -122,7 +145,7 @@ class VqaTask implements FinetuneTask {
     const predictions: VqaPrediction[] = [];
     let n = 0;
     for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
-      const logits = noGrad(() => tidy(() => this.logits(model, b).toTypedArray() as Float32Array)); // [B·C]
+      const logits = noGrad(() => tidy(() => this.logits(model, b, tok).toTypedArray() as Float32Array)); // [B·C]
       const targets = b.meta.map((m) => vqaTargetOf(m, this.index));
       score.update(logits, C, targets);
       if (this.prior) priorScore.update(this.priorLogits(b.meta as VqaMeta[], C), C, targets);
@@ -157,16 +180,16 @@ class VqaTask implements FinetuneTask {
  */
 export async function createVqaTask(
   train: { spec: string; source: DatasetSource } | null,
-  o: { answers?: readonly string[]; prior?: AnswerPrior | null; minAnswerCount: number },
+  o: { answers?: readonly string[]; prior?: AnswerPrior | null; minAnswerCount: number; answerHead?: VqaAnswerHead },
 ): Promise<{ task: FinetuneTask; source: DatasetSource | null }> {
   if (!train) {
     if (!o.answers || o.answers.length === 0) throw new Error('VQA evaluation needs the answer vocabulary of the fine-tuned run (state.json `answers`)');
-    return { task: new VqaTask(o.answers, o.prior ?? null), source: null };
+    return { task: new VqaTask(o.answers, o.prior ?? null, o.answerHead ?? 'classifier'), source: null };
   }
   const items = await allItems(train.source);
   if (!items.some((it) => isVqaMeta(it.meta))) throw new DataError(`${train.spec}: no VQA questions (use shapes:...&task=vqa or a vqa: spec)`);
   const answers = o.answers ?? answerVocabulary(items, { shapes: parseDatasetSpec(train.spec).scheme === 'shapes', minAnswerCount: o.minAnswerCount });
-  const task = new VqaTask(answers, answerPriorOf(items));
+  const task = new VqaTask(answers, answerPriorOf(items), o.answerHead ?? 'classifier');
   const kept: DataItem[] = [];
   const mean = new Float64Array(answers.length);
   for (const it of items) {

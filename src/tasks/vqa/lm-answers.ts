@@ -1,0 +1,133 @@
+// VQA answered by the language model (`--answer-head lm`): each answer of the vocabulary is scored by
+// its log-likelihood as the words that follow the question on the forward (left-to-right) stream,
+// log p(a | image, question) = sum_k log p(a_k | image, question, a_<k), read from the forward stream's
+// LM head (the head captions are decoded with). The answer is the best-scoring one; training is a
+// softmax over the answers' scores against the normalised soft targets. Unlike a new classifier on
+// cls_feats, every answer starts from what pretraining taught the LM head about its words.
+//
+// Cost: the forward stream runs once per question and per distinct "answer minus its last token"
+// prefix that is not itself the start of a longer one (the shapes world: 3 rows, "Ġ y", "Ġ n" for yes
+// and no and the question alone for the rest), and the LM head once per distinct answer prefix. The
+// image tokens are computed once per image.
+import { tensor, tidy, type Tensor } from '../../tensor/index.js';
+import type { FLMModel } from '../../models/index.js';
+import { forwardMask, toAdditive } from '../../objectives/index.js';
+import { DataError } from '../../data/types.js';
+import type { TextTokenizer } from '../../data/tokenizer.js';
+import { captionImageTokens, forwardHead, forwardStream } from '../caption/decode.js';
+
+/** How the answers of a vocabulary are read off the forward stream (built once per tokenizer). */
+export interface AnswerPlan {
+  /** each answer's tokens as they follow a question (with the leading space the tokenizer gives them) */
+  tokens: number[][];
+  /** forward-stream rows appended to every question: the maximal answer prefixes */
+  rows: number[][];
+  /** each distinct answer prefix ("context"): its row and its length in that row */
+  contexts: { row: number; length: number }[];
+  /** per answer and token k: the context that predicts it */
+  contextOf: number[][];
+  /** the longest row */
+  maxRow: number;
+}
+
+function contentIds(tok: TextTokenizer, text: string): number[] {
+  const e = tok.encode(text, { pad: false, maxLength: Math.max(tok.maxLength, 512) });
+  const out: number[] = [];
+  for (let i = 0; i < e.length; i++) if (e.specialTokensMask[i] === 0) out.push(e.ids[i]!);
+  return out;
+}
+
+// answers follow the question's last word after a space; a byte-level BPE tokenizer spells " red" and
+// "red" with different tokens, so each answer is tokenized in that position
+const PROBE = '?';
+
+export function answerPlan(tok: TextTokenizer, answers: readonly string[]): AnswerPlan {
+  const probe = contentIds(tok, PROBE);
+  const tokens = answers.map((a) => {
+    const ids = contentIds(tok, `${PROBE} ${a}`);
+    if (ids.length <= probe.length || probe.some((t, i) => ids[i] !== t)) throw new DataError(`VQA answer '${a}' has no tokens of its own after a question (tokenizer ${tok.modelType})`);
+    return ids.slice(probe.length);
+  });
+  const key = (ids: readonly number[]) => ids.join(',');
+  // the contexts: every proper prefix of every answer (the empty one included)
+  const ctxIds = new Map<string, number[]>();
+  for (const t of tokens) for (let k = 0; k < t.length; k++) ctxIds.set(key(t.slice(0, k)), t.slice(0, k));
+  const all = [...ctxIds.values()];
+  const isPrefix = (p: readonly number[], of: readonly number[]) => p.length <= of.length && p.every((v, i) => of[i] === v);
+  const rows = all.filter((c) => !all.some((o) => o.length > c.length && isPrefix(c, o)));
+  const contextIndex = new Map<string, number>();
+  const contexts = all.map((c, i) => {
+    contextIndex.set(key(c), i);
+    return { row: rows.findIndex((r) => isPrefix(c, r)), length: c.length };
+  });
+  const contextOf = tokens.map((t) => t.map((_, k) => contextIndex.get(key(t.slice(0, k)))!));
+  return { tokens, rows, contexts, contextOf, maxRow: Math.max(...rows.map((r) => r.length)) };
+}
+
+/** The question's ids without the closing special token(s), cut to leave room for the longest row. */
+function questionIds(tok: TextTokenizer, question: string, room: number): number[] {
+  const e = tok.encode(question, { pad: false, maxLength: room + 1 });
+  let n = e.length;
+  while (n > 1 && e.specialTokensMask[n - 1] === 1) n--;
+  if (n < 2) throw new DataError(`a VQA question has no tokens: '${question}'`);
+  return Array.from(e.ids.subarray(0, n));
+}
+
+/**
+ * Scores [B, C]: log p(answer | image, question) of every answer of the plan. image: [B, 3, S, S].
+ * Differentiable (the training loss is a softmax over them).
+ */
+export function lmAnswerScores(model: FLMModel, tok: TextTokenizer, plan: AnswerPlan, image: Tensor, questions: readonly string[]): Tensor {
+  return tidy(() => {
+    const B = questions.length;
+    const P = plan.rows.length;
+    const U = plan.contexts.length;
+    const C = plan.tokens.length;
+    const room = model.config.max_text_len - plan.maxRow;
+    if (room < 2) throw new DataError(`the model's text length (${model.config.max_text_len}) leaves no room for a question before the longest answer`);
+    const qs = questions.map((q) => questionIds(tok, q, room));
+    const L = Math.max(...qs.map((q) => q.length)) + plan.maxRow;
+    const ids = new Int32Array(B * P * L).fill(tok.specialIds.pad);
+    const mask = new Int32Array(B * P * L);
+    qs.forEach((q, b) => plan.rows.forEach((r, p) => {
+      const o = (b * P + p) * L;
+      [...q, ...r].forEach((t, i) => { ids[o + i] = t; mask[o + i] = 1; });
+    }));
+    const rowImage = tensor(Int32Array.from({ length: B * P }, (_, i) => Math.floor(i / P)), { dtype: 'int64' });
+    const img = captionImageTokens(model, image).indexSelect(0, rowImage); // [B·P, N_img, H]
+    const idsT = tensor(ids, { shape: [B * P, L], dtype: 'int64' });
+    const maskT = tensor(mask, { shape: [B * P, L], dtype: 'int64' });
+    const f = forwardStream(model, img, idsT, toAdditive(forwardMask(maskT))); // [B·P, L, H]
+    const H = f.shape[2]!;
+    // the hidden state that predicts each context's next token: the question's last token + the context
+    const at = Int32Array.from({ length: B * U }, (_, i) => {
+      const b = Math.floor(i / U);
+      const u = plan.contexts[i % U]!;
+      return (b * P + u.row) * L + qs[b]!.length - 1 + u.length;
+    });
+    const hidden = f.reshape([B * P * L, H]).indexSelect(0, tensor(at, { dtype: 'int64' })); // [B·U, H]
+    const logp = forwardHead(model).forward(hidden).logSoftmax(-1); // [B·U, V]
+    const V = logp.shape[1]!;
+    const K = Math.max(...plan.tokens.map((t) => t.length));
+    const pick = new Int32Array(B * C * K);
+    const keep = new Float32Array(B * C * K);
+    for (let b = 0; b < B; b++) {
+      plan.tokens.forEach((t, c) => t.forEach((id, k) => {
+        const i = (b * C + c) * K + k;
+        pick[i] = (b * U + plan.contextOf[c]![k]!) * V + id;
+        keep[i] = 1;
+      }));
+    }
+    const tokenLogp = logp.reshape([B * U * V]).indexSelect(0, tensor(pick, { dtype: 'int64' })); // [B·C·K]
+    return tokenLogp.mul(tensor(keep).to(tokenLogp.dtype)).reshape([B, C, K]).sum(-1); // [B, C]
+  });
+}
+
+/** Cross-entropy of the answers' softmax against the soft targets normalised per question: []. */
+export function lmAnswerLoss(scores: Tensor, targets: Tensor): Tensor {
+  return tidy(() => {
+    const t = targets.to(scores.dtype); // [B, C]
+    const p = t.div(t.sum(-1, { keepdim: true }).clamp(1e-12)); // [B, C]
+    return p.mul(scores.logSoftmax(-1)).sum(-1).mean().neg();
+  });
+}
