@@ -6,9 +6,10 @@
 // cls_feats, every answer starts from what pretraining taught the LM head about its words.
 //
 // Cost: the forward stream runs once per question and per distinct "answer minus its last token"
-// prefix that is not itself the start of a longer one (the shapes world: 3 rows, "Ġ y", "Ġ n" for yes
-// and no and the question alone for the rest), and the LM head once per distinct answer prefix. The
-// image tokens are computed once per image.
+// prefix that is not itself the start of a longer one (with a tokenizer trained on the shapes world's
+// captions: 2 rows, the question + "Ġ y" and + "Ġ n", which also hold the contexts of the one-token
+// answers and of the numbers' "Ġ 2"), and the LM head once per distinct answer prefix. The image tokens
+// are computed once per image.
 import { tensor, tidy, type Tensor } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
 import { forwardMask, toAdditive } from '../../objectives/index.js';
