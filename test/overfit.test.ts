@@ -57,6 +57,8 @@ describe('each fine-tune learns 16 examples (default recipe, tiny preset, from s
   });
 
   it('VQA answered by the language model (--answer-head lm): learns too, and the saved run answers the same way', async () => {
+    // a source without an LM head (the classifier run above) is refused, not started from a random head
+    await assert.rejects(classification('vqa', 1, { answerHead: 'lm', from: join(root, 'vqa'), out: join(root, 'vqa-lm-from-classifier') }), /has no lm_score\./);
     const out = await classification('vqa', 120, { answerHead: 'lm', out: join(root, 'vqa-lm') });
     const { train, val } = metricsOf(out);
     lossFalls('vqa (lm)', train, 0.7);

@@ -13,13 +13,14 @@ import { objectiveConfig } from '../src/tasks/pretrain/objective-step.js';
 import { captionModelConfig } from '../src/tasks/caption/recipe.js';
 import { captionImageTokens, forwardHead, forwardStream } from '../src/tasks/caption/decode.js';
 import { forwardMask, toAdditive } from '../src/objectives/index.js';
-import { answerPlan, lmAnswerLoss, lmAnswerScores } from '../src/tasks/vqa/lm-answers.js';
+import { answerPlan, lmAnswerLoss, lmAnswerScores, questionIds } from '../src/tasks/vqa/lm-answers.js';
 import { taskGraphs } from '../src/onnx/flm-graphs.js';
 
 const S = 32;
 const world = new ShapesWorld({ seed: 5, n: 8, imageSize: S });
 const captions = Array.from({ length: 8 }, (_, i) => world.captions(i)).flat();
-const questions = Array.from({ length: 4 }, (_, i) => world.vqa(i)[0]!.question);
+// generated questions, plus a one-word one and a long one (rows of different lengths: the padding path)
+const questions = [...Array.from({ length: 3 }, (_, i) => world.vqa(i)[0]!.question), 'colour?', 'is there a small red circle to the left of the large blue square and above the green star?'];
 
 function images(n: number): Tensor {
   const plane = 3 * S * S;
@@ -28,11 +29,9 @@ function images(n: number): Tensor {
   return tensor(flat, { shape: [n, 3, S, S] });
 }
 
-/** log p(answer | image, question) with one forward pass of `<s> question answer` alone. */
-function aloneScore(model: FLMModel, tok: TextTokenizer, image: Tensor, question: string, answerIds: readonly number[]): number {
+/** log p(answer | image, question) with one forward pass of `<s> question answer` alone (q: the question's ids, `<s>` first). */
+function aloneScore(model: FLMModel, image: Tensor, q: readonly number[], answerIds: readonly number[]): number {
   return noGrad(() => tidy(() => {
-    const e = tok.encode(question, { pad: false });
-    const q = Array.from(e.ids.subarray(0, e.length - 1)); // without </s>
     const row = [...q, ...answerIds];
     const ids = tensor(Int32Array.from(row), { shape: [1, row.length], dtype: 'int64' });
     const f = forwardStream(model, captionImageTokens(model, image), ids, toAdditive(forwardMask(ones([1, row.length], { dtype: 'int64' })))); // [1, T, H]
@@ -84,7 +83,8 @@ describe('VQA answered by the language model', () => {
     questions.forEach((q, b) => {
       const img = imgs.narrow(0, b, 1);
       for (let c = 0; c < C; c++) {
-        const want = aloneScore(model, tok, img, q, plan.tokens[c]!);
+        const e = tok.encode(q, { pad: false });
+        const want = aloneScore(model, img, Array.from(e.ids.subarray(0, e.length - 1)), plan.tokens[c]!); // without </s>
         assert.ok(Math.abs(got[b * C + c]! - want) < 1e-4, `question ${b} answer '${VQA_ANSWERS[c]}': ${got[b * C + c]} vs ${want}`);
       }
       img.dispose();
@@ -100,6 +100,7 @@ describe('VQA answered by the language model', () => {
     t[1 * C + 1] = 0.3;
     t[2 * C + 7] = 1;
     t[3 * C + 20] = 1;
+    t[4 * C + 5] = 1;
     const targets = tensor(t, { shape: [questions.length, C] });
     const loss = tidy(() => lmAnswerLoss(lmAnswerScores(model, tok, plan, imgs, questions), targets));
     const scores = noGrad(() => tidy(() => lmAnswerScores(model, tok, plan, imgs, questions).logSoftmax(-1).toFlatArray()));
@@ -122,6 +123,38 @@ describe('VQA answered by the language model', () => {
     model.zeroGrad();
     loss.dispose();
     targets.dispose();
+  });
+
+  it('a question too long for the text length is cut to its first tokens, an empty one answered from the image alone', () => {
+    const plan = answerPlan(tok, VQA_ANSWERS);
+    const room = model.config.max_text_len - plan.maxRow;
+    const long = Array.from({ length: 30 }, () => 'is the red circle left of the blue square').join(' and ') + '?';
+    const img = imgs.narrow(0, 0, 2);
+    assert.throws(() => lmAnswerScores(model, tok, plan, img, [long]), /2 image\(s\) for 1 question/);
+    const got = noGrad(() => tidy(() => lmAnswerScores(model, tok, plan, img, [long, '']).toFlatArray())); // [2·C]
+    const cut = questionIds(tok, long, room);
+    assert.equal(cut.length, room, 'the long question fills the room left by the longest answer row');
+    assert.deepEqual(cut, Array.from(tok.encode(long, { pad: false, maxLength: 1000 }).ids.subarray(0, room)));
+    assert.deepEqual(questionIds(tok, '', room), [tok.specialIds.cls, tok.specialIds.sep]);
+    const C = VQA_ANSWERS.length;
+    const first = imgs.narrow(0, 0, 1);
+    const second = imgs.narrow(0, 1, 1);
+    for (const c of [0, 7, 20]) {
+      assert.ok(Math.abs(got[c]! - aloneScore(model, first, cut, plan.tokens[c]!)) < 1e-4, `long question, answer ${VQA_ANSWERS[c]}`);
+      assert.ok(Math.abs(got[C + c]! - aloneScore(model, second, [tok.specialIds.cls, tok.specialIds.sep], plan.tokens[c]!)) < 1e-4, `empty question, answer ${VQA_ANSWERS[c]}`);
+    }
+    for (const t of [img, first, second]) t.dispose();
+  });
+
+  it('an answer that starts another also scores the end token; an empty or too large vocabulary is refused by name', () => {
+    const plan = answerPlan(tok, ['red', 'red circle', 'blue']);
+    const red = answerPlan(tok, ['red']).tokens[0]!;
+    assert.deepEqual(plan.tokens[0], [...red, tok.specialIds.sep], '"red" is scored as "red" then the end of the answer');
+    assert.equal(plan.tokens[1]!.at(-1) === tok.specialIds.sep, false);
+    assert.equal(plan.tokens[2]!.at(-1) === tok.specialIds.sep, false);
+    assert.throws(() => answerPlan(tok, []), /vocabulary is empty/);
+    const many = Array.from({ length: 400 }, (_, i) => `answer number ${i} of many`);
+    assert.throws(() => answerPlan(tok, many), /--answer-head classifier/);
   });
 
   it('the ONNX export refuses a model that answers with its language model, naming the flag', () => {

@@ -54,6 +54,11 @@ export function finetuneRecipe<S extends TaskSpec>(
         if (main) barrier();
         built = { model: r.model, modelConfig: r.config, tokenizer: r.tokenizer };
         const fresh = r.report.loaded === 0 ? null : r.report.missing;
+        const absent = fresh?.filter((k) => task.loadFromSource?.some((p) => k.startsWith(p))) ?? [];
+        if (absent.length > 0) {
+          r.model.dispose();
+          throw new TrainConfigError(`from: ${r.report.source} has no ${absent.join(', ')}: the ${task.name} task reads them pretrained (fine-tune from a pretraining or captioning run)`);
+        }
         // the official recipe keeps the zero biases of a new head
         const headLine = c.recipe === 'fast' ? task.initHeads?.(r.model, fresh) ?? null : null;
         init = { lines: [...formatInitReport(r.report), ...(headLine ? [headLine] : [])], report: r.report };

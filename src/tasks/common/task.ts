@@ -53,6 +53,11 @@ export interface FinetuneTask {
    * Returns a line for the init report, or null when nothing was done.
    */
   initHeads?(model: FLMModel, missing: readonly string[] | null): string | null;
+  /**
+   * Parameter-name prefixes a fine-tune from a run (`--from`) must load rather than initialise (VQA
+   * answered by the LM: the pretrained LM head); the recipe refuses a source without them.
+   */
+  readonly loadFromSource?: readonly string[];
   /** metrics on a dataset spec; the model is in eval mode and no gradient is recorded */
   evaluate(model: FLMModel, tokenizer: TextTokenizer, spec: string, o?: EvalOptions): Promise<TaskEvaluation>;
 }

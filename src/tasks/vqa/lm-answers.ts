@@ -1,7 +1,8 @@
 // VQA answered by the language model (`--answer-head lm`): each answer of the vocabulary is scored by
 // its log-likelihood as the words that follow the question on the forward (left-to-right) stream,
 // log p(a | image, question) = sum_k log p(a_k | image, question, a_<k), read from the forward stream's
-// LM head (the head captions are decoded with). The answer is the best-scoring one; training is a
+// LM head (the head captions are decoded with). An answer whose tokens start another answer's ("red" and
+// "red and white") also scores the end token `</s>` after it, or the longer one could never lose to it. The answer is the best-scoring one; training is a
 // softmax over the answers' scores against the normalised soft targets. Unlike a new classifier on
 // cls_feats, every answer starts from what pretraining taught the LM head about its words.
 //
@@ -9,7 +10,9 @@
 // prefix that is not itself the start of a longer one (with a tokenizer trained on the shapes world's
 // captions: 2 rows, the question + "Ġ y" and + "Ġ n", which also hold the contexts of the one-token
 // answers and of the numbers' "Ġ 2"), and the LM head once per distinct answer prefix. The image tokens
-// are computed once per image.
+// are computed once per image. Vocabularies needing more than MAX_CONTEXTS distinct prefixes (a VQAv2
+// vocabulary of thousands of answers) are refused: their [B·contexts, V] log-probabilities do not fit a
+// training step; the classifier head is the one for them.
 import { tensor, tidy, type Tensor } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
 import { forwardMask, toAdditive } from '../../objectives/index.js';
@@ -42,19 +45,27 @@ function contentIds(tok: TextTokenizer, text: string): number[] {
 // "red" with different tokens, so each answer is tokenized in that position
 const PROBE = '?';
 
+export const MAX_CONTEXTS = 256;
+
+const isPrefix = (p: readonly number[], of: readonly number[]) => p.length <= of.length && p.every((v, i) => of[i] === v);
+
 export function answerPlan(tok: TextTokenizer, answers: readonly string[]): AnswerPlan {
+  if (answers.length === 0) throw new DataError('the VQA answer vocabulary is empty');
   const probe = contentIds(tok, PROBE);
-  const tokens = answers.map((a) => {
+  const words = answers.map((a) => {
     const ids = contentIds(tok, `${PROBE} ${a}`);
     if (ids.length <= probe.length || probe.some((t, i) => ids[i] !== t)) throw new DataError(`VQA answer '${a}' has no tokens of its own after a question (tokenizer ${tok.modelType})`);
     return ids.slice(probe.length);
   });
+  const tokens = words.map((w, c) => (words.some((o, d) => d !== c && o.length > w.length && isPrefix(w, o)) ? [...w, tok.specialIds.sep] : w));
   const key = (ids: readonly number[]) => ids.join(',');
   // the contexts: every proper prefix of every answer (the empty one included)
   const ctxIds = new Map<string, number[]>();
   for (const t of tokens) for (let k = 0; k < t.length; k++) ctxIds.set(key(t.slice(0, k)), t.slice(0, k));
   const all = [...ctxIds.values()];
-  const isPrefix = (p: readonly number[], of: readonly number[]) => p.length <= of.length && p.every((v, i) => of[i] === v);
+  if (all.length > MAX_CONTEXTS) {
+    throw new DataError(`--answer-head lm: the ${answers.length} answers need ${all.length} distinct answer prefixes per question (at most ${MAX_CONTEXTS}): use --answer-head classifier for a vocabulary this large`);
+  }
   const rows = all.filter((c) => !all.some((o) => o.length > c.length && isPrefix(c, o)));
   const contextIndex = new Map<string, number>();
   const contexts = all.map((c, i) => {
@@ -65,13 +76,16 @@ export function answerPlan(tok: TextTokenizer, answers: readonly string[]): Answ
   return { tokens, rows, contexts, contextOf, maxRow: Math.max(...rows.map((r) => r.length)) };
 }
 
-/** The question's ids without the closing special token(s), cut to leave room for the longest row. */
-function questionIds(tok: TextTokenizer, question: string, room: number): number[] {
-  const e = tok.encode(question, { pad: false, maxLength: room + 1 });
+/**
+ * The question's ids without the closing special token(s), its first `room` tokens. An empty question
+ * keeps `</s>` as its one token: position 0 sees the whole row (the post-CLS rule), so it cannot predict.
+ */
+export function questionIds(tok: TextTokenizer, question: string, room: number): number[] {
+  const e = tok.encode(question, { pad: false, maxLength: Math.max(tok.maxLength, 512) });
   let n = e.length;
   while (n > 1 && e.specialTokensMask[n - 1] === 1) n--;
-  if (n < 2) throw new DataError(`a VQA question has no tokens: '${question}'`);
-  return Array.from(e.ids.subarray(0, n));
+  if (n < 2) return [e.ids[0]!, tok.specialIds.sep];
+  return Array.from(e.ids.subarray(0, Math.min(n, room)));
 }
 
 /**
@@ -81,6 +95,7 @@ function questionIds(tok: TextTokenizer, question: string, room: number): number
 export function lmAnswerScores(model: FLMModel, tok: TextTokenizer, plan: AnswerPlan, image: Tensor, questions: readonly string[]): Tensor {
   return tidy(() => {
     const B = questions.length;
+    if (image.shape[0] !== B) throw new RangeError(`lmAnswerScores: ${image.shape[0]} image(s) for ${B} question(s)`);
     const P = plan.rows.length;
     const U = plan.contexts.length;
     const C = plan.tokens.length;

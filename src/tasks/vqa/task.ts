@@ -76,6 +76,7 @@ class VqaTask implements FinetuneTask {
   readonly name = 'vqa' as const;
   readonly index: ReadonlyMap<string, number>;
   private plan: { tok: TextTokenizer; plan: AnswerPlan } | null = null;
+  readonly loadFromSource: readonly string[];
 
   /** mean soft target of every answer over `classPriorCount` training questions (null: evaluation only) */
   classPrior: Float64Array | null = null;
@@ -83,6 +84,7 @@ class VqaTask implements FinetuneTask {
 
   constructor(readonly answers: readonly string[], readonly prior: AnswerPrior | null, readonly head: VqaAnswerHead) {
     this.index = new Map(answers.map((a, i) => [a, i]));
+    this.loadFromSource = head === 'lm' ? ['lm_score.'] : [];
   }
 
   /**
