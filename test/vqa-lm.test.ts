@@ -12,8 +12,8 @@ import { ShapesWorld, VQA_ANSWERS } from '../src/data/shapes/index.js';
 import { objectiveConfig } from '../src/tasks/pretrain/objective-step.js';
 import { captionModelConfig } from '../src/tasks/caption/recipe.js';
 import { captionImageTokens, forwardHead, forwardStream } from '../src/tasks/caption/decode.js';
-import { forwardMask, toAdditive } from '../src/objectives/index.js';
-import { answerPlan, lmAnswerLoss, lmAnswerScores, questionIds } from '../src/tasks/vqa/lm-answers.js';
+import { forwardMask, toAdditive, vqaSoftmaxLoss } from '../src/objectives/index.js';
+import { answerPlan, lmAnswerScores, questionIds } from '../src/tasks/vqa/lm-answers.js';
 import { taskGraphs } from '../src/onnx/flm-graphs.js';
 
 const S = 32;
@@ -102,7 +102,7 @@ describe('VQA answered by the language model', () => {
     t[3 * C + 20] = 1;
     t[4 * C + 5] = 1;
     const targets = tensor(t, { shape: [questions.length, C] });
-    const loss = tidy(() => lmAnswerLoss(lmAnswerScores(model, tok, plan, imgs, questions), targets));
+    const loss = tidy(() => vqaSoftmaxLoss({ logits: lmAnswerScores(model, tok, plan, imgs, questions), targets }).loss);
     const scores = noGrad(() => tidy(() => lmAnswerScores(model, tok, plan, imgs, questions).logSoftmax(-1).toFlatArray()));
     // the same loss by hand (the model stays in eval mode: no dropout, the same scores twice)
     let want = 0;

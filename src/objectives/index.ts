@@ -9,6 +9,6 @@ export { mlmLoss, type MlmLossInputs } from './mlm.js';
 export { prefixLmLoss, prefixLmLabels, samplePrefixLengths, type PrefixLmLossInputs } from './prefix-lm.js';
 export { itmLoss, itmFeatures, sampleItmLabels, sampleNegativeIndices, sampleItmBatch, type ItmFeatureOptions } from './itm.js';
 export { itcLoss, createLogitScale, clampLogitScale_, ITC_INIT_LOG_SCALE, ITC_MAX_LOG_SCALE, type ItcLossInputs } from './itc.js';
-export { vqaLoss, vqaTargets, vqaAnswerScore } from './vqa.js';
+export { vqaLoss, vqaSoftmaxLoss, vqaTargets, vqaAnswerScore } from './vqa.js';
 export { nlvr2Loss } from './nlvr2.js';
 export { irtrLoss, type IrtrLossInputs } from './irtr.js';

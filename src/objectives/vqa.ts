@@ -28,7 +28,24 @@ export function vqaLoss(inputs: { logits: Tensor; targets: Tensor }): ObjectiveR
     const C = inputs.logits.size(-1);
     const targets = inputs.targets.to(inputs.logits.dtype); // [B, C]
     const loss = F.binaryCrossEntropyWithLogits(inputs.logits, targets).mul(C); // []
-    const vqaScore = noGrad(() => targets.gather(1, inputs.logits.detach().argmax(-1, true)).mean()); // []
-    return { loss, terms: { vqa: loss }, metrics: { vqaScore } };
+    return { loss, terms: { vqa: loss }, metrics: { vqaScore: argmaxScore(inputs.logits, targets) } };
   });
+}
+
+/**
+ * VQA over answer scores that compete (answers scored by a language model): cross-entropy of the
+ * answers' softmax against the soft targets normalised per question; metrics.vqaScore as vqaLoss's.
+ */
+export function vqaSoftmaxLoss(inputs: { logits: Tensor; targets: Tensor }): ObjectiveResult {
+  return tidy((): ObjectiveResult => {
+    const targets = inputs.targets.to(inputs.logits.dtype); // [B, C]
+    const p = targets.div(targets.sum(-1, { keepdim: true }).clamp(1e-12)); // [B, C]
+    const loss = p.mul(inputs.logits.logSoftmax(-1)).sum(-1).mean().neg(); // []
+    return { loss, terms: { vqa: loss }, metrics: { vqaScore: argmaxScore(inputs.logits, targets) } };
+  });
+}
+
+/** Mean target score of each row's argmax answer (detached): []. */
+function argmaxScore(logits: Tensor, targets: Tensor): Tensor {
+  return noGrad(() => targets.gather(1, logits.detach().argmax(-1, true)).mean());
 }

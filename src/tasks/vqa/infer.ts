@@ -28,35 +28,24 @@ export function answerVocabOf(run: RunModel): string[] {
 export async function answerQuestion(run: RunModel, image: ImageInput, question: string, o: { top?: number } = {}): Promise<VqaAnswerScore[]> {
   const { model } = run;
   const head = model.vqa_classifier;
-  if (run.state.answer_head === 'lm' && model instanceof FLMModel) return answerByLm(run, model, image, question, o.top ?? 5);
-  if (!head || !(model instanceof FLMModel)) throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint without a VQA head: fine-tune it with \`flm finetune vqa\` first`);
+  const byLm = run.state.answer_head === 'lm';
+  if (!(model instanceof FLMModel) || (!byLm && !head)) throw new CheckpointError(`${run.dir} is a ${run.task} checkpoint without a VQA head: fine-tune it with \`flm finetune vqa\` first`);
   if (question.trim() === '') throw new RangeError('the question is empty');
   const answers = answerVocabOf(run);
   const classes = run.config.vqa_label_size ?? 3129;
-  if (answers.length !== classes) throw new CheckpointError(`${run.dir}: the VQA head has ${classes} classes but the answer vocabulary has ${answers.length}`);
+  if (!byLm && answers.length !== classes) throw new CheckpointError(`${run.dir}: the VQA head has ${classes} classes but the answer vocabulary has ${answers.length}`);
+  const plan = byLm ? answerPlan(run.tokenizer, answers) : null;
   const pixels = await loadImageBatch([image], run.config.image_size); // [1, 3, S, S]
   try {
     const probs = noGrad(() => tidy(() => {
+      if (plan) return lmAnswerScores(model, run.tokenizer, plan, pixels, [question]).softmax(-1).select(0, 0).toFlatArray(); // [C]
       const t = textBatch(run.tokenizer, [question]);
-      return head.forward(clsFeatures(model, pixels, t.textIds, t.textMasks)).sigmoid().select(0, 0).toFlatArray(); // [C]
+      return head!.forward(clsFeatures(model, pixels, t.textIds, t.textMasks)).sigmoid().select(0, 0).toFlatArray(); // [C]
     }));
     return probs
       .map((score, i) => ({ answer: answers[i]!, score }))
       .sort((a, b) => b.score - a.score)
       .slice(0, o.top ?? 5);
-  } finally {
-    pixels.dispose();
-  }
-}
-
-async function answerByLm(run: RunModel, model: FLMModel, image: ImageInput, question: string, top: number): Promise<VqaAnswerScore[]> {
-  if (question.trim() === '') throw new RangeError('the question is empty');
-  const answers = answerVocabOf(run);
-  const plan = answerPlan(run.tokenizer, answers);
-  const pixels = await loadImageBatch([image], run.config.image_size); // [1, 3, S, S]
-  try {
-    const probs = noGrad(() => tidy(() => lmAnswerScores(model, run.tokenizer, plan, pixels, [question]).softmax(-1).select(0, 0).toFlatArray())); // [C]
-    return probs.map((score, i) => ({ answer: answers[i]!, score })).sort((a, b) => b.score - a.score).slice(0, top);
   } finally {
     pixels.dispose();
   }

@@ -2,9 +2,10 @@
 // its log-likelihood as the words that follow the question on the forward (left-to-right) stream,
 // log p(a | image, question) = sum_k log p(a_k | image, question, a_<k), read from the forward stream's
 // LM head (the head captions are decoded with). An answer whose tokens start another answer's ("red" and
-// "red and white") also scores the end token `</s>` after it, or the longer one could never lose to it. The answer is the best-scoring one; training is a
-// softmax over the answers' scores against the normalised soft targets. Unlike a new classifier on
-// cls_feats, every answer starts from what pretraining taught the LM head about its words.
+// "red and white") also scores the end token `</s>` after it, or the longer one could never lose to it.
+// The answer is the best-scoring one; training is a softmax over the answers' scores against the
+// normalised soft targets (objectives vqaSoftmaxLoss). Unlike a new classifier on cls_feats, every answer
+// starts from what pretraining taught the LM head about its words.
 //
 // Cost: the forward stream runs once per question and per distinct "answer minus its last token"
 // prefix that is not itself the start of a longer one (with a tokenizer trained on the shapes world's
@@ -136,14 +137,5 @@ export function lmAnswerScores(model: FLMModel, tok: TextTokenizer, plan: Answer
     }
     const tokenLogp = logp.reshape([B * U * V]).indexSelect(0, tensor(pick, { dtype: 'int64' })); // [B·C·K]
     return tokenLogp.mul(tensor(keep).to(tokenLogp.dtype)).reshape([B, C, K]).sum(-1); // [B, C]
-  });
-}
-
-/** Cross-entropy of the answers' softmax against the soft targets normalised per question: []. */
-export function lmAnswerLoss(scores: Tensor, targets: Tensor): Tensor {
-  return tidy(() => {
-    const t = targets.to(scores.dtype); // [B, C]
-    const p = t.div(t.sum(-1, { keepdim: true }).clamp(1e-12)); // [B, C]
-    return p.mul(scores.logSoftmax(-1)).sum(-1).mean().neg();
   });
 }

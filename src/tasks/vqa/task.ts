@@ -12,7 +12,7 @@
 // code does. The vocabulary is saved in every checkpoint (`answers`), where `flm vqa` reads it.
 import { noGrad, tensor, tidy } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
-import { vqaAnswerScore, vqaLoss, vqaTargets, type ObjectiveResult } from '../../objectives/index.js';
+import { vqaAnswerScore, vqaLoss, vqaSoftmaxLoss, vqaTargets, type ObjectiveResult } from '../../objectives/index.js';
 import { VqaScore, argmaxRows, normalizeVqaWord, type VqaTarget } from '../../eval/metrics/vqa.js';
 import { VQA_ANSWERS } from '../../data/shapes/index.js';
 import { MemorySource } from '../../data/formats/common.js';
@@ -23,7 +23,7 @@ import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
 import { answerCounts, isVqaMeta, mainAnswer } from './answers.js';
 import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer-prior.js';
-import { answerPlan, lmAnswerLoss, lmAnswerScores, type AnswerPlan } from './lm-answers.js';
+import { answerPlan, lmAnswerScores, type AnswerPlan } from './lm-answers.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
 /** One answered question (VQAv2 result-file keys, plus the question and the expected answer where known). */
@@ -130,13 +130,7 @@ class VqaTask implements FinetuneTask {
   loss(model: FLMModel, b: Batch, tok: TextTokenizer, _ctx: StepContext): ObjectiveResult {
     const t = b.meta.map((m) => vqaTargetOf(m, this.index));
     const targets = vqaTargets(t.map((x) => x.labels), t.map((x) => x.scores), this.answers.length); // [B, C]
-    if (this.head === 'classifier') return vqaLoss({ logits: this.logits(model, b, tok), targets });
-    return tidy((): ObjectiveResult => {
-      const scores = this.logits(model, b, tok); // [B, C]
-      const loss = lmAnswerLoss(scores, targets); // []
-      const vqaScore = noGrad(() => targets.to(scores.dtype).gather(1, scores.detach().argmax(-1, true)).mean()); // []
-      return { loss, terms: { vqa: loss }, metrics: { vqaScore } };
-    });
+    return (this.head === 'lm' ? vqaSoftmaxLoss : vqaLoss)({ logits: this.logits(model, b, tok), targets });
   }
 
   async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
