@@ -7,12 +7,14 @@ and run unchanged, with the same arguments), then
     runs, from its operand shapes, a multiply-add being 2 FLOPs; ops run with grad mode on count as
     forward, with it off (the autograd engine's backward) as backward. torch 1.13 has no
     torch.utils.flop_counter, so this is a TorchDispatchMode that sees the same aten kernels;
-  - times a 512x768x768 float32 matmul (the matmul peak of `flm bench engine`) at the same threads.
+  - times a 512x768x768 float32 matmul (the matmul peak of `flm bench engine`) at the same threads;
+  - with --profile N (taken out of the reference's arguments), times N more steps under torch.profiler and
+    reports every op's calls and self / total milliseconds per step (key_averages), as flm's --profile does.
 
 Prints one JSON line: the reference's own, plus gflop_per_step, gflop_forward, gflop_backward,
-flops_by_op and matmul_peak_gflops (or flops_error when counting failed).
+flops_by_op and matmul_peak_gflops (or flops_error when counting failed), and profile (or profile_error).
 
-    /usr/bin/python3 step_peer.py --reference PATH/flm_bench.py [flm_bench.py's arguments]
+    /usr/bin/python3 step_peer.py --reference PATH/flm_bench.py [--profile N] [flm_bench.py's arguments]
 """
 import contextlib
 import importlib.util
@@ -98,11 +100,26 @@ def matmul_peak_gflops(reps=50):
     return 2 * 512 * 768 * 768 / statistics.median(ts) / 1e9
 
 
+def profile_ops(fn, steps):
+    """Every op's calls and self / total milliseconds per step over `steps` runs of fn, by self time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    ops = [{"op": e.key, "calls": e.count / steps, "selfMs": e.self_cpu_time_total / 1e3 / steps,
+            "totalMs": e.cpu_time_total / 1e3 / steps} for e in prof.key_averages()]
+    return sorted(ops, key=lambda o: -o["selfMs"])
+
+
 def main():
     argv = sys.argv[1:]
     if len(argv) < 2 or argv[0] != "--reference":
-        sys.exit("usage: step_peer.py --reference PATH/flm_bench.py [flm_bench.py's arguments]")
+        sys.exit("usage: step_peer.py --reference PATH/flm_bench.py [--profile N] [flm_bench.py's arguments]")
     path, rest = argv[1], argv[2:]
+    profile_steps = 0
+    if len(rest) >= 2 and rest[0] == "--profile":
+        profile_steps, rest = int(rest[1]), rest[2:]
     spec = importlib.util.spec_from_file_location("flm_bench", path)
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
@@ -130,6 +147,11 @@ def main():
     except Exception as e:  # noqa: BLE001 - the timing stands without the count
         result["flops_error"] = f"{type(e).__name__}: {e}"
     result["matmul_peak_gflops"] = matmul_peak_gflops()
+    if profile_steps > 0:
+        try:
+            result["profile"] = profile_ops(steps[-1], profile_steps)
+        except Exception as e:  # noqa: BLE001 - the timing stands without the profile
+            result["profile_error"] = f"{type(e).__name__}: {e}"
     print(json.dumps(result), flush=True)
 
 

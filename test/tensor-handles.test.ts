@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { native } from '../src/native/binding.js';
 import {
-  F, Tensor, TorchError, countFlops, keep, memory, ones, randn, tensor, tidy, zeros,
+  F, Tensor, TorchError, countFlops, profileOps, keep, memory, ones, randn, tensor, tidy, zeros,
 } from '../src/tensor/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -240,4 +240,24 @@ test('countFlops counts matrix products and convolutions exactly, forward and ba
   assert.equal(countFlops(() => {}).total, 0, 'a failed nested count leaves the counter usable');
   throwsTorch(() => countFlops(3 as never), 'countFlops', /must be a function/);
   for (const t of [a, b, w, x]) t.dispose();
+});
+
+test('profileOps times every aten op by name, self time within total, nested ops apart', () => {
+  const a = randn([256, 256]).requiresGrad_();
+  const ops = profileOps(() => tidy(() => {
+    for (let i = 0; i < 3; i++) a.matmul(a).relu().sum().backward();
+  }));
+  const byOp = Object.fromEntries(ops.map((t) => [t.op, t]));
+  assert.equal(byOp['aten::mm']?.calls, 9, 'three forward and six backward products');
+  assert.equal(byOp['aten::relu']?.calls, 3);
+  assert.ok(byOp['aten::matmul'], 'composites are listed too');
+  // matmul's time is almost all spent in the mm it calls: self time leaves the child out
+  assert.ok(byOp['aten::matmul']!.selfMs < byOp['aten::matmul']!.totalMs / 2, JSON.stringify(byOp['aten::matmul']));
+  for (const t of ops) assert.ok(t.selfMs >= 0 && t.selfMs <= t.totalMs + 1e-9, JSON.stringify(t));
+  for (let i = 1; i < ops.length; i++) assert.ok(ops[i - 1]!.selfMs >= ops[i]!.selfMs, 'sorted by self time');
+  assert.ok(byOp['aten::mm']!.selfMs > 0);
+  throwsTorch(() => profileOps(() => profileOps(() => {})), 'profileOps', /already on/);
+  assert.deepEqual(profileOps(() => {}), [], 'a failed nested profile leaves the profiler usable and empty');
+  throwsTorch(() => profileOps(3 as never), 'profileOps', /must be a function/);
+  a.dispose();
 });

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { countFlops, manualSeed, randn, randint, setNumThreads, tensor, tidy, keep, getNumThreads, type FlopCount, type Tensor } from '../tensor/index.js';
+import { countFlops, manualSeed, randn, randint, setNumThreads, tensor, tidy, keep, getNumThreads, profileOps, type FlopCount, type OpTime, type Tensor } from '../tensor/index.js';
 import { matmulGflops } from './engine.js';
 import { PRESETS, type PresetName } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
@@ -29,6 +29,8 @@ export interface StepBenchOptions {
   peer?: boolean;
   /** flm: the l2r and r2l streams as one batch (default) or one after the other (false) */
   batchStreams?: boolean;
+  /** time every op over this many more steps on both sides (0: no profile) */
+  profile?: number;
 }
 
 export interface StepBenchResult {
@@ -69,6 +71,10 @@ export interface StepBenchResult {
   pytorch_matmul_peak_gflops?: number;
   pytorch_peak_fraction?: number;
   pytorch_flops_error?: string;
+  /** with `profile`: every op's calls and self / total milliseconds per step, by self time */
+  profile?: OpTime[];
+  pytorch_profile?: OpTime[];
+  pytorch_profile_error?: string;
 }
 
 /** The reference benchmark's synthetic batch: random images, random ordinary ids framed by <s> .. </s>. */
@@ -120,7 +126,7 @@ const REFERENCE_PRESETS: ReadonlySet<string> = new Set(['tiny', 'small', 'base']
 interface PeerResult {
   ms_per_step_median: number; ms_per_step_min: number; peak_rss_mb: number; params: number;
   gflop_per_step?: number; gflop_forward?: number; gflop_backward?: number; flops_by_op?: FlopCount[];
-  matmul_peak_gflops?: number; flops_error?: string;
+  matmul_peak_gflops?: number; flops_error?: string; profile?: OpTime[]; profile_error?: string;
 }
 
 export function benchStep(o: StepBenchOptions): StepBenchResult {
@@ -150,6 +156,8 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   const flops = countFlops(step); // one more step, untimed: counting observes every kernel
   const peak = matmulGflops(512, 768, 768, 50);
+  const profileSteps = o.profile ?? 0;
+  const profile = profileSteps > 0 ? perStep(profileOps(() => { for (let i = 0; i < profileSteps; i++) step(); }), profileSteps) : undefined;
   const gflop = flops.total / 1e9;
   const r: StepBenchResult = {
     impl: 'flm', preset: o.preset, objective: o.objective, batch, threads: getNumThreads(),
@@ -160,6 +168,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
     gflop_per_step: round(gflop, 4), gflop_forward: round(flops.forward / 1e9, 4), gflop_backward: round(flops.backward / 1e9, 4),
     flops_by_op: flops.byOp, gflops: round(gflop / (median / 1e3)), matmul_peak_gflops: round(peak, 1),
     peak_fraction: round(gflop / (median / 1e3) / peak),
+    ...(profile && { profile }),
   };
   for (const t of Object.values(data) as Tensor[]) t.dispose();
   model.dispose();
@@ -169,7 +178,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   const script = defaultPeerScript();
   if (!existsSync(script)) return { ...r, peer_error: `PyTorch reference benchmark not found at ${script} (set FLM_BENCH_PEER)` };
   const python = process.env.FLM_PYTHON ?? '/usr/bin/python3';
-  const args = [peerWrapper(), '--reference', script, '--preset', o.preset, '--objective', o.objective, '--batch', String(batch), '--steps', String(o.steps ?? 20),
+  const args = [peerWrapper(), '--reference', script, ...(profileSteps > 0 ? ['--profile', String(profileSteps)] : []), '--preset', o.preset, '--objective', o.objective, '--batch', String(batch), '--steps', String(o.steps ?? 20),
     '--warmup', String(o.warmup ?? 3), '--threads', String(o.threads), '--seed', String(o.seed ?? 0)];
   const res = spawnSync(python, args, { encoding: 'utf8', env: process.env, timeout: 1800_000 });
   if (res.status !== 0) return { ...r, peer_error: `${python} ${script} failed: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}` };
@@ -181,6 +190,8 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
     ratio: round(r.ms_per_step_median / peer.ms_per_step_median, 3),
   };
   if (peer.flops_error !== undefined) out.pytorch_flops_error = peer.flops_error;
+  if (peer.profile !== undefined) out.pytorch_profile = peer.profile.map((t) => ({ ...t, selfMs: round(t.selfMs), totalMs: round(t.totalMs) }));
+  if (peer.profile_error !== undefined) out.pytorch_profile_error = peer.profile_error;
   if (peer.gflop_per_step !== undefined) {
     const g = peer.gflop_per_step / (peer.ms_per_step_median / 1e3);
     out.pytorch_gflop_per_step = round(peer.gflop_per_step, 4);
@@ -194,6 +205,10 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
     }
   }
   return out;
+}
+
+function perStep(ops: OpTime[], steps: number): OpTime[] {
+  return ops.map((t) => ({ op: t.op, calls: t.calls / steps, selfMs: round(t.selfMs / steps), totalMs: round(t.totalMs / steps) }));
 }
 
 function round(x: number, d = 3): number {

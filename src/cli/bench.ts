@@ -3,6 +3,7 @@ import { printJson } from './json.js';
 import { availableParallelism } from 'node:os';
 import { defaultNumThreads } from '../config/threads.js';
 import type { PresetName } from '../models/index.js';
+import type { OpTime } from '../tensor/index.js';
 
 function threadList(v: string | undefined): number[] {
   if (v === undefined) return [...new Set([1, availableParallelism()])];
@@ -19,6 +20,20 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** The ops with the most self time on either side, side by side (ms per step). */
+function printProfile(flm: OpTime[], peer: OpTime[] | undefined, peerError: string | undefined, rows = 30): void {
+  const total = (ops: OpTime[]): number => ops.reduce((a, t) => a + t.selfMs, 0);
+  const byName = new Map((peer ?? []).map((t) => [t.op, t]));
+  const names = [...new Set([...flm.slice(0, rows), ...(peer ?? []).slice(0, rows)].map((t) => t.op))];
+  const flmByName = new Map(flm.map((t) => [t.op, t]));
+  names.sort((a, b) => Math.max(flmByName.get(b)?.selfMs ?? 0, byName.get(b)?.selfMs ?? 0) - Math.max(flmByName.get(a)?.selfMs ?? 0, byName.get(a)?.selfMs ?? 0));
+  const cell = (t: OpTime | undefined): string => (t ? `${t.selfMs.toFixed(1).padStart(8)} ms ${String(Math.round(t.calls)).padStart(6)}x` : `${'-'.padStart(8)}    ${''.padStart(6)} `);
+  console.log(`  profile (self time per step; sum flm ${total(flm).toFixed(1)} ms${peer ? `, pytorch ${total(peer).toFixed(1)} ms` : ''})`);
+  console.log(`    ${'op'.padEnd(44)} ${'flm'.padStart(19)}   ${peer ? 'pytorch'.padStart(19) : ''}`);
+  for (const n of names) console.log(`    ${n.slice(0, 44).padEnd(44)} ${cell(flmByName.get(n))}   ${peer ? cell(byName.get(n)) : ''}`);
+  if (peerError) console.log(`    pytorch not profiled: ${peerError}`);
+}
+
 export function registerBench(p: Command): void {
   const bench = p.command('bench').description('benchmarks against the PyTorch peer (same machine, threads and environment)');
   bench
@@ -28,7 +43,6 @@ export function registerBench(p: Command): void {
     .option('--repeat <n>', 'whole runs (flm, then the PyTorch peer) per thread count; the figures are medians, the ratio the median of the runs\' ratios', '1')
     .option('--quick', 'fewer repetitions')
     .option('--no-peer', 'skip the PyTorch peer')
-    .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
     .option('--json', 'one JSON object: {command, metrics: {<case>@<threads>.ratio ...}, rows}')
     .action(async (o: { threads?: string; repeat: string; quick?: boolean; peer: boolean; json?: boolean }) => {
       const repeat = Number(o.repeat);
@@ -65,8 +79,10 @@ export function registerBench(p: Command): void {
     .option('--warmup <n>', 'untimed steps first', '3')
     .option('--threads <n>', `intra-op threads, or a list (1,2), each a separate run (default: ${defaultNumThreads()}, the process default)`)
     .option('--no-peer', 'skip the PyTorch peer')
+    .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
+    .option('--profile <steps>', 'time every op over this many more steps on both sides and print where the time goes (self time per op, per step)')
     .option('--json', 'one JSON object')
-    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; json?: boolean }) => {
+    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; profile?: string; json?: boolean }) => {
       if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
       if (!['tiny', 'mini', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, mini, small or base, got '${o.preset}'`);
       const { benchStep } = await import('../bench/step.js');
@@ -80,6 +96,7 @@ export function registerBench(p: Command): void {
       const runs = threads.map((t) => benchStep({
         preset: o.preset as PresetName, objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
         steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer, batchStreams: !o.unbatchedStreams,
+        profile: num('profile', o.profile, 1) ?? 0,
       }));
       for (const r of runs) if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
       const metricsOf = (r: (typeof runs)[number], suffix: string): Record<string, number | null> => ({
@@ -106,6 +123,7 @@ export function registerBench(p: Command): void {
             console.log(`           ${r.pytorch_gflop_per_step} GFLOP/step (forward ${r.pytorch_gflop_forward} + backward ${r.pytorch_gflop_backward}) -> ${r.pytorch_gflops} GFLOP/s, ${pct(r.pytorch_peak_fraction ?? NaN)} of the matmul peak (${r.pytorch_matmul_peak_gflops} GFLOP/s)`);
           } else if (r.pytorch_flops_error) console.log(`           FLOPs not counted: ${r.pytorch_flops_error}`);
         }
+        if (r.profile) printProfile(r.profile, r.pytorch_profile, r.pytorch_profile_error);
       }
     });
 }

@@ -267,4 +267,8 @@ export interface NativeBinding {
   // ops_flops.cc: FLOP counting (flm bench step)
   flopCounterStart(): void;
   flopCounterStop(): { op: string; calls: number; forward: number; backward: number }[];
+
+  // ops_profile.cc: op timing (flm bench step --profile)
+  opProfilerStart(): void;
+  opProfilerStop(): { op: string; calls: number; selfMs: number; totalMs: number }[];
 }

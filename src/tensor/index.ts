@@ -4,6 +4,7 @@ export * from './creation.js';
 export * from './autograd.js';
 export * from './runtime.js';
 export { countFlops, type FlopCount, type FlopReport } from './flops.js';
+export { profileOps, type OpTime } from './profile.js';
 export { tidy, keep, dispose } from './scope.js';
 export * as F from './functional.js';
 export { autocast, type AutocastOptions, type AutocastDevice } from './autocast.js';
