@@ -11,6 +11,7 @@
         "native/ops_io.cc",
         "native/ops_flops.cc",
         "native/ops_profile.cc",
+        "native/attention.cc",
         "native/ops_dist_store.cc",
         "native/ops_dist_group.cc",
         "native/ops_dist_collectives.cc",

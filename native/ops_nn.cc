@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "attention.h"
 #include "core.h"
 
 namespace flm {
@@ -145,6 +146,7 @@ FLM_FN(Attention) {
   bool train = ArgBool(info, 5, kOp);
   if (!(p >= 0 && p <= 1)) ThrowArg(kOp, "dropout probability must be in [0, 1], got " + std::to_string(p));
   if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) ThrowArg(kOp, "query, key and value must have at least 2 dimensions [..., L, d]");
+  if (auto fused = FusedAttention(q, k, v, mask, p, train)) return Wrap(info.Env(), *fused);
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto scores = at::matmul(q, k.transpose(-1, -2));
   scores = mask ? at::add(at::mul(scores, scale), *mask) : at::mul(scores, scale);

@@ -129,7 +129,7 @@ export class MultiheadAttention extends Module {
   }
   forward(x: Tensor, mask: Tensor | null = null): Tensor {
     const qkv = F.linear(x, this.in_proj_weight, this.in_proj_bias); // [B, N, 3W]
-    const [q, k, v] = qkv.chunk(3, -1).map((t) => splitHeads(t.contiguous(), this.heads)) as [Tensor, Tensor, Tensor]; // [B, h, N, d]
+    const [q, k, v] = qkv.chunk(3, -1).map((t) => splitHeads(t, this.heads)) as [Tensor, Tensor, Tensor]; // [B, h, N, d], strided views
     const ctx = F.attention(q, k, v, mask); // [B, h, N, d], softmax(q k^T / sqrt(d)) v
     return this.out_proj.forward(mergeHeads(ctx)); // [B, N, W]
   }
