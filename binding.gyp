@@ -12,6 +12,8 @@
         "native/ops_flops.cc",
         "native/ops_profile.cc",
         "native/attention.cc",
+        "native/quick_gelu.cc",
+        "native/fused.cc",
         "native/ops_dist_store.cc",
         "native/ops_dist_group.cc",
         "native/ops_dist_collectives.cc",

@@ -12,7 +12,7 @@
 // The arithmetic is BERT's: scores scaled after the product, the mask added, softmax, dropout as ATen's
 // dropout draws it (the same Bernoulli calls on the default generator, so a seed gives the same masks as
 // the composite), then the product with v. Results equal the composite's to float rounding.
-#include "attention.h"
+#include "fused.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
@@ -232,7 +232,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
     auto dout = grads[0].permute({0, 2, 1, 3});  // [B, H, Lq, D]
     // flm's backward never records a graph of itself (no create_graph), which these kernels could not
-    TORCH_CHECK(!at::GradMode::is_enabled(), "attention: the fused kernel has no double backward (set FLM_FUSED_ATTENTION=0)");
+    TORCH_CHECK(!at::GradMode::is_enabled(), "attention: the fused kernel has no double backward (set FLM_FUSED_KERNELS=0)");
     if (dout.stride(3) != 1) dout = dout.contiguous();
     auto dp = at::empty({B, H, Lq, Lk}, q.options());
     auto dv = HeadMajor(B, H, Lk, D, q);
@@ -261,34 +261,13 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
   }
 };
 
-bool CpuSupportsKernel() {
-  static const bool ok = [] {
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
-#endif
-  }();
-  return ok;
-}
-
-// FLM_FUSED_ATTENTION=0 keeps the ATen composite (for checking the kernel against it and for benchmarks).
-bool Enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("FLM_FUSED_ATTENTION");
-    return e == nullptr || std::strcmp(e, "0") != 0;
-  }();
-  return on;
-}
-
 bool FloatCpu(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided; }
 
 }  // namespace
 
 c10::optional<at::Tensor> FusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                          const c10::optional<at::Tensor>& mask, double p, bool train) {
-  if (!Enabled() || !CpuSupportsKernel()) return c10::nullopt;
+  if (!FusedKernelsUsable()) return c10::nullopt;
   if (at::autocast::is_cpu_enabled()) return c10::nullopt;  // autocast casts the composite's products
   if (train && p >= 1) return c10::nullopt;
   for (const auto* t : {&q, &k, &v})

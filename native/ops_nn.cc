@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "attention.h"
+#include "fused.h"
 #include "core.h"
 
 namespace flm {
@@ -131,6 +131,13 @@ FLM_FN(Interpolate) {
 FLM_FN(OneHot) {
   FLM_OP("oneHot")
   return Wrap(info.Env(), at::one_hot(T(info, 0, kOp), ArgInt(info, 1, kOp, {-1, kMaxSafeInt})));
+  FLM_END
+}
+
+// quickGelu(x): x * sigmoid(1.702 x), OpenAI CLIP's activation
+FLM_FN(QuickGelu) {
+  FLM_OP("quickGelu")
+  return Wrap(info.Env(), FusedQuickGelu(T(info, 0, kOp)));
   FLM_END
 }
 

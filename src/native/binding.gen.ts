@@ -228,6 +228,7 @@ export interface NativeBinding {
   normalize(x: H, p: number, dim: number, eps: number): H;
   interpolate(x: H, size: number[], mode: string, alignCorners: boolean): H;
   oneHot(x: H, n: number): H;
+  quickGelu(x: H): H;
   attention(q: H, k: H, v: H, mask: Opt<H>, dropoutP: number, train: boolean): H;
 
   // ops_nn.cc: optimizer steps

@@ -29,8 +29,7 @@ export const relu = publicFunction('relu', function relu(x: Tensor): Tensor { te
 export const gelu = publicFunction('gelu', function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor { tensorArg('gelu', x, 'x'); return x.gelu(approximate); });
 /** QuickGELU of OpenAI CLIP: x * sigmoid(1.702 x). */
 export const quickGelu = publicFunction('quickGelu', function quickGelu(x: Tensor): Tensor {
-  tensorArg('quickGelu', x, 'x');
-  return tidy(() => x.mul(x.mul(1.702).sigmoid()));
+  return wrap(native.quickGelu(tensorArg('quickGelu', x, 'x')));
 });
 export const tanh = publicFunction('tanh', function tanh(x: Tensor): Tensor { tensorArg('tanh', x, 'x'); return x.tanh(); });
 export const sigmoid = publicFunction('sigmoid', function sigmoid(x: Tensor): Tensor { tensorArg('sigmoid', x, 'x'); return x.sigmoid(); });

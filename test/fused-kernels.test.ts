@@ -1,10 +1,10 @@
-// The fused CPU attention (native/attention.cc) against the ATen composite it replaces, written here with
-// tensor ops: outputs and gradients for the shapes, strides and masks the models use, the same dropout
-// draws for a seed, and the inputs it leaves to the composite.
+// The fused CPU kernels (native/attention.cc, native/quick_gelu.cc) against the ATen composites they
+// replace, written here with tensor ops: outputs and gradients for the shapes, strides and masks the models
+// use, the same dropout draws for a seed, and the inputs they leave to the composites.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { F, Tensor, manualSeed, profileOps, randn, tidy } from '../src/tensor/index.js';
+import { F, Tensor, manualSeed, profileOps, randn, tensor, tidy } from '../src/tensor/index.js';
 
 /** softmax(q k^T / sqrt(d) + mask) v with dropout on the probabilities: the composite, op by op. */
 function composite(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, p = 0, train = false): Tensor {
@@ -39,7 +39,7 @@ function assertSame(fused: Tensor[], ref: Tensor[], atol: number, what: string):
   });
 }
 
-const fusedOn = process.env.FLM_FUSED_ATTENTION !== '0' && existsSync('/proc/cpuinfo') && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const fusedOn = process.env.FLM_FUSED_KERNELS !== '0' && existsSync('/proc/cpuinfo') && /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) && /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
 
 test('fused attention = the composite: outputs and gradients, for every mask form and odd sizes', () => tidy(() => {
   manualSeed(3);
@@ -119,7 +119,7 @@ test('inputs the kernel leaves to the composite give the composite\'s results', 
   assert.throws(() => F.attention(q, randn([2, 2, 6, 7]), v, null), /attention/);
 }));
 
-test('the fused kernel is what runs for float32 CPU heads (its phases show in the op profile)', { skip: !fusedOn && 'no AVX2/FMA or FLM_FUSED_ATTENTION=0' }, () => {
+test('the fused kernel is what runs for float32 CPU heads (its phases show in the op profile)', { skip: !fusedOn && 'no AVX2/FMA or FLM_FUSED_KERNELS=0' }, () => {
   const [q, k, v] = headViews(2, 4, 8, 8, 16);
   const ops = profileOps(() => tidy(() => F.attention(q, k, v, null).sum().backward())).map((t) => t.op);
   for (const phase of ['flm::attention_scores', 'flm::attention_context', 'flm::attention_backward_probs_values', 'flm::attention_backward_queries_keys']) {
@@ -128,3 +128,28 @@ test('the fused kernel is what runs for float32 CPU heads (its phases show in th
   assert.ok(!ops.includes('aten::bmm'), 'no batched product from the composite');
   for (const t of [q, k, v]) t.dispose();
 });
+
+test('fused QuickGELU = x * sigmoid(1.702 x): values and gradients, saturated and special inputs, strided and float64 inputs', () => tidy(() => {
+  manualSeed(7);
+  const quick = (x: Tensor): Tensor => x.mul(x.mul(1.702).sigmoid());
+  for (const x of [randn([3, 1000, 37]).mul(4), tensor([-1000, -60, -20, -1, -1e-30, 0, 1e-30, 1, 20, 60, 1000])]) {
+    const a = x.detach().requiresGrad_();
+    const g = randn(x.shape);
+    const y = F.quickGelu(a);
+    y.mul(g).sum().backward();
+    const dFused = a.grad!.clone();
+    a.grad = null;
+    const yRef = quick(a);
+    yRef.mul(g).sum().backward();
+    // relative to the values: outputs reach |x| * 4
+    assert.ok(maxDiff(y, yRef) <= 1e-6 * Math.max(1, tidy(() => yRef.abs().max().item())), `values differ by ${maxDiff(y, yRef)}`);
+    assert.ok(maxDiff(dFused, a.grad!) <= 2e-6 * Math.max(1, tidy(() => g.abs().max().item())), `gradients differ by ${maxDiff(dFused, a.grad!)}`);
+  }
+  const special = F.quickGelu(tensor([NaN, Infinity])).toFlatArray();
+  assert.ok(Number.isNaN(special[0]) && special[1] === Infinity, JSON.stringify(special));
+  const strided = randn([6, 10]).T;
+  assert.ok(maxDiff(F.quickGelu(strided), quick(strided)) < 1e-6, 'a transposed input');
+  const x64 = randn([50], { dtype: 'float64' });
+  assert.ok(maxDiff(F.quickGelu(x64), quick(x64)) < 1e-12, 'float64 keeps the composite');
+  assert.equal(F.quickGelu(x64).dtype, 'float64');
+}));
