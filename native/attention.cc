@@ -174,11 +174,12 @@ Mat Slice(const at::Tensor& t, int64_t b, int64_t h) {
 }
 Mat Transposed(Mat m) { return {m.p, m.cs, m.rs}; }
 
-// Runs fn(b, h) for every (batch, head) pair, split across the intra-op threads; `name` is what profilers
-// (flm bench step --profile, torch.profiler) list the phase under.
+// Runs fn(b, h) for every (batch, head) pair, split across the intra-op threads. `name` is what profilers
+// (flm bench step --profile, torch.profiler) list the phase under; its one input, the phase's
+// multiply-adds (`madds` per pair), is what the FLOP counter (ops_flops.cc) counts.
 template <typename Fn>
-void ForEachHead(const char* name, int64_t B, int64_t H, const Fn& fn) {
-  RECORD_FUNCTION(name, std::vector<c10::IValue>());
+void ForEachHead(const char* name, int64_t B, int64_t H, int64_t madds, const Fn& fn) {
+  RECORD_FUNCTION(name, std::vector<c10::IValue>{c10::IValue(B * H * madds)});
   at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) fn(i / H, i % H);
   });
@@ -203,7 +204,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
     auto scores = at::empty({B, H, Lq, Lk}, q.options());
     float* sp = scores.data_ptr<float>();
-    ForEachHead("flm::attention_scores", B, H, [&](int64_t b, int64_t h) {
+    ForEachHead("flm::attention_scores", B, H, Lq * Lk * D, [&](int64_t b, int64_t h) {
       thread_local std::vector<float> pack;
       Gemm(I(Lq), I(Lk), I(D), Slice(q, b, h), Transposed(Slice(k, b, h)), sp + (b * H + h) * Lq * Lk, Lk, scale, pack);
     });
@@ -217,7 +218,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     auto out = at::empty({B, Lq, H, D}, q.options());
     const float* pp = dropped.data_ptr<float>();
     float* op = out.data_ptr<float>();
-    ForEachHead("flm::attention_context", B, H, [&](int64_t b, int64_t h) {
+    ForEachHead("flm::attention_context", B, H, Lq * Lk * D, [&](int64_t b, int64_t h) {
       thread_local std::vector<float> pack;
       Gemm(I(Lq), I(D), I(Lk), {pp + (b * H + h) * Lq * Lk, Lk, 1}, Slice(v, b, h), op + b * Lq * H * D + h * D, H * D, 1.f, pack);
     });
@@ -238,7 +239,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     auto dv = HeadMajor(B, H, Lk, D, q);
     float* dpp = dp.data_ptr<float>();
     const float* pp = dropped.data_ptr<float>();
-    ForEachHead("flm::attention_backward_probs_values", B, H, [&](int64_t b, int64_t h) {
+    ForEachHead("flm::attention_backward_probs_values", B, H, 2 * Lq * Lk * D, [&](int64_t b, int64_t h) {
       thread_local std::vector<float> pack;
       const Mat g = Slice(dout, b, h);
       Gemm(I(Lq), I(Lk), I(D), g, Transposed(Slice(v, b, h)), dpp + (b * H + h) * Lq * Lk, Lk, 1.f, pack);  // dO v^T
@@ -251,7 +252,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     auto dk = HeadMajor(B, H, Lk, D, q);
     const float* dsp = ds.data_ptr<float>();
     const float fs = static_cast<float>(scale);
-    ForEachHead("flm::attention_backward_queries_keys", B, H, [&](int64_t b, int64_t h) {
+    ForEachHead("flm::attention_backward_queries_keys", B, H, 2 * Lq * Lk * D, [&](int64_t b, int64_t h) {
       thread_local std::vector<float> pack;
       const Mat s = {dsp + (b * H + h) * Lq * Lk, Lk, 1};
       Gemm(I(Lq), I(D), I(Lk), s, Slice(k, b, h), const_cast<float*>(Slice(dq, b, h).p), dq.stride(2), fs, pack);  // dS k

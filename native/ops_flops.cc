@@ -27,8 +27,12 @@ namespace flm {
 
 namespace {
 
-enum Kind { kMm, kAddmm, kBmm, kBaddbmm, kAddbmm, kMv, kConv, kConvBackward, kKinds };
-constexpr const char* kNames[kKinds] = {"mm", "addmm", "bmm", "baddbmm", "addbmm", "mv", "convolution", "convolution_backward"};
+enum Kind { kMm, kAddmm, kBmm, kBaddbmm, kAddbmm, kMv, kConv, kConvBackward, kFusedAttention, kKinds };
+constexpr const char* kNames[kKinds] = {"mm", "addmm", "bmm", "baddbmm", "addbmm", "mv", "convolution", "convolution_backward", "attention (fused)"};
+// The fused attention's phases (attention.cc) record "flm::attention_<phase>" with their multiply-adds as
+// the one input; their forward runs inside an autograd node, where grad mode is off, so the phase's name
+// says whether it is backward.
+constexpr const char* kFusedAttentionPrefix = "flm::attention_";
 
 struct Counts {
   std::array<std::atomic<int64_t>, kKinds> calls{};
@@ -41,6 +45,7 @@ at::CallbackHandle g_handle = 0;
 bool g_on = false;
 
 int KindOf(const char* name) {
+  if (std::strncmp(name, kFusedAttentionPrefix, std::strlen(kFusedAttentionPrefix)) == 0) return kFusedAttention;
   if (std::strncmp(name, "aten::", 6) != 0) return -1;
   name += 6;
   for (int k = 0; k < kKinds; k++)
@@ -93,6 +98,8 @@ int64_t FlopsOf(int kind, c10::ArrayRef<const c10::IValue> in) {
       auto a = SizesAt(in, 1), b = SizesAt(in, 2);
       return a.size() == 3 && b.size() == 3 ? 2 * a[0] * a[1] * a[2] * b[2] : 0;
     }
+    case kFusedAttention:  // the phase's multiply-adds
+      return !in.empty() && in[0].isInt() ? 2 * in[0].toInt() : 0;
     case kMv: {  // [M, N] x [N]
       auto a = SizesAt(in, 0);
       return a.size() == 2 ? 2 * a[0] * a[1] : 0;
@@ -141,7 +148,8 @@ std::unique_ptr<at::ObserverContext> OnOp(const at::RecordFunction& fn) {
     if (kind < 0) return nullptr;
     int64_t flops = FlopsOf(kind, fn.inputs());
     g_counts.calls[kind]++;
-    (at::GradMode::is_enabled() ? g_counts.forward : g_counts.backward)[kind] += flops;
+    bool forward = kind == kFusedAttention ? std::strstr(fn.name(), "backward") == nullptr : at::GradMode::is_enabled();
+    (forward ? g_counts.forward : g_counts.backward)[kind] += flops;
   } catch (...) {
     // an operand this code did not expect: not counted
   }

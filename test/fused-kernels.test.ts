@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { F, Tensor, manualSeed, profileOps, randn, tensor, tidy } from '../src/tensor/index.js';
+import { F, Tensor, countFlops, manualSeed, profileOps, randn, tensor, tidy } from '../src/tensor/index.js';
 
 /** softmax(q k^T / sqrt(d) + mask) v with dropout on the probabilities: the composite, op by op. */
 function composite(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, p = 0, train = false): Tensor {
@@ -126,6 +126,12 @@ test('the fused kernel is what runs for float32 CPU heads (its phases show in th
     assert.ok(ops.includes(phase), `${phase} in ${ops.join(', ')}`);
   }
   assert.ok(!ops.includes('aten::bmm'), 'no batched product from the composite');
+  // its products are counted as the composite's bmm calls would be: 2 of [8 x 16] . [16 x 8] per head forward, 4 backward
+  const flops = countFlops(() => tidy(() => F.attention(q, k, v, null).sum().backward()));
+  const fused = flops.byOp.find((c) => c.op === 'attention (fused)');
+  const perProduct = 2 * 2 * 4 * 8 * 8 * 16;
+  assert.deepEqual(fused, { op: 'attention (fused)', calls: 4, forward: 2 * perProduct, backward: 4 * perProduct });
+  assert.equal(flops.byOp.find((c) => c.op === 'bmm'), undefined);
   for (const t of [q, k, v]) t.dispose();
 });
 
