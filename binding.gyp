@@ -32,7 +32,10 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "-fopenmp", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      # -fopenmp: at::parallel_for is inline OpenMP code compiled into the addon (the fused kernels, AdamW);
+      # without it the pragma is ignored and those loops run on one thread whatever setNumThreads says
+      "ldflags": ["-fopenmp"],
       "libraries": [
         "<!@(node scripts/find-libtorch.mjs --gyp=libdir)",
         "<!@(node scripts/find-libtorch.mjs --gyp=libs)"
