@@ -8,6 +8,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -466,6 +467,20 @@ FLM_FN(SetNumThreads) {
 FLM_FN(GetNumThreads) {
   FLM_OP("getNumThreads")
   return Napi::Number::New(info.Env(), at::get_num_threads());
+  FLM_END
+}
+// parallelForThreads(): how many threads an at::parallel_for compiled into this addon runs on (the fused
+// kernels' and AdamW's loops): getNumThreads() when the addon is built with OpenMP, 1 when it is not.
+FLM_FN(ParallelForThreads) {
+  FLM_OP("parallelForThreads")
+  std::atomic<int> most{0};
+  at::parallel_for(0, 1 << 16, 1, [&](int64_t, int64_t) {
+    int n = at::get_thread_num() + 1;
+    int seen = most.load();
+    while (n > seen && !most.compare_exchange_weak(seen, n)) {
+    }
+  });
+  return Napi::Number::New(info.Env(), most.load());
   FLM_END
 }
 // autocastEnter(device 'cpu'|'cuda', dtype) -> [prevEnabled, prevDtypeCode]: what torch.autocast's

@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { F, Tensor, countFlops, manualSeed, profileOps, randn, tensor, tidy } from '../src/tensor/index.js';
+import { availableParallelism } from 'node:os';
+import { native } from '../src/native/binding.js';
+import { F, Tensor, countFlops, getNumThreads, manualSeed, profileOps, randn, setNumThreads, tensor, tidy } from '../src/tensor/index.js';
 
 /** softmax(q k^T / sqrt(d) + mask) v with dropout on the probabilities: the composite, op by op. */
 function composite(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, p = 0, train = false): Tensor {
@@ -159,3 +161,15 @@ test('fused QuickGELU = x * sigmoid(1.702 x): values and gradients, saturated an
   assert.ok(maxDiff(F.quickGelu(x64), quick(x64)) < 1e-12, 'float64 keeps the composite');
   assert.equal(F.quickGelu(x64).dtype, 'float64');
 }));
+
+test('the addon\'s own parallel loops (fused kernels, AdamW) use the intra-op threads', { skip: availableParallelism() < 2 && 'one core' }, () => {
+  const before = getNumThreads();
+  try {
+    setNumThreads(2);
+    assert.equal(native.parallelForThreads(), 2, 'built without OpenMP, at::parallel_for in the addon runs on one thread');
+    setNumThreads(1);
+    assert.equal(native.parallelForThreads(), 1);
+  } finally {
+    setNumThreads(before);
+  }
+});

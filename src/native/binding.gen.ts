@@ -59,6 +59,7 @@ export interface NativeBinding {
   // ops_tensor.cc: threads, autocast and build
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  parallelForThreads(): number;
   setNumInteropThreads(n: number): void;
   autocastEnter(device: 'cpu' | 'cuda', dtype: number): [boolean, number];
   autocastExit(device: 'cpu' | 'cuda', prevEnabled: boolean, prevDtype: number): void;
