@@ -17,7 +17,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define FLM_FUSED_ATTENTION_KERNEL 1
+#endif
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -28,6 +31,7 @@
 
 namespace flm {
 
+#ifdef FLM_FUSED_ATTENTION_KERNEL
 namespace {
 
 // A matrix inside a strided tensor: element (i, j) at p[i * rs + j * cs].
@@ -233,7 +237,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
     auto dout = grads[0].permute({0, 2, 1, 3});  // [B, H, Lq, D]
     // flm's backward never records a graph of itself (no create_graph), which these kernels could not
-    TORCH_CHECK(!at::GradMode::is_enabled(), "attention: the fused kernel has no double backward (set FLM_FUSED_KERNELS=0)");
+    TORCH_CHECK(!at::GradMode::is_enabled(), "attention: the fused kernel has no double backward (start the process with FLM_FUSED_KERNELS=0)");
     if (dout.stride(3) != 1) dout = dout.contiguous();
     auto dp = at::empty({B, H, Lq, Lk}, q.options());
     auto dv = HeadMajor(B, H, Lk, D, q);
@@ -291,5 +295,14 @@ c10::optional<at::Tensor> FusedAttention(const at::Tensor& q, const at::Tensor& 
   }
   return AttentionFn::apply(q, k, v, m, p, train).permute({0, 2, 1, 3});
 }
+
+#else   // no x86-64 AVX2 kernels on this architecture: the composite everywhere
+
+c10::optional<at::Tensor> FusedAttention(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         const c10::optional<at::Tensor>&, double, bool) {
+  return c10::nullopt;
+}
+
+#endif
 
 }  // namespace flm

@@ -20,6 +20,7 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "core.h"
 
@@ -43,6 +44,7 @@ Counts g_counts;
 std::mutex g_mu;  // guards g_handle
 at::CallbackHandle g_handle = 0;
 bool g_on = false;
+std::thread::id g_thread;  // the thread that started counting: its callback is thread-local
 
 int KindOf(const char* name) {
   if (std::strncmp(name, kFusedAttentionPrefix, std::strlen(kFusedAttentionPrefix)) == 0) return kFusedAttention;
@@ -166,6 +168,7 @@ FLM_FN(FlopCounterStart) {
   for (int k = 0; k < kKinds; k++) g_counts.calls[k] = g_counts.forward[k] = g_counts.backward[k] = 0;
   g_handle = at::addThreadLocalCallback(at::RecordFunctionCallback(OnOp).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
   g_on = true;
+  g_thread = std::this_thread::get_id();
   return info.Env().Undefined();
   FLM_END
 }
@@ -175,6 +178,7 @@ FLM_FN(FlopCounterStop) {
   FLM_OP("flopCounterStop")
   std::lock_guard<std::mutex> lock(g_mu);
   if (!g_on) ThrowArg(kOp, "the FLOP counter is not on");
+  if (std::this_thread::get_id() != g_thread) ThrowArg(kOp, "the FLOP counter was started on another thread (worker): stop it there");
   at::removeCallback(g_handle);
   g_on = false;
   auto env = info.Env();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +37,7 @@ std::mutex g_mu;  // guards g_entries, g_handle, g_on
 std::unordered_map<std::string, Entry> g_entries;
 at::CallbackHandle g_handle = 0;
 bool g_on = false;
+std::thread::id g_thread;  // the thread that started profiling: its callback is thread-local
 thread_local std::vector<Frame> t_stack;
 
 int64_t NowNs() {
@@ -50,8 +52,9 @@ struct Context : at::ObserverContext {
 
 std::unique_ptr<at::ObserverContext> OnStart(const at::RecordFunction& fn) {
   try {
-    t_stack.push_back({NowNs(), 0});
-    return std::make_unique<Context>(fn.name());
+    auto ctx = std::make_unique<Context>(fn.name());
+    t_stack.push_back({NowNs(), 0});  // after the allocation: a frame is pushed only with a context to pop it
+    return ctx;
   } catch (...) {
     return nullptr;
   }
@@ -85,6 +88,7 @@ FLM_FN(OpProfilerStart) {
   t_stack.clear();
   g_handle = at::addThreadLocalCallback(at::RecordFunctionCallback(OnStart, OnEnd).scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
   g_on = true;
+  g_thread = std::this_thread::get_id();
   return info.Env().Undefined();
   FLM_END
 }
@@ -94,6 +98,7 @@ FLM_FN(OpProfilerStop) {
   FLM_OP("opProfilerStop")
   std::lock_guard<std::mutex> lock(g_mu);
   if (!g_on) ThrowArg(kOp, "the op profiler is not on");
+  if (std::this_thread::get_id() != g_thread) ThrowArg(kOp, "the op profiler was started on another thread (worker): stop it there");
   at::removeCallback(g_handle);
   g_on = false;
   t_stack.clear();

@@ -9,7 +9,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define FLM_FUSED_QUICK_GELU_KERNEL 1
+#endif
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -18,6 +21,7 @@
 
 namespace flm {
 
+#ifdef FLM_FUSED_QUICK_GELU_KERNEL
 namespace {
 
 constexpr float kAlpha = 1.702f;
@@ -88,7 +92,7 @@ struct QuickGeluFn : public torch::autograd::Function<QuickGeluFn> {
     return y;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    TORCH_CHECK(!at::GradMode::is_enabled(), "quickGelu: the fused kernel has no double backward (set FLM_FUSED_KERNELS=0)");
+    TORCH_CHECK(!at::GradMode::is_enabled(), "quickGelu: the fused kernel has no double backward (start the process with FLM_FUSED_KERNELS=0)");
     const at::Tensor x = ctx->get_saved_variables()[0];
     const at::Tensor g = grads[0].contiguous();
     auto dx = at::empty_like(x, at::MemoryFormat::Contiguous);
@@ -111,5 +115,11 @@ at::Tensor FusedQuickGelu(const at::Tensor& x) {
   if (Usable(x)) return QuickGeluFn::apply(x);
   return at::mul(x, at::sigmoid(at::mul(x, 1.702)));  // a double scalar, as the composite always had
 }
+
+#else  // no x86-64 AVX2 kernel on this architecture
+
+at::Tensor FusedQuickGelu(const at::Tensor& x) { return at::mul(x, at::sigmoid(at::mul(x, 1.702))); }
+
+#endif
 
 }  // namespace flm

@@ -52,13 +52,15 @@ test('fused attention = the composite: outputs and gradients, for every mask for
     [2, 4, 65, 65, 64, null], // the ViT: no mask
     [2, 3, 7, 13, 20, (B, h, Lq, Lk) => randn([B, h, Lq, Lk])], // nothing a multiple of 8, a full mask
     [1, 1, 1, 1, 1, null],
-    [2, 2, 9, 17, 8, (B, _h, _Lq, Lk) => randn([B, 1, 1, Lk]).gt(0).logicalNot().mul(-10000)], // blocked keys
+    [2, 2, 9, 17, 8, (B, _h, _Lq, Lk) => randn([B, 1, 1, Lk]).gt(0).logicalNot().to('float32').mul(-10000)], // blocked keys
   ];
   for (const [B, h, Lq, Lk, d, makeMask] of cases) {
     const [q, k, v] = headViews(B, h, Lq, Lk, d);
     const mask = makeMask ? makeMask(B, h, Lq, Lk) : null;
     const g = randn([B, h, Lq, d]);
-    const fused = run(() => F.attention(q, k, v, mask), [q, k, v], g);
+    let fused: Tensor[] = [];
+    const ops = profileOps(() => { fused = run(() => F.attention(q, k, v, mask), [q, k, v], g); }).map((t) => t.op);
+    if (fusedOn) assert.ok(ops.includes('flm::attention_scores'), `[${B}, ${h}, ${Lq}, ${Lk}, ${d}]: the fused kernel ran`);
     const ref = run(() => composite(q, k, v, mask), [q, k, v], g);
     assertSame(fused, ref, 2e-5 * Math.sqrt(Lk), `[${B}, ${h}, ${Lq}, ${Lk}, ${d}]`);
   }
@@ -81,7 +83,11 @@ test('fused attention reads strided heads in place (a chunk of a packed q/k/v pr
   const ref = merged((q, k, v) => composite(q, k, v, null));
   assert.ok(maxDiff(fused[0]!, ref[0]!) < 1e-5);
   assert.ok(maxDiff(fused[1]!, ref[1]!) < 1e-5);
-  if (fusedOn) assert.ok(fused[0]!.isContiguous(), 'the merged heads are a view of the kernel output, no copy');
+  if (fusedOn) {
+    const [q, k, v] = heads() as [Tensor, Tensor, Tensor];
+    assert.ok(F.attention(q, k, v, null).permute(0, 2, 1, 3).isContiguous(), 'the kernel writes in merged-head order: merging is a view');
+    assert.ok(!composite(q, k, v, null).permute(0, 2, 1, 3).isContiguous(), 'the composite\'s is not');
+  }
 }));
 
 test('fused attention dropout draws what ATen dropout draws for the same seed, and scales the gradient by it', () => tidy(() => {
@@ -143,7 +149,9 @@ test('fused QuickGELU = x * sigmoid(1.702 x): values and gradients, saturated an
   for (const x of [randn([3, 1000, 37]).mul(4), tensor([-1000, -60, -20, -1, -1e-30, 0, 1e-30, 1, 20, 60, 1000])]) {
     const a = x.detach().requiresGrad_();
     const g = randn(x.shape);
-    const y = F.quickGelu(a);
+    let y = a;
+    const ops = profileOps(() => { y = F.quickGelu(a); }).map((t) => t.op);
+    if (fusedOn) assert.ok(ops.includes('flm::quick_gelu'), 'the fused kernel ran');
     y.mul(g).sum().backward();
     const dFused = a.grad!.clone();
     a.grad = null;
