@@ -177,6 +177,8 @@ Mat Slice(const at::Tensor& t, int64_t b, int64_t h) {
   return {t.data_ptr<float>() + b * t.stride(0) + h * t.stride(1), t.stride(2), t.stride(3)};
 }
 Mat Transposed(Mat m) { return {m.p, m.cs, m.rs}; }
+// Where a product writes its (batch, head) matrix of a [B, H, L, D] result (rows t.stride(2) apart).
+float* Out(const at::Tensor& t, int64_t b, int64_t h) { return t.data_ptr<float>() + b * t.stride(0) + h * t.stride(1); }
 
 // Runs fn(b, h) for every (batch, head) pair, split across the intra-op threads. `name` is what profilers
 // (flm bench step --profile, torch.profiler) list the phase under; its one input, the phase's
@@ -248,7 +250,7 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
       const Mat g = Slice(dout, b, h);
       Gemm(I(Lq), I(Lk), I(D), g, Transposed(Slice(v, b, h)), dpp + (b * H + h) * Lq * Lk, Lk, 1.f, pack);  // dO v^T
       const Mat dropT = Transposed({pp + (b * H + h) * Lq * Lk, Lk, 1});
-      Gemm(I(Lk), I(D), I(Lq), dropT, g, const_cast<float*>(Slice(dv, b, h).p), dv.stride(2), 1.f, pack);  // P^T dO
+      Gemm(I(Lk), I(D), I(Lq), dropT, g, Out(dv, b, h), dv.stride(2), 1.f, pack);  // P^T dO
     });
     if (noise.defined()) dp.mul_(noise);
     auto ds = at::_softmax_backward_data(dp, probs, -1, at::kFloat);  // [B, H, Lq, Lk]
@@ -259,8 +261,8 @@ struct AttentionFn : public torch::autograd::Function<AttentionFn> {
     ForEachHead("flm::attention_backward_queries_keys", B, H, 2 * Lq * Lk * D, [&](int64_t b, int64_t h) {
       thread_local std::vector<float> pack;
       const Mat s = {dsp + (b * H + h) * Lq * Lk, Lk, 1};
-      Gemm(I(Lq), I(D), I(Lk), s, Slice(k, b, h), const_cast<float*>(Slice(dq, b, h).p), dq.stride(2), fs, pack);  // dS k
-      Gemm(I(Lk), I(D), I(Lq), Transposed(s), Slice(q, b, h), const_cast<float*>(Slice(dk, b, h).p), dk.stride(2), fs, pack);  // dS^T q
+      Gemm(I(Lq), I(D), I(Lk), s, Slice(k, b, h), Out(dq, b, h), dq.stride(2), fs, pack);  // dS k
+      Gemm(I(Lk), I(D), I(Lq), Transposed(s), Slice(q, b, h), Out(dk, b, h), dk.stride(2), fs, pack);  // dS^T q
     });
     return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};
   }

@@ -26,9 +26,9 @@ export interface FlopReport {
 /**
  * Runs fn (synchronous) and counts the FLOPs of every matrix product (mm, addmm, bmm, baddbmm, addbmm, mv)
  * and convolution (forward and backward) libtorch ran meanwhile, on any thread, and the products of the
- * fused attention kernel (op 'attention (fused)'). Elementwise ops, softmax,
- * norms and the optimiser are not counted (as torch.utils.flop_counter). Counting slows every op a
- * little: count a separate run, not a timed one. Not nestable.
+ * fused attention kernel (op 'attention (fused)'). Elementwise ops, softmax, norms and the optimiser are
+ * not counted (as torch.utils.flop_counter). Counting slows every op a little: count a separate run, not a
+ * timed one. Not nestable.
  */
 export function countFlops(fn: () => void): FlopReport {
   checkFunction('countFlops', 'fn', fn);
