@@ -129,15 +129,19 @@ FLM_FN(AddScaled) {
   FLM_END
 }
 
+// A clamp bound: integral numbers become integer scalars so that an int tensor stays int (as in Python,
+// where clamp(int_tensor, max=4) is int and clamp(int_tensor, max=4.0) is float).
+static c10::optional<at::Scalar> ClampBound(const Napi::CallbackInfo& info, int i, const char* op) {
+  auto d = OptDouble(info, i, op);
+  if (!d) return c10::nullopt;
+  if (std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9007199254740992.0) return at::Scalar(static_cast<int64_t>(*d));
+  return at::Scalar(*d);
+}
+
 FLM_FN(Clamp) {
   FLM_OP("clamp")
   const auto& a = T(info, 0, kOp);
-  auto lo = OptDouble(info, 1, kOp);
-  auto hi = OptDouble(info, 2, kOp);
-  c10::optional<at::Scalar> l, h;
-  if (lo) l = at::Scalar(*lo);
-  if (hi) h = at::Scalar(*hi);
-  return Wrap(info.Env(), at::clamp(a, l, h));
+  return Wrap(info.Env(), at::clamp(a, ClampBound(info, 1, kOp), ClampBound(info, 2, kOp)));
   FLM_END
 }
 
@@ -352,8 +356,7 @@ INPLACE(AddScalarI_, "add_", a.add_(ArgScalar(info, 1, kOp)))
 INPLACE(MulScalarI_, "mul_", a.mul_(ArgScalar(info, 1, kOp)))
 INPLACE(DivScalarI_, "div_", a.div_(ArgScalar(info, 1, kOp)))
 INPLACE(SubScalarI_, "sub_", a.sub_(ArgScalar(info, 1, kOp)))
-INPLACE(ClampI_, "clamp_", a.clamp_(OptDouble(info, 1, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 1, kOp)) : c10::nullopt,
-                                     OptDouble(info, 2, kOp) ? c10::optional<at::Scalar>(*OptDouble(info, 2, kOp)) : c10::nullopt))
+INPLACE(ClampI_, "clamp_", a.clamp_(ClampBound(info, 1, kOp), ClampBound(info, 2, kOp)))
 FLM_FN(MaskedFillI_) {
   FLM_OP("maskedFill_")
   auto a = T(info, 0, kOp);

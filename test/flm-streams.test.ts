@@ -2,11 +2,14 @@
 // the official one-after-the-other order (batchStreams: false): same outputs and gradients on the tiny
 // preset in eval mode, independent dropout for the two streams in train mode, and the pretraining
 // loss, whose reconstructor and LM heads run only at the positions with a target, against flmLoss on
-// full-length logits.
+// full-length logits. Without dropout the streams compute each caption's real tokens and first pad only
+// (packStreams, the default): same outputs, losses and gradients as every padded row, fully blocked
+// reconstructor rows included.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type Tensor, manualSeed, noGrad, randint, randn, tensor, tidy } from '../src/tensor/index.js';
+import { type Tensor, F, manualSeed, noGrad, randint, randn, tensor, tidy } from '../src/tensor/index.js';
 import { FLMModel, flmConfig, specialIds, withOverrides, type FLMConfig, type FLMOutput } from '../src/models/index.js';
+import { streamRows } from '../src/models/stream-rows.js';
 import { flmLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, type ObjectiveResult } from '../src/objectives/index.js';
 
 const TOL = { atol: 2e-6, rtol: 1e-5 };
@@ -47,6 +50,11 @@ function lossOf(model: FLMModel, out: FLMOutput, textIds: Tensor): ObjectiveResu
     { recLogits: out.logits!.rec, fwdLogits: out.logits!.l2r, revLogits: out.logits!.r2l, labelsLm: lmLabels(textIds) },
     { ignoreIndex: specialIds(c).pad, l2rWeight: c.flm_aux_lm_loss_l2r_weight, r2lWeight: c.flm_aux_lm_loss_r2l_weight },
   );
+}
+
+/** The batched streams' masks [2B, 1, L, L]: fwd, rev, fwd, .. */
+function streamMasksOf(masks: { fwd: Tensor; rev: Tensor }): Tensor {
+  return F.stack([masks.fwd, masks.rev], 1).flatten(0, 1);
 }
 
 /** Gradients by parameter name after backward of `loss` (zeroed first). */
@@ -153,6 +161,78 @@ describe('FLMModel batched streams', () => {
           for (const [name, g] of gb) assertClose(`${what} grad ${name}`, ga.get(name)!, g);
         }
       }
+      model.dispose();
+    });
+  });
+
+  it('packed streams (real tokens and the first pad) give the padded grid\'s outputs, losses and gradients', () => {
+    tidy(() => {
+      manualSeed(4);
+      const c = flmConfig('tiny');
+      const model = new FLMModel(c);
+      model.eval();
+      const lengths = [12, 7, 4, 2, 5, 3];
+      const input = batch(c, lengths, 12);
+      // the case the first pad exists for: fully blocked reconstructor rows (they weigh every pad key)
+      const blocked = tidy(() => input.masks.bi.select(1, 0).lt(-1).all(-1).narrow(1, 1, 11).logicalAnd(input.textMasks.narrow(1, 1, 11).ne(0)).sum().item());
+      assert.ok(blocked > 0, 'the batch has fully blocked target rows');
+      const rows = streamRows(input.textIds, input.textMasks, specialIds(c).pad, streamMasksOf(input.masks))!;
+      assert.equal(rows.count, 2 * lengths.reduce((s, n) => s + Math.min(n + 1, 12), 0));
+      const run = (packed: boolean) => {
+        model.packRows = packed;
+        const out = model.forward(input);
+        const g = grads(model, () => lossOf(model, model.forward(input), input.textIds).loss);
+        return { out, loss: noGrad(() => lossOf(model, out, input.textIds)), grads: g };
+      };
+      const a = run(true);
+      const b = run(false);
+      for (const [[name, x], [, y]] of outputs(a.out).map((o, i) => [o, outputs(b.out)[i]!] as const)) assertClose(name, x, y);
+      for (const k of ['flm', 'l2r', 'r2l'] as const) assertClose(`loss ${k}`, a.loss.terms[k]!, b.loss.terms[k]!);
+      assert.deepEqual([...a.grads.keys()].sort(), [...b.grads.keys()].sort());
+      for (const [name, g] of a.grads) assertClose(`grad ${name}`, g, b.grads.get(name)!);
+      model.dispose();
+    });
+  });
+
+  it('streams are packed only for right-padded captions of two or more tokens, and never under dropout', () => {
+    tidy(() => {
+      manualSeed(5);
+      const c = flmConfig('tiny');
+      const pad = specialIds(c).pad;
+      const input = batch(c, [5, 3], 6);
+      const sm = streamMasksOf(input.masks);
+      const rows = streamRows(input.textIds, input.textMasks, pad, sm)!;
+      // the full grid maps every pad after the first to the first: caption 1 (3 tokens) computes 4 rows per stream
+      assert.deepEqual(rows.full.view(4, 6).toArray(), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11], [12, 13, 14, 15, 15, 15], [16, 17, 18, 19, 19, 19]]);
+      assert.deepEqual(rows.stream.toArray(), [...Array(6).fill(0), ...Array(6).fill(1), ...Array(4).fill(0), ...Array(4).fill(1)]);
+      const gap = tensor([[1, 1, 0, 1, 0, 0], [1, 1, 1, 0, 0, 0]], { dtype: 'int64' });
+      assert.equal(streamRows(input.textIds, gap, pad, streamMasksOf(flmMasks(gap))), null, 'a real token after a pad');
+      const short = tensor([[1, 1, 1, 1, 1, 0], [1, 0, 0, 0, 0, 0]], { dtype: 'int64' });
+      assert.equal(streamRows(input.textIds, short, pad, streamMasksOf(flmMasks(short))), null, 'a caption of one token: its pad rows see no key');
+      const notPad = input.textIds.clone().indexPut([tensor([1], { dtype: 'int64' }), tensor([5], { dtype: 'int64' })], tensor([7], { dtype: 'int64' }));
+      assert.equal(streamRows(notPad, input.textMasks, pad, sm), null, 'a non-pad id under a zero mask');
+      const seesPad = sm.clone().indexPut([tensor([2], { dtype: 'int64' }), tensor([0], { dtype: 'int64' }), tensor([1], { dtype: 'int64' }), tensor([4], { dtype: 'int64' })], tensor([0]));
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, seesPad), null, 'a row that sees a pad key');
+      const padRowsDiffer = sm.clone().indexPut([tensor([2], { dtype: 'int64' }), tensor([0], { dtype: 'int64' }), tensor([5], { dtype: 'int64' }), tensor([1], { dtype: 'int64' })], tensor([-10000]));
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, padRowsDiffer), null, 'pad rows that see different keys');
+      const single = streamRows(input.textIds, input.textMasks, pad, input.masks.fwd)!;
+      assert.deepEqual(single.full.view(2, 6).toArray(), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 9, 9]], 'one stream');
+
+      const d = withOverrides(c, { drop_rate: 0.1 });
+      const model = new FLMModel(d);
+      const x = batch(d, [12, 7, 4], 12);
+      const seen: number[] = [];
+      const layer = model.text_transformer.layers[0]!;
+      const plain = layer.forward.bind(layer);
+      layer.forward = (h, m, r) => {
+        seen.push(h.shape[0]!);
+        return plain(h, m, r);
+      };
+      model.train();
+      model.forward(x);
+      model.eval();
+      model.forward(x);
+      assert.deepEqual(seen, [6, 2 * (12 + 8 + 5)], 'train with dropout: the padded grid [2B, L, H]; eval: the packed rows [N, H]');
       model.dispose();
     });
   });

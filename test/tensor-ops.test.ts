@@ -168,6 +168,12 @@ test('elementwise binary ops, broadcasting, comparisons, clamp', () => tidy(() =
   assertKnown(a.clamp(-1, 1), 'clamp');
   assertKnown(a.clamp(0), 'clampMin');
   assertExact(tensor([1, 5]).clamp(null, 2), [1, 2]);
+  // integral bounds keep an int tensor int (as torch.clamp(int_tensor, max=2)); a fractional one promotes it
+  const longs = tensor([1, 5], { dtype: 'int64' });
+  assert.equal(longs.clamp(null, 2).dtype, 'int64');
+  assertExact(longs.clamp(2, 4), [2, 4]);
+  assert.equal(longs.clamp(null, 2.5).dtype, 'float32');
+  assert.equal(longs.clone().clamp_(0, 3).dtype, 'int64');
   // int tensors stay int with integer scalars, as in Python
   const ints = tensor([1, 2, 3], { dtype: 'int64' });
   assert.equal(ints.add(2).dtype, 'int64');

@@ -29,6 +29,8 @@ export interface StepBenchOptions {
   peer?: boolean;
   /** flm: the l2r and r2l streams as one batch (default) or one after the other (false) */
   batchStreams?: boolean;
+  /** the text layers compute each caption's real tokens and first pad only (default), or every padded row (false) */
+  packRows?: boolean;
   /** time every op over this many more steps on both sides (0: no profile) */
   profile?: number;
 }
@@ -42,6 +44,8 @@ export interface StepBenchResult {
   params: number;
   /** flm only: whether the two text streams ran as one batch */
   batch_streams?: boolean;
+  /** whether the text layers computed only the real tokens and first pads */
+  pack_rows: boolean;
   ms_per_step_median: number;
   ms_per_step_min: number;
   ms_per_step_max: number;
@@ -135,7 +139,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
   const p = PRESETS[o.preset];
   const batch = o.batch ?? p.batch;
   const config = objectiveConfig(o.objective, o.preset);
-  const model = tidy(() => createObjectiveModel(o.objective, config, { batchStreams: o.batchStreams ?? true }));
+  const model = tidy(() => createObjectiveModel(o.objective, config, { batchStreams: o.batchStreams ?? true, packRows: o.packRows ?? true }));
   model.train();
   const params = model.parameters();
   const opt = new AdamW(params, { lr: 1e-4, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.01 });
@@ -163,6 +167,7 @@ export function benchStep(o: StepBenchOptions): StepBenchResult {
     impl: 'flm', preset: o.preset, objective: o.objective, batch, threads: getNumThreads(),
     params: params.reduce((a, t) => a + t.numel, 0),
     ...(o.objective === 'flm' && { batch_streams: o.batchStreams ?? true }),
+    pack_rows: o.packRows ?? true,
     ms_per_step_median: round(median), ms_per_step_min: round(sorted[0]!), ms_per_step_max: round(sorted[sorted.length - 1]!),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
     gflop_per_step: round(gflop, 4), gflop_forward: round(flops.forward / 1e9, 4), gflop_backward: round(flops.backward / 1e9, 4),

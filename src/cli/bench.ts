@@ -80,9 +80,10 @@ export function registerBench(p: Command): void {
     .option('--threads <n>', `intra-op threads, or a list (1,2), each a separate run (default: ${defaultNumThreads()}, the process default)`)
     .option('--no-peer', 'skip the PyTorch peer')
     .option('--unbatched-streams', 'flm: run the l2r and r2l streams one after the other (the official order), not as one batch')
+    .option('--padded-rows', 'compute every padded row of the text layers, not only each caption\'s real tokens and first pad')
     .option('--profile <steps>', 'time every op over this many more steps on both sides and print where the time goes (self time per op, per step)')
     .option('--json', 'one JSON object')
-    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; profile?: string; json?: boolean }) => {
+    .action(async (o: { preset: string; objective: string; batch?: string; steps: string; warmup: string; threads?: string; peer: boolean; unbatchedStreams?: boolean; paddedRows?: boolean; profile?: string; json?: boolean }) => {
       if (!OBJECTIVES.includes(o.objective)) throw new Error(`--objective must be one of ${OBJECTIVES.join(', ')}, got '${o.objective}'`);
       if (!['tiny', 'mini', 'small', 'base'].includes(o.preset)) throw new Error(`--preset must be tiny, mini, small or base, got '${o.preset}'`);
       const { benchStep } = await import('../bench/step.js');
@@ -95,7 +96,7 @@ export function registerBench(p: Command): void {
       const threads = o.threads === undefined ? [defaultNumThreads()] : o.threads.split(',').map((t) => num('threads', t.trim(), 1)!);
       const runs = threads.map((t) => benchStep({
         preset: o.preset as PresetName, objective: o.objective as 'flm', batch: num('batch', o.batch, 1),
-        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer, batchStreams: !o.unbatchedStreams,
+        steps: num('steps', o.steps, 1), warmup: num('warmup', o.warmup, 0), threads: t, peer: o.peer, batchStreams: !o.unbatchedStreams, packRows: !o.paddedRows,
         profile: num('profile', o.profile, 1) ?? 0,
       }));
       for (const r of runs) if (r.peer_error) console.error(`flm bench: ${r.peer_error}; printing flm's figures alone`);
@@ -114,7 +115,7 @@ export function registerBench(p: Command): void {
       }
       for (const r of runs) {
         const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-        console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params)`);
+        console.log(`${r.objective} (${r.preset}, batch ${r.batch}, ${r.threads} threads, ${r.params} params${r.pack_rows ? '' : ', every padded text row'}${r.batch_streams === false ? ', streams one after the other' : ''})`);
         console.log(`  flm      ${r.ms_per_step_median} ms/step (min ${r.ms_per_step_min}, max ${r.ms_per_step_max}), peak RSS ${r.peak_rss_mb} MB`);
         console.log(`           ${r.gflop_per_step} GFLOP/step (forward ${r.gflop_forward} + backward ${r.gflop_backward}) -> ${r.gflops} GFLOP/s, ${pct(r.peak_fraction)} of the matmul peak (${r.matmul_peak_gflops} GFLOP/s)`);
         if (r.pytorch_ms_per_step_median !== undefined) {

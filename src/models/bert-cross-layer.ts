@@ -43,12 +43,14 @@ export class BertCrossLayer extends Module {
    * (FLM's l2r and r2l copies of one caption). Self-attention stays inside each stream, under
    * selfMask [B*S, 1, L|1, L]; the cross-attention reads the context once for all S*L queries, so
    * its key/value projections are computed once, not once per stream.
-   * rows (without self-attention only): x holds just those query rows [N, H] of the [B, Lq] grid,
-   * and so does the result; no other query can change them, as queries only read the context.
+   * rows: x holds just those query rows [N, H] of the [B, Lq] grid, and so does the result. Without
+   * self-attention no other query can change them, as queries only read the context; with it, selfRows
+   * names the same rows in the self-attention grid ([B*S, L] with streams), where they are the only
+   * keys (the self mask must block every other one).
    */
-  forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null, o: { streams?: number; rows?: GridRows } = {}): Tensor {
-    if (o.rows && this.attention) throw new Error('BertCrossLayer: query rows need a layer without self-attention');
-    const h = this.attention ? this.selfAttention(this.attention, x, selfMask, o.streams ?? 1) : x; // [B, Lq, H]
+  forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null, o: { streams?: number; rows?: GridRows; selfRows?: GridRows } = {}): Tensor {
+    if (o.rows && this.attention && !o.selfRows) throw new Error('BertCrossLayer: query rows of a layer with self-attention need selfRows');
+    const h = !this.attention ? x : o.selfRows ? this.attention.forward(x, selfMask, undefined, o.selfRows) : this.selfAttention(this.attention, x, selfMask, o.streams ?? 1); // [B, Lq, H] (or [N, H])
     const c = this.crossattention.forward(h, contextMask, context, o.rows); // [B, Lq, H] (or [N, H])
     return this.output.forward(this.intermediate.forward(c), c); // [B, Lq, H] (or [N, H])
   }

@@ -17,6 +17,7 @@
 import { F, Tensor, ones } from '../tensor/index.js';
 import { BERT_INIT, Embedding, ModuleList, TORCH_INIT, type Linear } from '../nn/layers.js';
 import { GridRows } from '../nn/grid-rows.js';
+import { streamRows } from './stream-rows.js';
 import { BertCrossLayer } from './bert-cross-layer.js';
 import { MLMHead, Pooler } from './heads.js';
 import { FLMBackbone, type ModelOptions } from './single-stream.js';
@@ -153,6 +154,9 @@ export class FLMModel extends FLMBackbone {
     const fwdOf = (x: Tensor): Tensor => x.view(B, 2, L, -1).select(1, 0); // [B, L, H] view
     const revOf = (x: Tensor): Tensor => x.view(B, 2, L, -1).select(1, 1); // [B, L, H] view
     const rec = rows ? { rows } : {};
+    // without dropout the streams compute each caption's real tokens and first pad only (packRows)
+    const packed = this.packRows && (c.drop_rate === 0 || !this.training) ? streamRows(textIds, input.textMasks, this.text_transformer.arch.pad_token_id, streamMasks) : null;
+    const grid = (x: Tensor): Tensor => (packed ? packed.expand(x) : x.view(B, 2 * L, -1)); // [B, 2L, H]
 
     const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]
     const embedFusion = this.fusion_token_embedding.forward(fusionIds); // [B, L, H]
@@ -160,28 +164,37 @@ export class FLMModel extends FLMBackbone {
     // one embedding call for both copies of the ids: dropout stays independent per stream (spec B.5 step 2)
     let x = this.text_transformer.embeddings.forward(pair(textIds)); // [2B, L, H]
     const embedText = fwdOf(x);
+    if (packed) x = packed.self.gather(x); // [N_s, H]
 
     const firstRecBottom = c.num_bottom_layer - c.num_reconstructor_bottom_layer;
+    let ctx: Tensor | null = null;
     for (let i = 0; i < c.num_bottom_layer; i++) {
-      x = this.text_transformer.layers[i]!.forward(x, streamMasks); // [2B, L, H]
-      if (i >= firstRecBottom) q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, x.view(B, 2 * L, -1), null, masks.bi, rec); // [B, L, H] (or [N, H])
+      x = this.text_transformer.layers[i]!.forward(x, streamMasks, packed?.self); // [2B, L, H] (or [N_s, H])
+      ctx = null;
+      if (i >= firstRecBottom) q = this.fusion_layers_bottom.at(i - firstRecBottom).forward(q, (ctx = grid(x)), null, masks.bi, rec); // [B, L, H] (or [N, H])
     }
-    const bottom = { fwd: fwdOf(x), rev: revOf(x), rec: q };
+    ctx ??= grid(x);
+    const bottom = { fwd: fwdOf(ctx), rev: revOf(ctx), rec: q };
 
     // token types: token_type[0] on l2r, token_type_flm[0] on r2l, token_type_flm[1] on the reconstructor
     const streamTypes = F.stack([this.token_type_embeddings.weight.select(0, 0), this.token_type_embeddings_flm.weight.select(0, 0)]); // [2, H]
-    x = this.cross_modal_text_transform.forward(x).view(B, 2, L, -1).add(streamTypes.view(1, 2, 1, -1)).view(B, 2 * L, -1); // [B, 2L, H]
+    const t = this.cross_modal_text_transform.forward(x);
+    x = packed ? t.add(streamTypes.index(packed.stream)) : t.view(B, 2, L, -1).add(streamTypes.view(1, 2, 1, -1)).view(B, 2 * L, -1); // [B, 2L, H] (or [N_s, H])
     q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H] (or [N, H])
     const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? c.image_token_type_idx); // [B, N_img, H]
     const imgMask = ones([1, 1, 1, img.shape[1]!], { dtype: img.dtype, device: img.device }); // [1, 1, 1, N_img], see streamsPerStream
-    const crossIn = { img, fwd: fwdOf(x), rev: revOf(x), rec: q };
+    ctx = packed ? grid(x) : x;
+    const crossIn = { img, fwd: fwdOf(ctx), rev: revOf(ctx), rec: q };
 
     const firstRecTop = c.num_top_layer - c.num_reconstructor_top_layer;
+    const layerRows = packed ? { rows: packed.cross, selfRows: packed.self } : { streams: 2 };
     for (let i = 0; i < c.num_top_layer; i++) {
-      x = this.cross_modal_text_layers.at(i).forward(x, img, streamMasks, imgMask, { streams: 2 }); // [B, 2L, H]
-      if (i >= firstRecTop) q = this.fusion_layers_top.at(i - firstRecTop).forward(q, x, null, masks.bi, rec); // [B, L, H] (or [N, H])
+      x = this.cross_modal_text_layers.at(i).forward(x, img, streamMasks, imgMask, layerRows); // [B, 2L, H] (or [N_s, H])
+      ctx = null;
+      if (i >= firstRecTop) q = this.fusion_layers_top.at(i - firstRecTop).forward(q, (ctx = grid(x)), null, masks.bi, rec); // [B, L, H] (or [N, H])
     }
-    const top = { fwd: fwdOf(x), rev: revOf(x), rec: q };
+    ctx ??= grid(x);
+    const top = { fwd: fwdOf(ctx), rev: revOf(ctx), rec: q };
     return { imageEmbeds, embeds: { text: embedText, fusion: embedFusion }, bottom, crossIn, top };
   }
 

@@ -7,6 +7,7 @@ import { BERT_INIT, Embedding, LayerNorm, ModuleList, type Init } from '../nn/la
 import { BertAttention, BertIntermediate, BertOutput } from '../nn/attention.js';
 import { Pooler } from './heads.js';
 import type { TextEncoderArch } from './config.js';
+import type { GridRows } from '../nn/grid-rows.js';
 
 /**
  * HF create_position_ids_from_input_ids: pos = cumsum(ids != pad) * (ids != pad) + pad, i.e. real
@@ -54,9 +55,9 @@ export class RobertaLayer extends Module {
     this.intermediate = this.child('intermediate', new BertIntermediate(a.hidden_size, a.intermediate_size, init));
     this.output = this.child('output', new BertOutput(a.intermediate_size, a.hidden_size, a.layer_norm_eps, dropout, init));
   }
-  /** x [B, L, H], additive mask [B, 1, L|1, L] */
-  forward(x: Tensor, mask: Tensor | null): Tensor {
-    const h = this.attention.forward(x, mask); // [B, L, H]
+  /** x [B, L, H], additive mask [B, 1, L|1, L]; with `rows`, x [N, H] holds only those rows of the grid (see BertAttention) */
+  forward(x: Tensor, mask: Tensor | null, rows?: GridRows): Tensor {
+    const h = this.attention.forward(x, mask, undefined, rows); // [B, L, H] (or [N, H])
     return this.output.forward(this.intermediate.forward(h), h); // [B, L, H]
   }
 }

@@ -16,6 +16,7 @@ import { RobertaModel } from './roberta.js';
 import { BertCrossLayer } from './bert-cross-layer.js';
 import { ClassifierMLP, ITMHead, MLMHead, Pooler, RankOutput, nlvr2Classifier, vqaClassifier } from './heads.js';
 import type { FLMConfig } from './config.js';
+import { streamRows } from './stream-rows.js';
 
 export interface ModelOptions {
   /**
@@ -33,6 +34,8 @@ export interface ModelOptions {
    * false runs them one after the other, the official order, for checking.
    */
   batchStreams?: boolean;
+  /** Compute only each caption's real tokens and first pad in the text layers when that is exact (default true; see FLMBackbone.packRows). */
+  packRows?: boolean;
 }
 
 export interface OneStreamInput {
@@ -78,12 +81,20 @@ export abstract class FLMBackbone extends Module {
   nlvr2_classifier: ClassifierMLP | null = null;
   rank_output: RankOutput | null = null;
   readonly compat: boolean;
+  /**
+   * true (default): without dropout (or in eval mode) the text layers compute each caption's real tokens
+   * and its first pad only, and repeat that pad row where the others stood (stream-rows.ts), whenever
+   * the masks make that exact; false: every row of the padded grid. Same outputs and gradients up to
+   * float rounding.
+   */
+  packRows: boolean;
 
   constructor(readonly config: FLMConfig, opts: ModelOptions = {}) {
     super();
     const c = config;
     const h = c.hidden_size;
     this.compat = opts.compat ?? false;
+    this.packRows = opts.packRows ?? true;
     // official init: objectives.init_weights = N(0, 0.02) Linear/Embedding weights, zero biases
     this.cross_modal_text_transform = this.child('cross_modal_text_transform', new Linear(c.input_text_embed_size, h, { init: BERT_INIT }));
     this.cross_modal_image_transform = this.child('cross_modal_image_transform', new Linear(c.input_image_embed_size, h, { init: BERT_INIT }));
@@ -143,15 +154,32 @@ export abstract class FLMBackbone extends Module {
   inferOneStream(input: OneStreamInput): OneStreamOutput {
     const { image, textIds, textMask } = input;
     const imageEmbeds = input.imageEmbeds ?? this.vit_model.forward(image); // [B, N_img, Wv]
-    const bottom = input.bottom ?? this.encodeText(textIds, textMask); // [B, L, Ht]
-    const text = this.cross_modal_text_transform.forward(bottom).add(this.token_type_embeddings.weight.select(0, 0)); // [B, L, H]
     const img = input.crossImage ?? this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? this.config.image_token_type_idx); // [B, N_img, H]
+    const typeText = this.token_type_embeddings.weight.select(0, 0); // [H]
+    const packed = !input.bottom && this.packRows && (this.config.drop_rate === 0 || !this.training)
+      ? streamRows(textIds, textIdsMask(textIds, this.text_transformer.arch.pad_token_id), this.text_transformer.arch.pad_token_id, textMask)
+      : null;
+    if (packed) {
+      // the real tokens and the first pad of each caption only (packRows); read back as the full grid
+      let b = packed.self.gather(this.text_transformer.embeddings.forward(textIds)); // [N, Ht]
+      for (const layer of this.text_transformer.layers) b = layer.forward(b, textMask, packed.self); // [N, Ht]
+      const t = this.cross_modal_text_transform.forward(b).add(typeText); // [N, H]
+      let y = t;
+      for (const layer of this.cross_modal_text_layers.items) y = layer.forward(y, img, textMask, null, { rows: packed.cross, selfRows: packed.self }); // [N, H]
+      return this.oneStreamOutput(imageEmbeds, packed.expand(b), { img, text: packed.expand(t) }, packed.expand(y));
+    }
+    const bottom = input.bottom ?? this.encodeText(textIds, textMask); // [B, L, Ht]
+    const text = this.cross_modal_text_transform.forward(bottom).add(typeText); // [B, L, H]
     // the image key mask is (1 - 1) * -10000 = 0 here, i.e. no mask
     let x = text;
     for (const layer of this.cross_modal_text_layers.items) x = layer.forward(x, img, textMask, null); // [B, L, H]
+    return this.oneStreamOutput(imageEmbeds, bottom, { img, text }, x);
+  }
+
+  private oneStreamOutput(imageEmbeds: Tensor, bottom: Tensor, crossIn: { img: Tensor; text: Tensor }, x: Tensor): OneStreamOutput {
     const pooled = this.cross_modal_text_pooler.forward(x); // [B, H]
     const clsFeats = this.compat ? F.cat([pooled, pooled], -1) : pooled; // [B, 2H] official, [B, H] sensible
-    return { imageEmbeds, bottom, crossIn: { img, text }, textFeats: x, pooled, clsFeats };
+    return { imageEmbeds, bottom, crossIn, textFeats: x, pooled, clsFeats };
   }
 
   /** ITM logits [B, 2] from cls_feats (compat: its first H columns, = pooled). */
@@ -183,4 +211,9 @@ export class SingleStreamModel extends FLMBackbone {
     if (!this.lm_score) throw new Error('lmLogits(): the model has no lm_score head (loss_names.ar = 0)');
     return this.lm_score.forward(textFeats);
   }
+}
+
+/** 1 where a token is not the pad id: the one-stream input has no text mask of its own beside the additive one. [B, L] int64 */
+function textIdsMask(textIds: Tensor, padId: number): Tensor {
+  return textIds.ne(padId).to('int64');
 }

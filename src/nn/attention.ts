@@ -47,14 +47,18 @@ export class BertSelfAttention extends Module {
   }
   /**
    * x [B, Lq, H] attends to kv [B, Lk, H] (kv = x for self-attention) under mask [B|1, 1, Lq|1, Lk].
-   * With `rows`, x holds only those rows [N, H] of the [B, Lq] query grid (cross-attention: the other
-   * queries are computed as zeros and dropped); the result is then [N, H] too.
+   * With `rows`, x holds only those rows [N, H] of the [B, Lq] query grid (the other queries are
+   * computed as zeros and dropped); the result is then [N, H] too. With `kvRows`, kv holds only those
+   * rows [M, H] of the [B, Lk] key grid: the others get zero keys and values, so the mask must block
+   * them for every query.
    */
-  forward(x: Tensor, kv: Tensor, mask: Tensor | null, rows?: GridRows): Tensor {
+  forward(x: Tensor, kv: Tensor, mask: Tensor | null, rows?: GridRows, kvRows?: GridRows): Tensor {
     const query = this.query.forward(x); // [B, Lq, H] (or [N, H])
     const q = splitHeads(rows ? rows.scatter(query) : query, this.heads); // [B, h, Lq, d]
-    const k = splitHeads(this.key.forward(kv), this.heads); // [B, h, Lk, d]
-    const v = splitHeads(this.value.forward(kv), this.heads); // [B, h, Lk, d]
+    const key = this.key.forward(kv); // [B, Lk, H] (or [M, H])
+    const value = this.value.forward(kv); // [B, Lk, H] (or [M, H])
+    const k = splitHeads(kvRows ? kvRows.scatter(key) : key, this.heads); // [B, h, Lk, d]
+    const v = splitHeads(kvRows ? kvRows.scatter(value) : value, this.heads); // [B, h, Lk, d]
     const ctx = mergeHeads(F.attention(q, k, v, mask, this.dropout, this.training)); // [B, Lq, H]
     return rows ? rows.gather(ctx) : ctx; // [B, Lq, H] (or [N, H])
   }
@@ -87,11 +91,11 @@ export class BertAttention extends Module {
   }
   /**
    * Self-attention (context omitted) or cross-attention to `context` [B, Lk, H]; returns [B, Lq, H].
-   * Cross-attention may take only some query rows: x [N, H] with `rows` (see BertSelfAttention).
+   * Either may take only some query rows: x [N, H] with `rows` (see BertSelfAttention); in
+   * self-attention those rows are the keys too, and the mask must block every other key.
    */
   forward(x: Tensor, mask: Tensor | null, context?: Tensor, rows?: GridRows): Tensor {
-    if (rows && !context) throw new Error('BertAttention: query rows need a context (cross-attention)');
-    const a = this.self.forward(x, context ?? x, mask, rows); // [B, Lq, H] (or [N, H])
+    const a = context ? this.self.forward(x, context, mask, rows) : this.self.forward(x, x, mask, rows, rows); // [B, Lq, H] (or [N, H])
     return this.output.forward(a, x); // [B, Lq, H] (or [N, H])
   }
 }
