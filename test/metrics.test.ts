@@ -15,6 +15,7 @@ import {
   processDigitArticle,
   processPunctuation,
   ptbTokenize,
+  retrievalRanks,
   retrievalRecall,
   vqaScore,
   vqaTargetScore,
@@ -225,6 +226,20 @@ describe('retrieval recall@K (spec F)', () => {
     close(r.tr_r1, 3 / 4, 1e-12);
     // Caption 0's best row is now row 3, whose id is 10: still an IR@1 hit.
     close(r.ir_r1, 2 / 4, 1e-12);
+  });
+
+  it('ranks each query\'s first correct item with the same tie rule (R@K = share of ranks <= K)', () => {
+    const k = retrievalRanks(base);
+    // rows: image 10's caption 0 first; image 20's caption 2 (0.3) below 0.5, 0.4, 0.6; image 30's caption 3 first
+    assert.deepEqual(k.text, [1, 4, 1]);
+    // columns: cap0 -> row 0; cap1 -> rows 2 (0.2), 1 (0.4) above row 0 (0.1): 3rd; cap2 ties 0.3 / 0.3 with
+    // row 1 second by index after row 0 (0.8); cap3 -> row 2 (0.7) first
+    assert.deepEqual(k.image, [1, 3, 2, 1]);
+    const r = retrievalRecall(base);
+    close(r.tr_r1, k.text.filter((x) => x <= 1).length / 3, 1e-12);
+    close(r.ir_r1, k.image.filter((x) => x <= 1).length / 4, 1e-12);
+    const none = retrievalRanks({ nImg: 1, nTxt: 2, imageIds: ['a'], textImageIds: ['b', 'a'], scores: new Float32Array([0.5, 0.5]) });
+    assert.deepEqual(none, { text: [2], image: [Infinity, 1] });
   });
 
   it('breaks score ties by the lower index', () => {

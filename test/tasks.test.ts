@@ -221,7 +221,8 @@ describe('retrieval evaluation path', () => {
       },
     };
     const tok = await TextTokenizer.fromFile(join(pre, 'tokenizer.json'), { maxLength: 12 });
-    const r = evaluateRetrieval(set, scorer, tok, { textBatch: 4 });
+    const outcome = evaluateRetrieval(set, scorer, tok, { textBatch: 4 });
+    const r = outcome.metrics;
     assert.deepEqual(seen, ['0:0+4', '0:4+2', '1:0+4', '1:4+2', '2:0+4', '2:4+2']);
     // TR: image 0 hit at 1; image 1 own texts at ranks 3-4 (hit at 5); image 2 own at ranks 3-4 (hit at 5)
     assert.equal(r.tr_r1, 1 / 3);
@@ -234,6 +235,12 @@ describe('retrieval evaluation path', () => {
     const direct = retrievalRecall({ scores: Float32Array.from(S.flat()), nImg: 3, nTxt: 6, imageIds: ids, textImageIds: set.textImageIds });
     assert.equal(r.rsum, direct.rsum);
     assert.equal(r.r1_sum, r.tr_r1 + r.ir_r1);
+    // per query: image 0's true caption first, images 1 and 2 at 3; captions t0..t5 find their image at 1, 3, 2, 2, 1, 1
+    assert.deepEqual(outcome.ranks.images.map((x) => x.rank), [1, 3, 3]);
+    assert.deepEqual(outcome.ranks.texts.map((x) => x.rank), [1, 3, 2, 2, 1, 1]);
+    assert.deepEqual(outcome.ranks.texts.map((x) => x.image_id), set.textImageIds);
+    assert.deepEqual(outcome.items.ir_r1, [1, 0, 0, 0, 1, 1]);
+    assert.deepEqual(outcome.items.tr_r5, [1, 1, 1]);
   });
 });
 

@@ -10,7 +10,7 @@ export {
   cocoTokenizeCaptions,
   ptbTokenize,
 } from './ptb-tokenize.js';
-export { type ItemId, type RetrievalInput, type RetrievalRecall, retrievalRecall } from './retrieval.js';
+export { type ItemId, type RetrievalInput, type RetrievalRanks, type RetrievalRecall, retrievalRanks, retrievalRecall } from './retrieval.js';
 export {
   Accuracy,
   IGNORE_INDEX,

@@ -113,3 +113,32 @@ export function retrievalRecall(input: RetrievalInput): RetrievalRecall {
     rsum: tr1 + tr5 + tr10 + ir1 + ir5 + ir10,
   };
 }
+
+export interface RetrievalRanks {
+  /** per image row: the rank (1 = best) of its best-ranked true caption among all captions */
+  text: number[];
+  /** per caption column: the rank of its best-ranked true image row among all rows */
+  image: number[];
+}
+
+/**
+ * Where each query's first correct item lands, with the tie rule of `retrievalRecall` (an equal score
+ * at a lower index ranks first): R@K is the share of ranks <= K. A query with no correct item gets
+ * Infinity.
+ */
+export function retrievalRanks(input: RetrievalInput): RetrievalRanks {
+  validate(input);
+  const { scores, nImg, nTxt, imageIds, textImageIds } = input;
+  const rankOf = (n: number, get: (i: number) => number, hit: (i: number) => boolean): number => {
+    let best = -1;
+    for (let i = 0; i < n; i++) if (hit(i) && (best < 0 || get(i) > get(best))) best = i;
+    if (best < 0) return Infinity;
+    const v = get(best);
+    let above = 0;
+    for (let i = 0; i < n; i++) if (get(i) > v || (get(i) === v && i < best)) above++;
+    return above + 1;
+  };
+  const text = Array.from({ length: nImg }, (_, i) => rankOf(nTxt, (j) => scores[i * nTxt + j]!, (j) => textImageIds[j] === imageIds[i]));
+  const image = Array.from({ length: nTxt }, (_, j) => rankOf(nImg, (i) => scores[i * nTxt + j]!, (i) => imageIds[i] === textImageIds[j]));
+  return { text, image };
+}

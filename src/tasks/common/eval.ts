@@ -9,7 +9,7 @@ import { taskEntry } from '../registry.js';
 import { captionModelOf } from '../caption/infer.js';
 import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from '../caption/eval.js';
 import type { DecodeOptions } from '../caption/decode.js';
-import type { EvalOptions, TaskMetrics } from './task.js';
+import type { EvalOptions, RetrievalRankList, TaskMetrics } from './task.js';
 
 export interface EvalRequest extends EvalOptions {
   task: string;
@@ -37,6 +37,8 @@ export interface EvalReport {
   predictions?: { question_id: number; answer: string }[];
   /** caption: the scores in detail with every generated caption and its references */
   captions?: CaptionEvalResult;
+  /** retrieval: where each query's first correct item ranks */
+  ranks?: RetrievalRankList;
 }
 
 async function openRun(path: string, which: string | undefined): Promise<RunModel> {
@@ -66,8 +68,8 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
       const set = await loadRetrievalSet(r.data, run.config.image_size, { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
       const scorer = zeroShotScorer(run.model, objective);
       try {
-        const m = evaluateRetrieval(set, scorer, run.tokenizer, { ...(opts.batchSize ? { textBatch: opts.batchSize } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
-        return { ...base, zeroShotObjective: objective, metrics: { ...m }, selection: m.r1_sum };
+        const { metrics: m, ranks } = evaluateRetrieval(set, scorer, run.tokenizer, { ...(opts.batchSize ? { textBatch: opts.batchSize } : {}), ...(opts.progress ? { progress: opts.progress } : {}) });
+        return { ...base, zeroShotObjective: objective, metrics: { ...m }, selection: m.r1_sum, ranks };
       } finally {
         scorer.restore();
       }
@@ -88,6 +90,7 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
     const e = await recipe.evaluateSaved(run, {
       spec: r.data, batchSize: opts.batchSize ?? 64, limit: opts.limit ?? 0, workers: opts.workers ?? 1, pg: null, ...(opts.progress ? { progress: opts.progress } : {}),
     });
+    if (r.task === 'retrieval') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { ranks: e.details as RetrievalRankList } : {}) };
     const predictions = e.details as EvalReport['predictions'] | undefined;
     return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions } : {}) };
   } finally {

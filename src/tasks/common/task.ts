@@ -37,6 +37,14 @@ export interface TaskEvaluation {
   predictions?: { question_id: number; answer: string }[];
   /** per metric that is a mean over examples, each example's score (`flm compare` bootstraps over them) */
   items?: Record<string, number[]>;
+  /** retrieval: where each query's first correct item ranks (1 = best) */
+  ranks?: RetrievalRankList;
+}
+
+/** Retrieval ranks per query: each image's best true caption among all captions, each caption's image among all images (null: none is correct). */
+export interface RetrievalRankList {
+  images: Array<{ image_id: string; rank: number | null }>;
+  texts: Array<{ text: string; image_id: string; rank: number | null }>;
 }
 
 export interface FinetuneTask {

@@ -6,8 +6,8 @@
 import { noGrad, tensor, tidy, type Tensor } from '../../tensor/index.js';
 import type { FLMModel } from '../../models/index.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
-import { retrievalRecall, type RetrievalRecall } from '../../eval/metrics/retrieval.js';
-import { clsFeatures } from '../common/task.js';
+import { retrievalRanks, retrievalRecall, type RetrievalRecall } from '../../eval/metrics/retrieval.js';
+import { clsFeatures, type RetrievalRankList } from '../common/task.js';
 import type { RetrievalSet } from './data.js';
 import type { ProcessGroup } from '../../dist/process-group.js';
 
@@ -43,6 +43,14 @@ export interface RetrievalEvaluation extends RetrievalRecall {
   /** TR@1 + IR@1, the selection metric (spec F) */
   r1_sum: number;
   elapsed_s: number;
+}
+
+/** The metrics and, per query, where its first correct item ranks. */
+export interface RetrievalOutcome {
+  metrics: RetrievalEvaluation;
+  ranks: RetrievalRankList;
+  /** per image (TR) and per caption (IR): 1 where the first correct item is within K */
+  items: Record<string, number[]>;
 }
 
 export interface ScoreOptions {
@@ -123,9 +131,24 @@ function scoreRows(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, lo
 }
 
 /** Scores the whole split and reads recall@K off the matrix. */
-export function evaluateRetrieval(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: ScoreOptions = {}): RetrievalEvaluation {
+export function evaluateRetrieval(set: RetrievalSet, scorer: PairScorer, tok: TextTokenizer, o: ScoreOptions = {}): RetrievalOutcome {
   const t0 = performance.now();
   const scores = scoreMatrix(set, scorer, tok, o);
-  const r = retrievalRecall({ scores, nImg: set.imageIds.length, nTxt: set.texts.length, imageIds: set.imageIds, textImageIds: set.textImageIds });
-  return { ...r, r1_sum: r.tr_r1 + r.ir_r1, n_images: set.imageIds.length, n_texts: set.texts.length, elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(2)) };
+  const input = { scores, nImg: set.imageIds.length, nTxt: set.texts.length, imageIds: set.imageIds, textImageIds: set.textImageIds };
+  const r = retrievalRecall(input);
+  const rank = retrievalRanks(input);
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  const items: Record<string, number[]> = {};
+  for (const k of [1, 5, 10]) {
+    items[`tr_r${k}`] = rank.text.map((x) => (x <= k ? 1 : 0));
+    items[`ir_r${k}`] = rank.image.map((x) => (x <= k ? 1 : 0));
+  }
+  return {
+    metrics: { ...r, r1_sum: r.tr_r1 + r.ir_r1, n_images: set.imageIds.length, n_texts: set.texts.length, elapsed_s: Number(((performance.now() - t0) / 1000).toFixed(2)) },
+    ranks: {
+      images: set.imageIds.map((id, i) => ({ image_id: id, rank: finite(rank.text[i]!) })),
+      texts: set.texts.map((text, j) => ({ text, image_id: set.textImageIds[j]!, rank: finite(rank.image[j]!) })),
+    },
+    items,
+  };
 }

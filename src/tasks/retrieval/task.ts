@@ -131,7 +131,7 @@ class RetrievalTask implements FinetuneTask {
     }
     // a model fine-tuned with the loss scorer has no rank head: it ranks by its FLM loss, as zero-shot retrieval does
     const r = evaluateRetrieval(set, model.rank_output ? rankScorer(model) : zeroShotScorer(model, 'flm'), tok, { textBatch: o.batchSize, progress: o.progress, pg: o.pg ?? null });
-    return { metrics: { ...r }, selection: r.r1_sum };
+    return { metrics: { ...r.metrics }, selection: r.metrics.r1_sum, ranks: r.ranks, items: r.items };
   }
 }
 
