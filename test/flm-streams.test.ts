@@ -3,7 +3,7 @@
 // preset in eval mode, independent dropout for the two streams in train mode, and the pretraining
 // loss, whose reconstructor and LM heads run only at the positions with a target, against flmLoss on
 // full-length logits. Without dropout the streams compute each caption's real tokens and first pad only
-// (packStreams, the default): same outputs, losses and gradients as every padded row, fully blocked
+// (packRows, the default): same outputs, losses and gradients as every padded row, fully blocked
 // reconstructor rows included.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -176,7 +176,7 @@ describe('FLMModel batched streams', () => {
       // the case the first pad exists for: fully blocked reconstructor rows (they weigh every pad key)
       const blocked = tidy(() => input.masks.bi.select(1, 0).lt(-1).all(-1).narrow(1, 1, 11).logicalAnd(input.textMasks.narrow(1, 1, 11).ne(0)).sum().item());
       assert.ok(blocked > 0, 'the batch has fully blocked target rows');
-      const rows = streamRows(input.textIds, input.textMasks, specialIds(c).pad, streamMasksOf(input.masks))!;
+      const rows = streamRows(input.textIds, input.textMasks, specialIds(c).pad, streamMasksOf(input.masks), 2)!;
       assert.equal(rows.count, 2 * lengths.reduce((s, n) => s + Math.min(n + 1, 12), 0));
       const run = (packed: boolean) => {
         model.packRows = packed;
@@ -201,22 +201,26 @@ describe('FLMModel batched streams', () => {
       const pad = specialIds(c).pad;
       const input = batch(c, [5, 3], 6);
       const sm = streamMasksOf(input.masks);
-      const rows = streamRows(input.textIds, input.textMasks, pad, sm)!;
+      const rows = streamRows(input.textIds, input.textMasks, pad, sm, 2)!;
       // the full grid maps every pad after the first to the first: caption 1 (3 tokens) computes 4 rows per stream
       assert.deepEqual(rows.full.view(4, 6).toArray(), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11], [12, 13, 14, 15, 15, 15], [16, 17, 18, 19, 19, 19]]);
       assert.deepEqual(rows.stream.toArray(), [...Array(6).fill(0), ...Array(6).fill(1), ...Array(4).fill(0), ...Array(4).fill(1)]);
       const gap = tensor([[1, 1, 0, 1, 0, 0], [1, 1, 1, 0, 0, 0]], { dtype: 'int64' });
-      assert.equal(streamRows(input.textIds, gap, pad, streamMasksOf(flmMasks(gap))), null, 'a real token after a pad');
+      assert.equal(streamRows(input.textIds, gap, pad, streamMasksOf(flmMasks(gap)), 2), null, 'a real token after a pad');
       const short = tensor([[1, 1, 1, 1, 1, 0], [1, 0, 0, 0, 0, 0]], { dtype: 'int64' });
-      assert.equal(streamRows(input.textIds, short, pad, streamMasksOf(flmMasks(short))), null, 'a caption of one token: its pad rows see no key');
+      assert.equal(streamRows(input.textIds, short, pad, streamMasksOf(flmMasks(short)), 2), null, 'a caption of one token: its pad rows see no key');
       const notPad = input.textIds.clone().indexPut([tensor([1], { dtype: 'int64' }), tensor([5], { dtype: 'int64' })], tensor([7], { dtype: 'int64' }));
-      assert.equal(streamRows(notPad, input.textMasks, pad, sm), null, 'a non-pad id under a zero mask');
+      assert.equal(streamRows(notPad, input.textMasks, pad, sm, 2), null, 'a non-pad id under a zero mask');
       const seesPad = sm.clone().indexPut([tensor([2], { dtype: 'int64' }), tensor([0], { dtype: 'int64' }), tensor([1], { dtype: 'int64' }), tensor([4], { dtype: 'int64' })], tensor([0]));
-      assert.equal(streamRows(input.textIds, input.textMasks, pad, seesPad), null, 'a row that sees a pad key');
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, seesPad, 2), null, 'a row that sees a pad key');
       const padRowsDiffer = sm.clone().indexPut([tensor([2], { dtype: 'int64' }), tensor([0], { dtype: 'int64' }), tensor([5], { dtype: 'int64' }), tensor([1], { dtype: 'int64' })], tensor([-10000]));
-      assert.equal(streamRows(input.textIds, input.textMasks, pad, padRowsDiffer), null, 'pad rows that see different keys');
-      const single = streamRows(input.textIds, input.textMasks, pad, input.masks.fwd)!;
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, padRowsDiffer, 2), null, 'pad rows that see different keys');
+      const single = streamRows(input.textIds, input.textMasks, pad, input.masks.fwd, 1)!;
       assert.deepEqual(single.full.view(2, 6).toArray(), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 9, 9]], 'one stream');
+      assert.ok(streamRows(input.textIds, input.textMasks, pad, flmMasks(input.textMasks.narrow(0, 1, 1)).fwd, 1), 'one mask for the whole batch');
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, input.masks.fwd.expand(2, 2, 6, 6), 1), null, 'a mask per head');
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, input.masks.fwd.div(4), 1), null, 'mask values between visible and blocked');
+      assert.equal(streamRows(input.textIds, input.textMasks, pad, sm.narrow(0, 0, 3), 2), null, 'masks for neither one nor every stream row');
 
       const d = withOverrides(c, { drop_rate: 0.1 });
       const model = new FLMModel(d);

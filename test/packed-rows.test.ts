@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, manualSeed, randint, randn, tensor, tidy } from '../src/tensor/index.js';
-import { SingleStreamModel, singleConfig, specialIds, type FLMConfig, type OneStreamOutput } from '../src/models/index.js';
+import { SingleStreamModel, singleConfig, specialIds, withOverrides, type FLMConfig, type OneStreamOutput } from '../src/models/index.js';
 import { oneStreamMask, prefixLmMask, samplePrefixLengths, toAdditive } from '../src/objectives/index.js';
 
 const TOL = { atol: 2e-6, rtol: 1e-5 };
@@ -68,6 +68,29 @@ describe('one-stream model: packed text rows', () => {
       });
     });
   }
+
+  it('under dropout (train mode) the padded grid, in eval mode the packed rows', () => {
+    tidy(() => {
+      manualSeed(13);
+      const c = withOverrides(singleConfig('tiny'), { drop_rate: 0.1 });
+      const model = new SingleStreamModel(c);
+      const { textIds, textMasks, image } = captions(c, [12, 5], 12);
+      const calls: number[] = [];
+      const layer = model.text_transformer.layers[0]!;
+      const plain = layer.forward.bind(layer);
+      layer.forward = (h, m, r) => {
+        calls.push(h.shape[0]!);
+        return plain(h, m, r);
+      };
+      const textMask = oneStreamMask(textMasks, { causal: true });
+      model.train();
+      model.forward({ image, textIds, textMask });
+      model.eval();
+      model.forward({ image, textIds, textMask });
+      assert.deepEqual(calls, [2, 12 + 6]);
+      model.dispose();
+    });
+  });
 
   it('a mask under which a pad row sees a key the first pad row does not keeps the padded grid', () => {
     tidy(() => {

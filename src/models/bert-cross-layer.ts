@@ -50,6 +50,7 @@ export class BertCrossLayer extends Module {
    */
   forward(x: Tensor, context: Tensor, selfMask: Tensor | null, contextMask: Tensor | null, o: { streams?: number; rows?: GridRows; selfRows?: GridRows } = {}): Tensor {
     if (o.rows && this.attention && !o.selfRows) throw new Error('BertCrossLayer: query rows of a layer with self-attention need selfRows');
+    if (o.selfRows && (!o.rows || o.rows.count !== o.selfRows.count)) throw new Error('BertCrossLayer: selfRows need the same rows in the query grid (rows)');
     const h = !this.attention ? x : o.selfRows ? this.attention.forward(x, selfMask, undefined, o.selfRows) : this.selfAttention(this.attention, x, selfMask, o.streams ?? 1); // [B, Lq, H] (or [N, H])
     const c = this.crossattention.forward(h, contextMask, context, o.rows); // [B, Lq, H] (or [N, H])
     return this.output.forward(this.intermediate.forward(c), c); // [B, Lq, H] (or [N, H])

@@ -155,7 +155,7 @@ export class FLMModel extends FLMBackbone {
     const revOf = (x: Tensor): Tensor => x.view(B, 2, L, -1).select(1, 1); // [B, L, H] view
     const rec = rows ? { rows } : {};
     // without dropout the streams compute each caption's real tokens and first pad only (packRows)
-    const packed = this.packRows && (c.drop_rate === 0 || !this.training) ? streamRows(textIds, input.textMasks, this.text_transformer.arch.pad_token_id, streamMasks) : null;
+    const packed = this.packRows && (c.drop_rate === 0 || !this.training) ? streamRows(textIds, input.textMasks, this.text_transformer.arch.pad_token_id, streamMasks, 2) : null;
     const grid = (x: Tensor): Tensor => (packed ? packed.expand(x) : x.view(B, 2 * L, -1)); // [B, 2L, H]
 
     const imageEmbeds = this.vit_model.forward(image); // [B, N_img, Wv]

@@ -85,7 +85,8 @@ export abstract class FLMBackbone extends Module {
    * true (default): without dropout (or in eval mode) the text layers compute each caption's real tokens
    * and its first pad only, and repeat that pad row where the others stood (stream-rows.ts), whenever
    * the masks make that exact; false: every row of the padded grid. Same outputs and gradients up to
-   * float rounding.
+   * float rounding. When packed, the intermediate text features a forward returns (bottom, crossIn) are
+   * expanded copies: gradients taken with respect to them do not reach the layers below.
    */
   packRows: boolean;
 
@@ -157,7 +158,7 @@ export abstract class FLMBackbone extends Module {
     const img = input.crossImage ?? this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? this.config.image_token_type_idx); // [B, N_img, H]
     const typeText = this.token_type_embeddings.weight.select(0, 0); // [H]
     const packed = !input.bottom && this.packRows && (this.config.drop_rate === 0 || !this.training)
-      ? streamRows(textIds, textIdsMask(textIds, this.text_transformer.arch.pad_token_id), this.text_transformer.arch.pad_token_id, textMask)
+      ? streamRows(textIds, textIdsMask(textIds, this.text_transformer.arch.pad_token_id), this.text_transformer.arch.pad_token_id, textMask, 1)
       : null;
     if (packed) {
       // the real tokens and the first pad of each caption only (packRows); read back as the full grid

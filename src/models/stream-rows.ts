@@ -33,17 +33,17 @@ export class StreamRows {
 
 /**
  * The rows to compute for captions textIds / textMasks [B, L] under the streams' additive self-attention
- * masks [S*B, 1, L|1, L] (S streams per caption, interleaved), or null when the argument above does not
- * hold for this batch: real tokens must come first (textMasks 1 then 0) with pad ids after them, no row
- * may see a pad key, every pad row must see what the first pad row sees, and every computed row must
- * see some key (a fully blocked row would weigh the pad keys).
+ * masks [S*B | 1, 1, L | 1, L] (S streams per caption, interleaved), or null when the argument above does
+ * not hold for this batch: real tokens must come first (textMasks 1 then 0) with pad ids after them, every
+ * mask value must be plainly visible (>= -100) or plainly blocked (<= -5000; the official values are 0 and
+ * -10000) with one mask for all heads, no row may see a pad key, every pad row must see what the first pad
+ * row sees, and every computed row must see some key (a fully blocked row would weigh the pad keys).
  */
-export function streamRows(textIds: Tensor, textMasks: Tensor, padId: number, masks: Tensor): StreamRows | null {
+export function streamRows(textIds: Tensor, textMasks: Tensor, padId: number, masks: Tensor, streams: number): StreamRows | null {
   const [B, L] = textIds.shape as [number, number];
-  const S = masks.size(0) / B;
-  if (!Number.isInteger(S) || masks.shape.length !== 4 || masks.size(-1) !== L) {
-    throw new RangeError(`streamRows: masks must have shape [S*${B}, 1, ${L}|1, ${L}], got [${masks.shape.join(', ')}]`);
-  }
+  const S = streams;
+  const [mb, mh, , mk] = masks.shape;
+  if (B === 0 || masks.shape.length !== 4 || (mb !== 1 && mb !== S * B) || mh !== 1 || mk !== L) return null;
   const t = tidy(() => {
     const real = textMasks.ne(0); // [B, L]
     const n = real.sum(1, { dtype: 'int64' }); // [B]
@@ -51,9 +51,11 @@ export function streamRows(textIds: Tensor, textMasks: Tensor, padId: number, ma
     const nRow = n.repeatInterleave(S); // [S*B]
     const padKey = pos.unsqueeze(0).ge(nRow.unsqueeze(1)); // [S*B, L]
     const m = masks.select(1, 0).expand(S * B, L, L); // [S*B, L, L]
-    const visible = m.gt(-5000); // the official blocked value is -10000
+    const visible = m.ge(-100);
+    const twoLevel = visible.logicalOr(m.le(-5000)).all(); // blocked keys then weigh exactly 0 beside a visible one
     const firstPadOr = pos.unsqueeze(0).minimum(nRow.unsqueeze(1)); // [S*B, L]: q, or n for a later pad
-    const ok = real.eq(pos.unsqueeze(0).lt(n.unsqueeze(1))).all() // real tokens first
+    const ok = twoLevel
+      .logicalAnd(real.eq(pos.unsqueeze(0).lt(n.unsqueeze(1))).all()) // real tokens first
       .logicalAnd(textIds.eq(padId).logicalOr(real).all()) // pad ids after them
       .logicalAnd(visible.logicalAnd(padKey.unsqueeze(1)).any().logicalNot()) // no pad key is seen
       .logicalAnd(m.eq(m.gather(1, firstPadOr.unsqueeze(2).expand(S * B, L, L))).all()) // pad rows see what the first sees

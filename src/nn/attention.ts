@@ -95,6 +95,7 @@ export class BertAttention extends Module {
    * self-attention those rows are the keys too, and the mask must block every other key.
    */
   forward(x: Tensor, mask: Tensor | null, context?: Tensor, rows?: GridRows): Tensor {
+    if (rows && !context && !mask) throw new Error('BertAttention: self-attention over some rows needs a mask that blocks the other keys');
     const a = context ? this.self.forward(x, context, mask, rows) : this.self.forward(x, x, mask, rows, rows); // [B, Lq, H] (or [N, H])
     return this.output.forward(a, x); // [B, Lq, H] (or [N, H])
   }
