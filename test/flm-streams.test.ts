@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { type Tensor, F, manualSeed, noGrad, randint, randn, tensor, tidy } from '../src/tensor/index.js';
 import { FLMModel, flmConfig, specialIds, withOverrides, type FLMConfig, type FLMOutput } from '../src/models/index.js';
 import { streamRows } from '../src/models/stream-rows.js';
+import { textRowsSeen } from './model-helpers.js';
 import { flmLoss, flmLossAtTargets, flmMasks, flmTargetRows, fusionIds, lmLabels, type ObjectiveResult } from '../src/objectives/index.js';
 
 const TOL = { atol: 2e-6, rtol: 1e-5 };
@@ -66,6 +67,23 @@ function grads(model: FLMModel, loss: () => Tensor): Map<string, Tensor> {
   return out;
 }
 
+/** Forward, loss and gradients of `model` on `input` after `setup` (a path switch). */
+function runPath(model: FLMModel, input: ReturnType<typeof batch>, setup: () => void) {
+  setup();
+  const out = model.forward(input);
+  const g = grads(model, () => lossOf(model, model.forward(input), input.textIds).loss);
+  return { out, loss: noGrad(() => lossOf(model, out, input.textIds)), grads: g };
+}
+
+/** Two paths agree: every output, loss term and parameter gradient. */
+function assertSamePath(a: ReturnType<typeof runPath>, b: ReturnType<typeof runPath>): void {
+  for (const [[name, x], [, y]] of outputs(a.out).map((o, i) => [o, outputs(b.out)[i]!] as const)) assertClose(name, x, y);
+  for (const k of ['flm', 'l2r', 'r2l'] as const) assertClose(`loss ${k}`, a.loss.terms[k]!, b.loss.terms[k]!);
+  assert.deepEqual([...a.grads.keys()].sort(), [...b.grads.keys()].sort());
+  assert.ok(a.grads.size > 100, `${a.grads.size} gradients`);
+  for (const [name, g] of a.grads) assertClose(`grad ${name}`, g, b.grads.get(name)!);
+}
+
 describe('FLMModel batched streams', () => {
   it('batched and per-stream forwards give the same outputs, losses and gradients (eval mode)', () => {
     tidy(() => {
@@ -74,19 +92,7 @@ describe('FLMModel batched streams', () => {
       const model = new FLMModel(c);
       model.eval();
       const input = batch(c, [12, 7, 4], 12);
-      const run = (batched: boolean) => {
-        model.batchStreams = batched;
-        const out = model.forward(input);
-        const g = grads(model, () => lossOf(model, model.forward(input), input.textIds).loss);
-        return { out, loss: noGrad(() => lossOf(model, out, input.textIds)), grads: g };
-      };
-      const a = run(true);
-      const b = run(false);
-      for (const [[name, x], [, y]] of outputs(a.out).map((o, i) => [o, outputs(b.out)[i]!] as const)) assertClose(name, x, y);
-      for (const k of ['flm', 'l2r', 'r2l'] as const) assertClose(`loss ${k}`, a.loss.terms[k]!, b.loss.terms[k]!);
-      assert.deepEqual([...a.grads.keys()].sort(), [...b.grads.keys()].sort());
-      assert.ok(a.grads.size > 100, `${a.grads.size} gradients`);
-      for (const [name, g] of a.grads) assertClose(`grad ${name}`, g, b.grads.get(name)!);
+      assertSamePath(runPath(model, input, () => { model.batchStreams = true; }), runPath(model, input, () => { model.batchStreams = false; }));
       model.dispose();
     });
   });
@@ -178,18 +184,7 @@ describe('FLMModel batched streams', () => {
       assert.ok(blocked > 0, 'the batch has fully blocked target rows');
       const rows = streamRows(input.textIds, input.textMasks, specialIds(c).pad, streamMasksOf(input.masks), 2)!;
       assert.equal(rows.count, 2 * lengths.reduce((s, n) => s + Math.min(n + 1, 12), 0));
-      const run = (packed: boolean) => {
-        model.packRows = packed;
-        const out = model.forward(input);
-        const g = grads(model, () => lossOf(model, model.forward(input), input.textIds).loss);
-        return { out, loss: noGrad(() => lossOf(model, out, input.textIds)), grads: g };
-      };
-      const a = run(true);
-      const b = run(false);
-      for (const [[name, x], [, y]] of outputs(a.out).map((o, i) => [o, outputs(b.out)[i]!] as const)) assertClose(name, x, y);
-      for (const k of ['flm', 'l2r', 'r2l'] as const) assertClose(`loss ${k}`, a.loss.terms[k]!, b.loss.terms[k]!);
-      assert.deepEqual([...a.grads.keys()].sort(), [...b.grads.keys()].sort());
-      for (const [name, g] of a.grads) assertClose(`grad ${name}`, g, b.grads.get(name)!);
+      assertSamePath(runPath(model, input, () => { model.packRows = true; }), runPath(model, input, () => { model.packRows = false; }));
       model.dispose();
     });
   });
@@ -225,13 +220,7 @@ describe('FLMModel batched streams', () => {
       const d = withOverrides(c, { drop_rate: 0.1 });
       const model = new FLMModel(d);
       const x = batch(d, [12, 7, 4], 12);
-      const seen: number[] = [];
-      const layer = model.text_transformer.layers[0]!;
-      const plain = layer.forward.bind(layer);
-      layer.forward = (h, m, r) => {
-        seen.push(h.shape[0]!);
-        return plain(h, m, r);
-      };
+      const seen = textRowsSeen(model);
       model.train();
       model.forward(x);
       model.eval();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { type Tensor, manualSeed, randint, randn, tensor, tidy } from '../src/tensor/index.js';
 import { SingleStreamModel, singleConfig, specialIds, withOverrides, type FLMConfig, type OneStreamOutput } from '../src/models/index.js';
 import { oneStreamMask, prefixLmMask, samplePrefixLengths, toAdditive } from '../src/objectives/index.js';
+import { textRowsSeen } from './model-helpers.js';
 
 const TOL = { atol: 2e-6, rtol: 1e-5 };
 
@@ -49,13 +50,7 @@ describe('one-stream model: packed text rows', () => {
         const model = new SingleStreamModel(c);
         const { textIds, textMasks, image } = captions(c, [12, 7, 4, 2, 9], 12);
         const textMask = kind === 'prefix' ? toAdditive(prefixLmMask(textMasks, samplePrefixLengths(textMasks))) : oneStreamMask(textMasks, { causal: kind === 'causal' });
-        const calls: number[] = [];
-        const layer = model.text_transformer.layers[0]!;
-        const plain = layer.forward.bind(layer);
-        layer.forward = (h, m, r) => {
-          calls.push(h.shape[0]!);
-          return plain(h, m, r);
-        };
+        const calls = textRowsSeen(model);
         model.packRows = true;
         const a = run(model, { image, textIds, textMask });
         model.packRows = false;
@@ -75,13 +70,7 @@ describe('one-stream model: packed text rows', () => {
       const c = withOverrides(singleConfig('tiny'), { drop_rate: 0.1 });
       const model = new SingleStreamModel(c);
       const { textIds, textMasks, image } = captions(c, [12, 5], 12);
-      const calls: number[] = [];
-      const layer = model.text_transformer.layers[0]!;
-      const plain = layer.forward.bind(layer);
-      layer.forward = (h, m, r) => {
-        calls.push(h.shape[0]!);
-        return plain(h, m, r);
-      };
+      const calls = textRowsSeen(model);
       const textMask = oneStreamMask(textMasks, { causal: true });
       model.train();
       model.forward({ image, textIds, textMask });
@@ -102,13 +91,7 @@ describe('one-stream model: packed text rows', () => {
       // plain causal (no padding): pad row q sees the pads before it
       const L = 12;
       const causal = tensor(Array.from({ length: L }, (_, q) => Array.from({ length: L }, (_, k) => (k <= q ? 0 : -10000)))).view(1, 1, L, L);
-      const calls: number[] = [];
-      const layer = model.text_transformer.layers[0]!;
-      const plain = layer.forward.bind(layer);
-      layer.forward = (h, m, r) => {
-        calls.push(h.shape[0]!);
-        return plain(h, m, r);
-      };
+      const calls = textRowsSeen(model);
       model.forward({ image, textIds, textMask: causal.expand(2, 1, L, L) });
       model.forward({ image, textIds, textMask: oneStreamMask(textMasks, { causal: true }) });
       assert.deepEqual(calls, [2, 12 + 6]);
