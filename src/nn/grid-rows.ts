@@ -1,27 +1,38 @@
 // Some rows of a [B, L, ...] token grid, as (caption, position) pairs. Row-wise layers (Linear,
 // LayerNorm, GELU, the query side of an attention) can then compute those rows only: the FLM
 // reconstructor, whose query rows never attend to each other, runs for the positions that are scored.
-import { Tensor, zeros } from '../tensor/index.js';
+//
+// Both directions are row copies by index_select (a parallel memcpy per row, and a row-wise index_add
+// backward): libtorch's advanced indexing / index_put work element by element and cost several times more.
+import { F, Tensor, arange, full, tidy, zeros } from '../tensor/index.js';
 
 export class GridRows {
   readonly batch: Tensor; // [N] int64
   readonly pos: Tensor; // [N] int64
+  /** [N] int64: each row's cell in the flattened grid, batch * L + pos */
+  readonly cell: Tensor;
+  /** [B*L] int64: for every cell, its row, or N (the zero row appended by scatter) */
+  readonly #source: Tensor;
   /** index [N, 2] int64 of (caption, position) pairs in a [B, L] grid */
   constructor(index: Tensor, readonly B: number, readonly L: number) {
     if (index.shape.length !== 2 || index.shape[1] !== 2) throw new RangeError(`GridRows: index must have shape [N, 2], got [${index.shape.join(', ')}]`);
     this.batch = index.select(1, 0);
     this.pos = index.select(1, 1);
+    this.cell = tidy(() => this.batch.mul(L).add(this.pos));
+    const n = this.batch.size(0);
+    this.#source = tidy(() => full([B * L], n, { dtype: 'int64', device: index.device }).indexPut([this.cell], arange(n, undefined, 1, { dtype: 'int64', device: index.device })));
   }
   get count(): number {
     return this.batch.size(0);
   }
   /** x [B, L, ...] -> its rows [N, ...] */
   gather(x: Tensor): Tensor {
-    return x.index(this.batch, this.pos);
+    return x.reshape(this.B * this.L, ...x.shape.slice(2)).indexSelect(0, this.cell);
   }
   /** rows [N, ...] -> [B, L, ...] with zeros at the other positions */
   scatter(rows: Tensor): Tensor {
-    const grid = zeros([this.B, this.L, ...rows.shape.slice(1)], { dtype: rows.dtype, device: rows.device });
-    return grid.indexPut([this.batch, this.pos], rows);
+    const tail = rows.shape.slice(1);
+    const zero = zeros([1, ...tail], { dtype: rows.dtype, device: rows.device });
+    return F.cat([rows, zero], 0).indexSelect(0, this.#source).view(this.B, this.L, ...tail);
   }
 }
