@@ -10,9 +10,9 @@ interface DemoFlags {
 export function registerDemo(p: Command): void {
   p.command('demo')
     .description('the whole path on the built-in shapes world (no downloads, minutes on a CPU): FLM pretraining, zero-shot retrieval, caption and VQA fine-tuning, with their metrics and examples')
-    .option('--steps <n>', 'pretraining steps (default 300)')
+    .option('--steps <n>', 'pretraining steps (default 600)')
     .option('--retrieval-steps <n>', 'also fine-tune retrieval for n steps (default 0: zero-shot retrieval only)')
-    .option('--caption-steps <n>', 'caption fine-tuning steps (default 800)')
+    .option('--caption-steps <n>', 'caption fine-tuning steps (default 1000)')
     .option('--vqa-steps <n>', 'VQA fine-tuning steps (default 200; 0: none)')
     .option('--preset <name>', 'model size: mini (default) | tiny | small | base')
     .option('--out <dir>', 'folder of the three runs and demo.json', 'runs/demo')

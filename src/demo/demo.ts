@@ -48,7 +48,7 @@ export interface DemoConfig {
 }
 
 export const DEMO_DEFAULTS: Omit<DemoConfig, 'out'> = {
-  preset: 'mini', pretrainSteps: 300, retrievalSteps: 0, captionSteps: 800, vqaSteps: 200, vqaQuestions: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
+  preset: 'mini', pretrainSteps: 600, retrievalSteps: 0, captionSteps: 1000, vqaSteps: 200, vqaQuestions: 300, retrievalImages: 40, captionImages: 100, threads: 0, quiet: false,
 };
 
 export interface RankedQuery {
@@ -114,7 +114,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
   const losses: number[] = [];
   const pre = await pretrain({
     ...PRETRAIN_DEFAULTS, objective: 'flm', preset: c.preset, data: data.train, out: pretrainDir, steps: c.pretrainSteps,
-    batchSize: 32, microBatch: 32, lr: 3e-4, warmup: 0.1, logEvery: 10, saveEvery: c.pretrainSteps, keepLast: 1, threads: c.threads, workers: 1,
+    batchSize: 32, microBatch: 32, lr: 5e-4, warmup: 0.1, logEvery: 10, saveEvery: c.pretrainSteps, keepLast: 1, threads: c.threads, workers: 1,
   }, { quiet: c.quiet, overwrite: true, hooks: { onLog: (r) => { losses.push(r.loss as number); } } });
 
   say(`2/4 zero-shot retrieval on ${c.retrievalImages} test images, pairs scored by the pretraining loss`);
