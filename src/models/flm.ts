@@ -183,7 +183,7 @@ export class FLMModel extends FLMBackbone {
     q = this.cross_modal_text_transform_f.forward(q).add(this.token_type_embeddings_flm.weight.select(0, 1)); // [B, L, H] (or [N, H])
     const img = this.imageTokens(imageEmbeds, input.imageTokenTypeIdx ?? c.image_token_type_idx); // [B, N_img, H]
     const imgMask = ones([1, 1, 1, img.shape[1]!], { dtype: img.dtype, device: img.device }); // [1, 1, 1, N_img], see streamsPerStream
-    ctx = packed ? grid(x) : x;
+    ctx = grid(x);
     const crossIn = { img, fwd: fwdOf(ctx), rev: revOf(ctx), rec: q };
 
     const firstRecTop = c.num_top_layer - c.num_reconstructor_top_layer;

@@ -7,23 +7,19 @@
 import { F, Tensor, arange, full, tidy, zeros } from '../tensor/index.js';
 
 export class GridRows {
-  readonly batch: Tensor; // [N] int64
-  readonly pos: Tensor; // [N] int64
-  /** [N] int64: each row's cell in the flattened grid, batch * L + pos */
+  /** [N] int64: each row's cell in the flattened grid, caption * L + position */
   readonly cell: Tensor;
   /** [B*L] int64: for every cell, its row, or N (the zero row appended by scatter) */
   readonly #source: Tensor;
   /** index [N, 2] int64 of (caption, position) pairs in a [B, L] grid */
   constructor(index: Tensor, readonly B: number, readonly L: number) {
     if (index.shape.length !== 2 || index.shape[1] !== 2) throw new RangeError(`GridRows: index must have shape [N, 2], got [${index.shape.join(', ')}]`);
-    this.batch = index.select(1, 0);
-    this.pos = index.select(1, 1);
-    this.cell = tidy(() => this.batch.mul(L).add(this.pos));
-    const n = this.batch.size(0);
+    this.cell = tidy(() => index.select(1, 0).mul(L).add(index.select(1, 1)));
+    const n = this.cell.size(0);
     this.#source = tidy(() => full([B * L], n, { dtype: 'int64', device: index.device }).indexPut([this.cell], arange(n, undefined, 1, { dtype: 'int64', device: index.device })));
   }
   get count(): number {
-    return this.batch.size(0);
+    return this.cell.size(0);
   }
   /** x [B, L, ...] -> its rows [N, ...] */
   gather(x: Tensor): Tensor {
