@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { manualSeed } from '../src/tensor/index.js';
@@ -312,6 +312,19 @@ describe('evaluate()', () => {
     const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
     assert.deepEqual(written.map((p) => Object.keys(p).sort()), written.map(() => ['answer', 'question_id']));
     assert.ok(v.predictions!.every((p) => typeof (p as { question?: unknown }).question === 'string'));
+    // NLVR2: each statement's verdict with the official prediction keys, the statement and its label
+    const nfile = join(dirname(file), 'nlvr2.json');
+    const nd = 'shapes:val?n=8&seed=3&size=32&task=nlvr2';
+    const n = await evaluate(copy('nlvr2'), { data: nd, batchSize: 3, predictions: nfile });
+    const verdicts = JSON.parse(readFileSync(nfile, 'utf8')) as { identifier: string; prediction: string; sentence: string; label: string }[];
+    assert.equal(verdicts.length, 4);
+    assert.deepEqual(verdicts.map((j) => j.identifier), ['val-0-0', 'val-1-0', 'val-2-0', 'val-3-0']);
+    assert.ok(verdicts.every((j) => /^(True|False)$/.test(j.prediction) && /^(True|False)$/.test(j.label) && j.sentence.length > 0));
+    assert.equal(verdicts.filter((j) => j.prediction === j.label).length / 4, n.metrics.accuracy, 'the accuracy is the share of verdicts that match the label');
+    const nc = await cli('eval', 'nlvr2', '--checkpoint', copy('nlvr2'), '--data', nd, '--json');
+    const printed = JSON.parse(nc.out) as Record<string, unknown>;
+    assert.deepEqual(printed.metrics, n.metrics);
+    assert.equal(printed.judgements, undefined, '--json prints the summary, not every verdict');
     const z = await evaluate(copy('pre'), { task: 'retrieval', zeroShot: true, data: 'shapes:val?n=3&seed=3&size=32' });
     assert.equal(z.zeroShotObjective, 'flm');
     await assert.rejects(evaluate(copy('pre')), /a pretraining model is evaluated by zero-shot retrieval/);

@@ -34,7 +34,7 @@ export interface EvaluateSettings {
   beam?: number;
   lengthPenalty?: number;
   maxSteps?: number;
-  /** write the predictions there as JSON (VQA: [{question_id, answer}]; caption: captions with their references; retrieval: each query's rank of its first correct item) */
+  /** write the predictions there as JSON (VQA: [{question_id, answer}]; NLVR2: [{identifier, prediction, sentence, label}]; caption: captions with their references; retrieval: each query's rank of its first correct item) */
   predictions?: string;
   /** progress messages; none when absent */
   progress?: (message: string) => void;
@@ -89,7 +89,7 @@ export async function evaluate(dir: string, settings: EvaluateSettings = {}): Pr
   });
   if (s.predictions) {
     // VQA: only the EvalAI submission keys (the evaluation also carries each question and its expected answer)
-    const predictions = r.captions?.predictions ?? r.ranks ?? r.predictions?.map(({ question_id, answer }) => ({ question_id, answer }));
+    const predictions = r.captions?.predictions ?? r.ranks ?? r.judgements ?? r.predictions?.map(({ question_id, answer }) => ({ question_id, answer }));
     if (predictions) writeFileAtomic(s.predictions, JSON.stringify(predictions, null, r.captions ? 1 : undefined));
   }
   return r;

@@ -32,7 +32,8 @@ function addTask(group: Command, entry: TaskEntry): void {
   if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
   cmd.option('--predictions <file>', task === 'retrieval'
     ? 'write each query\'s rank of its first correct item as JSON ({images: [{image_id, rank}], texts: [{text, image_id, rank}]}; R@K is the share of ranks <= K)'
-    : 'write the predictions as JSON (VQA: [{question_id, answer}], the EvalAI submission format)');
+    : task === 'nlvr2' ? 'write each statement\'s verdict as JSON ([{identifier, prediction: "True"|"False", sentence, label}], the official prediction keys)'
+      : 'write the predictions as JSON (VQA: [{question_id, answer}], the EvalAI submission format)');
   cmd.action(async (f: EvalFlags, c: Command) => {
     const { evaluate } = await import('../api/evaluate.js');
     const threads = num('threads', f.threads, { int: true, min: 0 });
@@ -46,7 +47,7 @@ function addTask(group: Command, entry: TaskEntry): void {
       ...(f.predictions ? { predictions: f.predictions } : {}),
       ...(f.quiet ? {} : { progress: (m: string) => console.error(`flm eval ${task}: ${m}`) }),
     });
-    const { predictions: _p, ranks: _r, ...summary } = r;
+    const { predictions: _p, ranks: _r, judgements: _j, ...summary } = r;
     if (f.json) printJson(`eval ${task}`, summary.metrics, summary);
     else {
       console.log(`checkpoint  ${r.checkpoint} (step ${r.step})${r.zeroShotObjective ? `, zero-shot by the ${r.zeroShotObjective} loss` : ''}`);

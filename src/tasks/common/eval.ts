@@ -9,7 +9,7 @@ import { taskEntry } from '../registry.js';
 import { captionModelOf } from '../caption/infer.js';
 import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from '../caption/eval.js';
 import type { DecodeOptions } from '../caption/decode.js';
-import type { EvalOptions, RetrievalRankList, TaskMetrics } from './task.js';
+import type { EvalOptions, Nlvr2Judgement, RetrievalRankList, TaskMetrics } from './task.js';
 
 export interface EvalRequest extends EvalOptions {
   task: string;
@@ -39,6 +39,8 @@ export interface EvalReport {
   captions?: CaptionEvalResult;
   /** retrieval: where each query's first correct item ranks */
   ranks?: RetrievalRankList;
+  /** NLVR2: the verdict on each statement */
+  judgements?: Nlvr2Judgement[];
 }
 
 async function openRun(path: string, which: string | undefined): Promise<RunModel> {
@@ -91,6 +93,7 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
       spec: r.data, batchSize: opts.batchSize ?? 64, limit: opts.limit ?? 0, workers: opts.workers ?? 1, pg: null, ...(opts.progress ? { progress: opts.progress } : {}),
     });
     if (r.task === 'retrieval') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { ranks: e.details as RetrievalRankList } : {}) };
+    if (r.task === 'nlvr2') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { judgements: e.details as Nlvr2Judgement[] } : {}) };
     const predictions = e.details as EvalReport['predictions'] | undefined;
     return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions } : {}) };
   } finally {

@@ -84,5 +84,5 @@ async function evaluateTask(task: FinetuneTask, model: FLMModel, tokenizer: Text
   const e = await task.evaluate(model, tokenizer, r.spec, {
     batchSize: r.batchSize, workers: r.workers, pg: r.pg, ...(r.limit > 0 ? { limit: r.limit } : {}), ...(r.progress ? { progress: r.progress } : {}),
   });
-  return { metrics: e.metrics, selection: e.selection, ...(e.predictions || e.ranks ? { details: e.predictions ?? e.ranks } : {}), ...(e.items ? { items: e.items } : {}) };
+  return { metrics: e.metrics, selection: e.selection, ...(e.predictions || e.ranks || e.judgements ? { details: e.predictions ?? e.ranks ?? e.judgements } : {}), ...(e.items ? { items: e.items } : {}) };
 }

@@ -39,6 +39,16 @@ export interface TaskEvaluation {
   items?: Record<string, number[]>;
   /** retrieval: where each query's first correct item ranks (1 = best) */
   ranks?: RetrievalRankList;
+  /** NLVR2: the verdict on each statement */
+  judgements?: Nlvr2Judgement[];
+}
+
+/** One NLVR2 verdict: the official prediction-file keys (identifier, "True"/"False"), the statement and its label where known. */
+export interface Nlvr2Judgement {
+  identifier: string;
+  prediction: 'True' | 'False';
+  sentence: string;
+  label?: 'True' | 'False';
 }
 
 /** Retrieval ranks per query: each image's best true caption among all captions, each caption's image among all images (null: none is correct). */

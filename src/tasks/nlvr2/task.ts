@@ -11,7 +11,7 @@ import { DataError, type ItemMeta, type Nlvr2Meta } from '../../data/types.js';
 import type { Batch } from '../../data/loader.js';
 import type { TextTokenizer } from '../../data/tokenizer.js';
 import { evalBatches } from '../common/eval-batches.js';
-import { batchImage, clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
+import { batchImage, clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type Nlvr2Judgement, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
 /** 1 for "True", 0 for "False", -100 (ignored) without a label. */
 export function nlvr2Label(meta: ItemMeta | undefined): number {
@@ -46,16 +46,22 @@ class Nlvr2Task implements FinetuneTask {
   async evaluate(model: FLMModel, tok: TextTokenizer, spec: string, o: EvalOptions = {}): Promise<TaskEvaluation> {
     const acc = new Accuracy();
     const hits: number[] = [];
+    const judgements: Nlvr2Judgement[] = [];
+    const verdict = (yes: boolean) => (yes ? 'True' : 'False') as Nlvr2Judgement['prediction'];
     let n = 0;
     for await (const b of evalBatches(spec, model.config.image_size, tok, model.config.max_text_len, o)) {
       const logits = noGrad(() => tidy(() => nlvr2Logits(model, b).toTypedArray() as Float32Array)); // [B·2]
       const labels = b.meta.map(nlvr2Label);
       acc.update(logits, 2, labels);
-      argmaxRows(logits, 2).forEach((p, i) => { if (labels[i] !== IGNORE_INDEX) hits.push(p === labels[i] ? 1 : 0); });
+      argmaxRows(logits, 2).forEach((p, i) => {
+        const m = b.meta[i] as Nlvr2Meta;
+        judgements.push({ identifier: m.identifier, prediction: verdict(p === 1), sentence: b.texts[i]!, ...(m.label === null ? {} : { label: verdict(m.label) }) });
+        if (labels[i] !== IGNORE_INDEX) hits.push(p === labels[i] ? 1 : 0);
+      });
       n += labels.filter((l) => l !== IGNORE_INDEX).length;
     }
     const accuracy = acc.compute();
-    return { metrics: { accuracy, n }, selection: accuracy, items: { accuracy: hits } };
+    return { metrics: { accuracy, n }, selection: accuracy, items: { accuracy: hits }, judgements };
   }
 }
 
