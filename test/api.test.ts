@@ -311,7 +311,14 @@ describe('evaluate()', () => {
     // the predictions file is the EvalAI submission format: exactly {question_id, answer}
     const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
     assert.deepEqual(written.map((p) => Object.keys(p).sort()), written.map(() => ['answer', 'question_id']));
-    assert.ok(v.predictions!.every((p) => typeof (p as { question?: unknown }).question === 'string'));
+    assert.ok(v.predictions!.every((p) => typeof p.question === 'string' && typeof p.question_type === 'string'));
+    // the score per question type and answer type (the shapes world's kinds; VQAv2's three answer types)
+    const byType = v.breakdown!;
+    assert.equal(Object.values(byType.question_type).reduce((a, t) => a + t.n, 0), 6);
+    assert.ok(Object.keys(byType.answer_type).every((k) => ['yes/no', 'number', 'other'].includes(k)), Object.keys(byType.answer_type).join());
+    const printedVqa = await cli('eval', 'vqa', '--checkpoint', copy('vqa'), '--data', 'shapes:val?n=2&seed=3&size=32&task=vqa', '--batch-size', '4');
+    assert.match(printedVqa.out, /^question type +score +prior +n$/m);
+    assert.match(printedVqa.out, /^vqa_prior_score +[\d.]+%$/m);
     // NLVR2: each statement's verdict with the official prediction keys, the statement and its label
     const nfile = join(dirname(file), 'nlvr2.json');
     const nd = 'shapes:val?n=8&seed=3&size=32&task=nlvr2';

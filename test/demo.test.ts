@@ -33,6 +33,12 @@ test('flm demo at the tiny size: every stage runs and reports its metrics', { ti
     assert.ok(r.vqa.questions >= 6, `${r.vqa.questions} questions`);
     for (const x of [r.vqa.score, r.vqa.priorScore]) assert.ok(x !== null && x >= 0 && x <= 1, `${x}`);
     assert.equal(r.vqa.examples.length, 6);
+    // the score per question type: the counts add up to the questions, the type means to the score
+    const types = Object.values(r.vqa.byQuestionType);
+    assert.ok(types.length >= 2, Object.keys(r.vqa.byQuestionType).join(','));
+    assert.equal(types.reduce((a, t) => a + t.n, 0), r.vqa.questions);
+    assert.ok(Math.abs(types.reduce((a, t) => a + t.score * t.n, 0) / r.vqa.questions - r.vqa.score) < 1e-9);
+    assert.ok(Math.abs(types.reduce((a, t) => a + t.prior! * t.n, 0) / r.vqa.questions - r.vqa.priorScore!) < 1e-9);
     assert.ok(r.vqa.examples.every((e) => e.question.length > 0 && e.expected !== null));
     const saved = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoResult;
     assert.deepEqual(saved.zeroShot.examples, r.zeroShot.examples);
@@ -41,6 +47,7 @@ test('flm demo at the tiny size: every stage runs and reports its metrics', { ti
     assert.match(lines, /zero-shot retrieval/);
     assert.match(lines, /BLEU-4 \d/);
     assert.match(lines, /VQA score \d.*answer prior/);
+    assert.match(lines, /by question type \(model \/ prior\): \w+ \d/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import {
   vqaScore,
   vqaTargetScore,
 } from '../src/eval/metrics/index.js';
+import { formatVqaBreakdown, vqaBreakdown } from '../src/tasks/vqa/breakdown.js';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);
@@ -285,6 +286,25 @@ describe('VQA and NLVR2', () => {
     m.update(logits.subarray(4), 4, targets.slice(1));
     close(m.compute(), (0.6 + 0 + 1) / 3, 1e-12);
     assert.throws(() => new VqaScore().compute(), /no questions/);
+  });
+
+  it('breaks the VQA score down by question and answer type, the prior beside it', () => {
+    const q = (type: string | undefined, answerType: string | undefined, score: number, prior?: number) => ({
+      question_id: 0, answer: 'x', question: 'q?', ...(type ? { question_type: type } : {}), ...(answerType ? { answer_type: answerType } : {}),
+      score, ...(prior === undefined ? {} : { prior_score: prior }),
+    });
+    const b = vqaBreakdown([q('shape', 'other', 1, 0), q('shape', 'other', 0.3, 1), q('exist', 'yes/no', 0, 1), q(undefined, 'yes/no', 1, 0)]);
+    assert.deepEqual(Object.keys(b.question_type), ['exist', 'shape']);
+    close(b.question_type.shape!.score, 0.65, 1e-12);
+    close(b.question_type.shape!.prior!, 0.5, 1e-12);
+    assert.equal(b.question_type.shape!.n, 2);
+    assert.deepEqual(b.question_type.exist, { score: 0, prior: 1, n: 1 });
+    assert.deepEqual(b.answer_type['yes/no'], { score: 0.5, prior: 0.5, n: 2 }, 'a question without a question type still counts for its answer type');
+    // without a prior for every question of a group, the group has none
+    assert.equal(vqaBreakdown([q('count', 'number', 1, 1), q('count', 'number', 0)]).question_type.count!.prior, undefined);
+    const lines = formatVqaBreakdown(b);
+    assert.deepEqual(lines.slice(0, 3), ['question type   score   prior      n', 'exist            0.0%  100.0%      1', 'shape           65.0%   50.0%      2']);
+    assert.ok(lines.includes('') && lines.includes('answer type   score   prior      n'));
   });
 
   it('argmax takes the first maximum and treats NaN as the maximum (torch)', () => {

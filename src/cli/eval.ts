@@ -8,6 +8,7 @@ import { setExitCode } from './exit-code.js';
 import { commandGroup } from './inference.js';
 import { FINETUNE_TASKS, type TaskEntry } from '../tasks/registry.js';
 import type { EvaluateTask } from '../api/evaluate.js';
+import { formatVqaBreakdown } from '../tasks/vqa/breakdown.js';
 
 interface EvalFlags {
   checkpoint: string; data?: string; which?: string; zeroShot?: boolean; batchSize?: string; limit?: string; workers?: string;
@@ -53,10 +54,12 @@ function addTask(group: Command, entry: TaskEntry): void {
       console.log(`checkpoint  ${r.checkpoint} (step ${r.step})${r.zeroShotObjective ? `, zero-shot by the ${r.zeroShotObjective} loss` : ''}`);
       console.log(`data        ${r.data}`);
       const keys = Object.keys(r.metrics).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+      const width = Math.max(11, ...keys.map((k) => k.length));
       for (const k of keys) {
         const v = r.metrics[k]!;
-        console.log(`${k.padEnd(11)} ${/^(tr|ir)_r|vqa_score|accuracy/.test(k) ? `${(100 * v).toFixed(2)}%` : Number.isInteger(v) ? v : v.toFixed(4)}`);
+        console.log(`${k.padEnd(width)} ${/^(tr|ir)_r|^vqa_(prior_)?score|accuracy/.test(k) ? `${(100 * v).toFixed(2)}%` : Number.isInteger(v) ? v : v.toFixed(4)}`);
       }
+      if (r.breakdown) for (const line of ['', ...formatVqaBreakdown(r.breakdown)]) console.log(line);
     }
     setExitCode(c, 0);
   });

@@ -24,6 +24,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { FLMModel } from '../models/index.js';
 import type { TextTokenizer } from '../data/tokenizer.js';
 import type { VqaPrediction } from '../tasks/vqa/task.js';
+import { vqaBreakdown, type VqaTypeScore } from '../tasks/vqa/breakdown.js';
 
 export interface DemoConfig {
   out: string;
@@ -66,7 +67,12 @@ export interface DemoResult {
   retrieval: (RetrievalRecall & { steps: number; seconds: number; images: number; texts: number; examples: RankedQuery[] }) | null;
   caption: { steps: number; seconds: number; images: number; bleu4: number; cider: number; semanticAccuracy: number | null; objectRecall: number | null; examples: { caption: string; reference: string; correct: boolean | null }[] };
   /** null when vqaSteps is 0 */
-  vqa: { steps: number; seconds: number; questions: number; score: number; priorScore: number | null; examples: { question: string; answer: string; expected: string | null }[] } | null;
+  vqa: {
+    steps: number; seconds: number; questions: number; score: number; priorScore: number | null;
+    /** the score per question type (colour, shape, size, count, exist, relation), the answer prior's beside it */
+    byQuestionType: Record<string, VqaTypeScore>;
+    examples: { question: string; answer: string; expected: string | null }[];
+  } | null;
   seconds: number;
 }
 
@@ -173,6 +179,7 @@ export async function runDemo(c: DemoConfig): Promise<DemoResult> {
     const answered = (ft.lastEval?.details ?? []) as VqaPrediction[];
     vqa = {
       steps: ft.steps, seconds: ft.elapsedS, questions: m.n ?? answered.length, score: m.vqa_score, priorScore: m.vqa_prior_score ?? null,
+      byQuestionType: vqaBreakdown(answered).question_type,
       examples: answered.slice(0, 6).map((p) => ({ question: p.question, answer: p.answer, expected: p.expected ?? null })),
     };
   }
@@ -213,6 +220,7 @@ export function formatDemo(r: DemoResult, out: string): string[] {
     ...(r.vqa
       ? [`  VQA after ${r.vqa.steps} fine-tuning steps (${r.vqa.seconds.toFixed(0)} s), ${r.vqa.questions} test questions: VQA score ${pct(r.vqa.score)}` +
           (r.vqa.priorScore === null ? '' : ` (answer prior, the most common answer per question type: ${pct(r.vqa.priorScore)})`),
+        `    by question type (model / prior): ${Object.entries(r.vqa.byQuestionType).map(([k, v]) => `${k} ${pct(v.score)} / ${v.prior === undefined ? '-' : pct(v.prior)}`).join(', ')}`,
         ...r.vqa.examples.map((e) => `    ${e.expected === null ? '' : e.answer === e.expected ? 'right' : 'wrong'}  "${e.question}" -> ${e.answer}${e.expected === null ? '' : `   expected: ${e.expected}`}`)]
       : []),
     `  runs, curves and checkpoints in ${out}; every number in ${join(out, 'demo.json')}`,

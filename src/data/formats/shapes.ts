@@ -4,7 +4,7 @@
  *
  *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N
  */
-import { renderScene, ShapesWorld, SHAPES_SPLITS, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
+import { renderScene, ShapesWorld, SHAPES_SPLITS, vqaAnswerType, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
 import { DataError, type DataItem, type ImageRef, type IndexedSource, type SourceEntry, type SyntheticArgs, type TextKind } from '../types.js';
 import type { RgbImage } from '../randaugment.js';
 
@@ -110,7 +110,7 @@ export class ShapesSource implements IndexedSource {
         key: `${w.id(img)}-q${i % this.questions}`, images: [this.ref(img, 'image', w.id(img))], captions: [q.question], split,
         meta: {
           task: 'vqa', questionId: img * 1000 + (i % this.questions), imageId: img,
-          answers: [...counts].map(([answer, count]) => ({ answer, count })), multipleChoiceAnswer: q.answer, questionType: q.kind,
+          answers: [...counts].map(([answer, count]) => ({ answer, count })), multipleChoiceAnswer: q.answer, questionType: q.kind, answerType: vqaAnswerType(q.kind),
         },
       };
     }

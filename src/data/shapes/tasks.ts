@@ -20,6 +20,11 @@ export const VQA_ANSWERS: readonly string[] = ['yes', 'no', '0', '1', '2', '3', 
 
 export type VqaKind = 'colour' | 'shape' | 'size' | 'count' | 'exist' | 'relation';
 
+/** VQAv2's answer type of a question kind. */
+export function vqaAnswerType(kind: VqaKind): 'yes/no' | 'number' | 'other' {
+  return kind === 'exist' || kind === 'relation' ? 'yes/no' : kind === 'count' ? 'number' : 'other';
+}
+
 /** What a question asks, in a form that can be re-evaluated against the scene. */
 export type VqaProgram =
   /** Attribute of the single object matching `target`. */

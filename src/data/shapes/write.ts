@@ -16,7 +16,7 @@ import { ShapesWorld, SHAPES_SPLITS, type ShapesSplit } from './dataset.js';
 import { tokenize } from './parse.js';
 import { renderScene } from './render.js';
 import type { Combo } from './scene.js';
-import type { VqaKind } from './tasks.js';
+import { vqaAnswerType } from './tasks.js';
 
 export interface WriteShapesOptions {
   out: string;
@@ -101,10 +101,6 @@ class Pool {
   }
 }
 
-function answerType(kind: VqaKind): 'yes/no' | 'number' | 'other' {
-  return kind === 'exist' || kind === 'relation' ? 'yes/no' : kind === 'count' ? 'number' : 'other';
-}
-
 function rawSentence(caption: string): string {
   return `${caption.charAt(0).toUpperCase()}${caption.slice(1)}.`;
 }
@@ -154,7 +150,7 @@ export async function writeShapesDataset(opts: WriteShapesOptions): Promise<Writ
           multiple_choice_answer: q.answer,
           answers: q.annotators.map((a, id) => ({ answer: a.answer, answer_confidence: a.confidence, answer_id: id + 1 })),
           image_id: imgid,
-          answer_type: answerType(q.kind),
+          answer_type: vqaAnswerType(q.kind),
           question_id,
         });
       });

@@ -9,6 +9,8 @@ import { taskEntry } from '../registry.js';
 import { captionModelOf } from '../caption/infer.js';
 import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from '../caption/eval.js';
 import type { DecodeOptions } from '../caption/decode.js';
+import { vqaBreakdown, type VqaBreakdown } from '../vqa/breakdown.js';
+import type { VqaPrediction } from '../vqa/task.js';
 import type { EvalOptions, Nlvr2Judgement, RetrievalRankList, TaskMetrics } from './task.js';
 
 export interface EvalRequest extends EvalOptions {
@@ -33,8 +35,10 @@ export interface EvalReport {
   zeroShotObjective?: string;
   metrics: TaskMetrics;
   selection: number;
-  /** VQA: {question_id, answer} per question (the EvalAI submission format) */
-  predictions?: { question_id: number; answer: string }[];
+  /** VQA: each question's answer (the EvalAI submission keys {question_id, answer}, then the question, its types and its score) */
+  predictions?: VqaPrediction[];
+  /** VQA: the score per question type and per answer type, the answer prior's beside it */
+  breakdown?: VqaBreakdown;
   /** caption: the scores in detail with every generated caption and its references */
   captions?: CaptionEvalResult;
   /** retrieval: where each query's first correct item ranks */
@@ -94,8 +98,8 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
     });
     if (r.task === 'retrieval') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { ranks: e.details as RetrievalRankList } : {}) };
     if (r.task === 'nlvr2') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { judgements: e.details as Nlvr2Judgement[] } : {}) };
-    const predictions = e.details as EvalReport['predictions'] | undefined;
-    return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions } : {}) };
+    const predictions = e.details as VqaPrediction[] | undefined;
+    return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions, breakdown: vqaBreakdown(predictions) } : {}) };
   } finally {
     run.model.dispose();
   }

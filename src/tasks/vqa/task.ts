@@ -26,12 +26,19 @@ import { ANY_TYPE, answerPriorOf, priorAnswer, type AnswerPrior } from './answer
 import { answerPlan, lmAnswerScores, type AnswerPlan } from './lm-answers.js';
 import { clsFeatures, fullLosses, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation, batchTensors } from '../common/task.js';
 
-/** One answered question (VQAv2 result-file keys, plus the question and the expected answer where known). */
+/**
+ * One answered question: the VQAv2 result-file keys, then the question, the expected answer, the
+ * question and answer types where the data has them, and the question's VQA score (the answer prior's too).
+ */
 export interface VqaPrediction {
   question_id: number;
   answer: string;
   question: string;
   expected?: string;
+  question_type?: string;
+  answer_type?: string;
+  score: number;
+  prior_score?: number;
 }
 
 /** Soft target of a question over the vocabulary (answers outside it are dropped). */
@@ -145,9 +152,14 @@ class VqaTask implements FinetuneTask {
       const targets = b.meta.map((m) => vqaTargetOf(m, this.index));
       score.update(logits, C, targets);
       if (this.prior) priorScore.update(this.priorLogits(b.meta as VqaMeta[], C), C, targets);
+      const first = predictions.length;
       argmaxRows(logits, C).forEach((c, i) => {
         const m = b.meta[i] as VqaMeta;
-        predictions.push({ question_id: m.questionId, answer: this.answers[c]!, question: b.texts[i]!, ...(m.multipleChoiceAnswer !== undefined ? { expected: m.multipleChoiceAnswer } : {}) });
+        predictions.push({
+          question_id: m.questionId, answer: this.answers[c]!, question: b.texts[i]!, ...(m.multipleChoiceAnswer !== undefined ? { expected: m.multipleChoiceAnswer } : {}),
+          ...(m.questionType !== undefined ? { question_type: m.questionType } : {}), ...(m.answerType !== undefined ? { answer_type: m.answerType } : {}),
+          score: score.rows[first + i]!, ...(this.prior ? { prior_score: priorScore.rows[first + i]! } : {}),
+        });
       });
       n += b.size;
     }
