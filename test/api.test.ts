@@ -332,6 +332,18 @@ describe('evaluate()', () => {
     const printed = JSON.parse(nc.out) as Record<string, unknown>;
     assert.deepEqual(printed.metrics, n.metrics);
     assert.equal(printed.judgements, undefined, '--json prints the summary, not every verdict');
+    // flm probe: the race's probes on one checkpoint; a fine-tuned model has no pretraining loss, so linear probes only
+    const probeArgs = ['--data', 'shapes:val?n=8&seed=3&size=32', '--zs-images', '4', '--way', '2', '--mp-images', '4', '--lp-train', '8', '--lp-test', '8', '--lp-steps', '5', '--json'];
+    const pre = JSON.parse((await cli('probe', '--checkpoint', copy('pre'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null; probeTrainData: string };
+    assert.equal(pre.objective, 'flm');
+    assert.equal(pre.probeTrainData, 'shapes:train?n=8&seed=3&size=32');
+    for (const k of ['zs_i2t_r1', 'zs_t2i_r1', 'mp_mean', 'lp_colour', 'lp_shape', 'lp_count']) assert.ok(pre.metrics[k]! >= 0 && pre.metrics[k]! <= 1, `${k} ${pre.metrics[k]}`);
+    const capProbe = JSON.parse((await cli('probe', '--checkpoint', copy('cap'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null };
+    assert.equal(capProbe.objective, null);
+    assert.deepEqual(Object.keys(capProbe.metrics).sort(), ['lp_colour', 'lp_count', 'lp_shape', 'probe_s']);
+    const noRun = await cli('probe', '--checkpoint', join(root, 'nowhere'));
+    assert.notEqual(noRun.code, 0);
+    assert.match(noRun.err, /nowhere/);
     const z = await evaluate(copy('pre'), { task: 'retrieval', zeroShot: true, data: 'shapes:val?n=3&seed=3&size=32' });
     assert.equal(z.zeroShotObjective, 'flm');
     await assert.rejects(evaluate(copy('pre')), /a pretraining model is evaluated by zero-shot retrieval/);

@@ -15,6 +15,7 @@ import { registerConvert } from './convert.js';
 import { registerSettings } from './settings.js';
 import { registerExport } from './export.js';
 import { registerDashboard } from './dashboard.js';
+import { registerProbe } from './probe.js';
 import { exitCodeOf } from './exit-code.js';
 import { flmVersion } from './version.js';
 
@@ -35,6 +36,7 @@ export function program(): Command {
   registerFinetune(p);
   registerEval(p);
   registerCompare(p);
+  registerProbe(p);
   registerConvert(p);
   registerSettings(p);
   registerExport(p);

@@ -732,24 +732,29 @@ export function pairKinds(ctx: ProbeContext): MinimalPairKind[] {
   return ctx.pairs.pairs.map((p) => p.kind);
 }
 
-/** Every probe on one model. */
-export function runProbes(model: AnyFLMModel, objective: PretrainObjective, tok: TextTokenizer, ctx: ProbeContext): ProbeResult {
+/**
+ * Every probe on one model. `objective` null (a fine-tuned model, which has no pretraining loss to score
+ * captions by): the linear probes only.
+ */
+export function runProbes(model: AnyFLMModel, objective: PretrainObjective | null, tok: TextTokenizer, ctx: ProbeContext): ProbeResult {
   const t0 = performance.now();
   const wasTraining = model.training;
   model.eval();
   try {
     const s = ctx.settings;
     const scoring = { batch: s.batch, mlmScoring: s.mlmScoring, mlmPasses: s.mlmPasses };
-    const scorer = modelPairScorer(model, objective, tok, ctx.test, scoring);
     const m: ProbeMetrics = {};
     const items: Record<string, number[]> = {};
-    const zs = kWayRetrieval(scorer, ctx.test, { images: s.zsImages, way: s.way, alsoTrue: ctx.alsoTrue });
-    m.zs_i2t_r1 = zs.i2t_r1;
-    m.zs_t2i_r1 = zs.t2i_r1;
-    m.zs_i2t_raw = zs.i2t_raw;
-    m.zs_t2i_raw = zs.t2i_raw;
-    Object.assign(items, { zs_i2t_r1: zs.items.i2t, zs_t2i_r1: zs.items.t2i, zs_i2t_raw: zs.items.i2t_raw, zs_t2i_raw: zs.items.t2i_raw });
-    if (ctx.pairs.pairs.length) {
+    if (objective !== null) {
+      const scorer = modelPairScorer(model, objective, tok, ctx.test, scoring);
+      const zs = kWayRetrieval(scorer, ctx.test, { images: s.zsImages, way: s.way, alsoTrue: ctx.alsoTrue });
+      m.zs_i2t_r1 = zs.i2t_r1;
+      m.zs_t2i_r1 = zs.t2i_r1;
+      m.zs_i2t_raw = zs.i2t_raw;
+      m.zs_t2i_raw = zs.t2i_raw;
+      Object.assign(items, { zs_i2t_r1: zs.items.i2t, zs_t2i_r1: zs.items.t2i, zs_i2t_raw: zs.items.i2t_raw, zs_t2i_raw: zs.items.t2i_raw });
+    }
+    if (objective !== null && ctx.pairs.pairs.length) {
       const pairScorer = modelPairScorer(model, objective, tok, ctx.pairs.images, scoring);
       const mp = minimalPairAccuracy(pairScorer, ctx.pairs.pairs);
       for (const [k, v] of Object.entries(mp.accuracy)) {
