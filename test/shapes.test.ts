@@ -9,7 +9,7 @@ import {
   BACKGROUND_RGB, checkCaption, COLOUR_RGB, COLOURS, DEFAULT_HELD_OUT, evalStatement, generateCaptions, isHeldOut,
   objectRecall, parseCaption, parseStatement, renderScene, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
   VQA_ANSWERS, vqaScore, writeShapesDataset,
-  type Scene, type SceneObject, type VqaProgram,
+  type Scene, type SceneObject, type Statement, type VqaProgram,
 } from '../src/data/shapes/index.js';
 import { Prng } from '../src/data/rng.js';
 
@@ -282,6 +282,19 @@ test('vqa: answers are in the vocabulary, correct, with VQAv2 soft scores', () =
 
 // ------------------------------------------------------------------ NLVR2
 
+test('nlvr2: the statement alone does not tell the label (the majority label of its logical form scores near chance)', () => {
+  const form = (s: Statement): string => s.kind === 'compare' ? `compare/${s.cmp}` : s.kind === 'total' ? `total/${s.np.quant.kind}`
+    : `each/${s.quant}/${s.body.chunks.map((c) => c.kind === 'np' ? `np/${c.np.quant.kind}${'n' in c.np.quant ? c.np.quant.n : ''}` : 'rel').join('+')}`;
+  const train = new ShapesWorld({ seed: 5, n: 1200, split: 'train' });
+  const votes = new Map<string, number>();
+  for (const ex of train.nlvr2Examples()) votes.set(form(ex.statement), (votes.get(form(ex.statement)) ?? 0) + (ex.label ? 1 : -1));
+  const test = new ShapesWorld({ seed: 5, n: 800, split: 'test' });
+  let right = 0;
+  for (const ex of test.nlvr2Examples()) right += ((votes.get(form(ex.statement)) ?? 0) > 0) === ex.label ? 1 : 0;
+  // 400 pairs: chance 0.5 +- 0.05; choosing a statement for fixed scenes by its truth scored 0.70
+  assert.ok(right / 400 < 0.6, `the statement's form predicts ${right} of 400 labels`);
+});
+
 test('nlvr2: labels are correct (re-parsed from the sentence) and balanced', () => {
   const w = new ShapesWorld({ seed: 41, n: 600 });
   assert.equal(w.config.nlvr2Pairs, 300);
@@ -297,6 +310,7 @@ test('nlvr2: labels are correct (re-parsed from the sentence) and balanced', () 
   }
   assert.equal(nTrue, 150);
   assert.deepEqual([...kinds].sort(), ['compare', 'each', 'total']);
+  assert.equal(w.nlvr2(7), w.nlvr2(7), 'a pair is generated once and reused');
   const left: Scene = { objects: [obj('circle', 'red', 'large', 0.3, 0.3), obj('star', 'blue', 'small', 0.7, 0.7)] };
   const right: Scene = { objects: [obj('circle', 'red', 'small', 0.7, 0.3)] };
   const judge = (s: string): boolean => evalStatement(parseStatement(s), left, right);

@@ -7,7 +7,7 @@ import { renderScene } from './render.js';
 import { Prng } from '../rng.js';
 import { DEFAULT_HELD_OUT, sampleScene, type Combo, type Scene } from './scene.js';
 import {
-  buildRetrievalSet, makeNlvr2Statement, makeVqaQuestions, relevantImages,
+  buildRetrievalSet, makeNlvr2Pair, makeVqaQuestions, relevantImages,
   type Nlvr2Statement, type RetrievalSet, type VqaQuestion,
 } from './tasks.js';
 
@@ -79,8 +79,12 @@ export function resolveShapesConfig(c: ShapesWorldConfig): ResolvedShapesConfig 
   };
 }
 
+/** NLVR2 pairs a world keeps (oldest dropped first). */
+const NLVR2_CACHE = 16384;
+
 export class ShapesWorld implements Iterable<ShapesItem> {
   readonly config: Readonly<ResolvedShapesConfig>;
+  private readonly nlvr2Cache = new Map<number, Nlvr2Example>();
 
   constructor(config: ShapesWorldConfig) {
     this.config = Object.freeze(resolveShapesConfig(config));
@@ -137,14 +141,21 @@ export class ShapesWorld implements Iterable<ShapesItem> {
     return makeVqaQuestions(scene, this.config.questionsPerImage, this.rng('vqa', i));
   }
 
-  /** NLVR2 pair j: two fresh scenes and a statement; labels alternate, so any even prefix is balanced. */
+  /**
+   * NLVR2 pair j: a statement and two scenes it is true or false of (makeNlvr2Pair: the statement does
+   * not tell the label); labels alternate, so any even prefix is balanced. Kept for reuse, since the
+   * loader asks for the pair once for its text and once per image.
+   */
   nlvr2(j: number): Nlvr2Example {
     this.checkIndex(j, this.config.nlvr2Pairs);
-    const left = this.sample(this.rng('nlvr2', j, 'left'));
-    const right = this.sample(this.rng('nlvr2', j, 'right'));
+    const hit = this.nlvr2Cache.get(j);
+    if (hit) return hit;
     const label = (j + (this.config.seed & 1)) % 2 === 0;
-    const st = makeNlvr2Statement(left, right, label, this.rng('nlvr2', j, 'statement'));
-    return { ...st, id: `${this.config.split}-${j}-0`, index: j, left, right };
+    const scenes = (k: number): [Scene, Scene] => [this.sample(this.rng('nlvr2', j, 'left', k)), this.sample(this.rng('nlvr2', j, 'right', k))];
+    const ex: Nlvr2Example = { ...makeNlvr2Pair(scenes, label, this.rng('nlvr2', j, 'statement')), id: `${this.config.split}-${j}-0`, index: j };
+    if (this.nlvr2Cache.size >= NLVR2_CACHE) this.nlvr2Cache.delete(this.nlvr2Cache.keys().next().value as number);
+    this.nlvr2Cache.set(j, ex);
+    return ex;
   }
 
   *nlvr2Examples(): Generator<Nlvr2Example> {

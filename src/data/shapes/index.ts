@@ -16,7 +16,7 @@ export {
   type CaptionCheck, type RealiseOptions,
 } from './grammar.js';
 export {
-  VQA_ANSWERS, vqaScore, vqaSoftScores, vqaAnswerType, answerVqa, makeVqaQuestions, makeNlvr2Statement, buildRetrievalSet,
+  VQA_ANSWERS, vqaScore, vqaSoftScores, vqaAnswerType, answerVqa, makeVqaQuestions, makeNlvr2Pair, buildRetrievalSet,
   relevantImages, semanticAccuracy,
   type VqaKind, type VqaProgram, type VqaAnswer, type VqaQuestion, type Nlvr2Statement, type RetrievalSet, type SemanticAccuracy,
 } from './tasks.js';
