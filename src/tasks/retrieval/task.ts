@@ -90,7 +90,7 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   }
   if (byLoss) {
     // the true captions' own pretraining loss keeps the scorer a language model while the ranking terms sharpen it
-    const w = o.lmWeight ?? 1;
+    const w = o.lmWeight ?? 4;
     if (w <= 0) return irtr;
     const lm = scores.reshape(B, K).select(1, 0).neg().mean(); // []
     return { loss: irtr.loss.add(lm.mul(w)), terms: { ...irtr.terms, lm }, metrics: irtr.metrics };
