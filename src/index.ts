@@ -23,3 +23,7 @@ export {
   type CaptionOptions, type Caption, type Answer, type AnswerResult, type Judgement, type ScoreMatrix, type Embeddings, type EmbedInput,
   type EvaluateSettings, type EvaluateResult, type EvaluateTask, type ExportFormat, type ExportOptions, type ExportResult, type ModelFolderConfig,
 } from './api/index.js';
+export type { Nlvr2Judgement, RetrievalRankList } from './tasks/common/task.js';
+export type { VqaPrediction } from './tasks/vqa/task.js';
+export type { VqaBreakdown, VqaTypeScore } from './tasks/vqa/breakdown.js';
+export { probeCheckpoint, type ProbeCheckpointOptions, type ProbeCheckpointResult } from './compare/probe-checkpoint.js';

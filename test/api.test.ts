@@ -328,6 +328,18 @@ describe('evaluate()', () => {
     assert.deepEqual(verdicts.map((j) => j.identifier), ['val-0-0', 'val-1-0', 'val-2-0', 'val-3-0']);
     assert.ok(verdicts.every((j) => /^(True|False)$/.test(j.prediction) && /^(True|False)$/.test(j.label) && j.sentence.length > 0));
     assert.equal(verdicts.filter((j) => j.prediction === j.label).length / 4, n.metrics.accuracy, 'the accuracy is the share of verdicts that match the label');
+    // a split without labels (NLVR2's hidden test): the verdicts still come out, with no accuracy
+    const hidden = join(root, 'nlvr2-hidden');
+    mkdirSync(hidden, { recursive: true });
+    cpSync(png, join(hidden, 'a.png'));
+    cpSync(jpg, join(hidden, 'b.jpg'));
+    writeFileSync(join(hidden, 'test.json'), ['s-1-0', 's-2-0'].map((identifier) => JSON.stringify({ identifier, sentence: 'there is a circle', left_url: 'a.png', right_url: 'b.jpg' })).join('\n'));
+    const hfile = join(dirname(file), 'hidden.json');
+    const h = await evaluate(copy('nlvr2'), { data: `nlvr2:${join(hidden, 'test.json')}?images=${hidden}`, predictions: hfile });
+    assert.deepEqual(h.metrics, { n: 0 });
+    const hv = JSON.parse(readFileSync(hfile, 'utf8')) as { identifier: string; prediction: string; label?: string }[];
+    assert.deepEqual(hv.map((j) => j.identifier), ['s-1-0', 's-2-0']);
+    assert.ok(hv.every((j) => /^(True|False)$/.test(j.prediction) && j.label === undefined));
     const nc = await cli('eval', 'nlvr2', '--checkpoint', copy('nlvr2'), '--data', nd, '--json');
     const printed = JSON.parse(nc.out) as Record<string, unknown>;
     assert.deepEqual(printed.metrics, n.metrics);
@@ -341,6 +353,9 @@ describe('evaluate()', () => {
     const capProbe = JSON.parse((await cli('probe', '--checkpoint', copy('cap'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null };
     assert.equal(capProbe.objective, null);
     assert.deepEqual(Object.keys(capProbe.metrics).sort(), ['lp_colour', 'lp_count', 'lp_shape', 'probe_s']);
+    const nothing = await cli('probe', '--checkpoint', copy('cap'), ...probeArgs.slice(0, -1), '--lp-steps', '0');
+    assert.notEqual(nothing.code, 0);
+    assert.match(nothing.err, /nothing to probe: .* fine-tuned caption model/);
     const noRun = await cli('probe', '--checkpoint', join(root, 'nowhere'));
     assert.notEqual(noRun.code, 0);
     assert.match(noRun.err, /nowhere/);

@@ -17,7 +17,7 @@ export function registerProbe(p: Command): void {
     .requiredOption('--checkpoint <dir>', 'run folder (its latest checkpoint), checkpoint folder or model folder')
     .option('--which <name>', 'checkpoint of a run folder: latest | best | a step folder name (step-00000100)')
     .option('--data <spec>', 'held-out images with captions (default shapes:test?n=1000&seed=1&size=<the model\'s image size>)')
-    .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes --data)')
+    .option('--probe-train-data <spec>', 'linear-probe training images (default: the val split of a shapes --data, or train when --data is val)')
     .option('--zs-images <n>', `test images of the zero-shot K-way retrieval (default ${P.zsImages})`)
     .option('--way <k>', `candidates per zero-shot choice (default ${P.way})`)
     .option('--mp-images <n>', `test images the minimal image pairs are built from; shapes world, 0: none (default ${P.mpImages})`)

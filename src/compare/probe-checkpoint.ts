@@ -8,10 +8,14 @@ import { defaultRaceData } from './defaults.js';
 import { probeTrainSpec } from './race-config.js';
 import { PROBE_DEFAULTS, prepareProbes, runProbes, type ProbeMetrics, type ProbeSettings } from './probes.js';
 
+export class ProbeError extends Error {
+  override name = 'ProbeError';
+}
+
 export interface ProbeCheckpointOptions {
   /** held-out images with captions (default: the race's test split at the model's image size) */
   data?: string;
-  /** linear-probe training images (default: the val split of a shapes `data`; other data: no linear probe) */
+  /** linear-probe training images (default: the val split of a shapes `data`, or train when `data` is val; other data: no linear probe) */
   probeTrainData?: string;
   /** 'latest' (default), 'best' or a step folder name */
   which?: string;
@@ -38,6 +42,9 @@ export async function probeCheckpoint(path: string, o: ProbeCheckpointOptions = 
     const lpSpec = o.probeTrainData ?? probeTrainSpec(data, settings.lpTrain);
     const objective = run.task === 'pretrain' ? zeroShotObjective(run.model, (run.state.config as { objective?: unknown } | undefined)?.objective) : null;
     const ctx = await prepareProbes(data, lpSpec, run.config.image_size, objective === null ? { ...settings, mpImages: 0 } : settings, { workers: o.workers ?? 1 });
+    if (objective === null && !ctx.lpTrain) {
+      throw new ProbeError(`nothing to probe: ${run.dir} is a fine-tuned ${run.task} model, which has only the linear probes, and they need shapes-world data and lpSteps > 0 (data: ${data})`);
+    }
     const { metrics } = runProbes(run.model, objective, run.tokenizer, ctx);
     return { checkpoint: run.dir, step: run.state.step, task: run.task, objective, data, probeTrainData: ctx.lpTrain ? lpSpec : null, metrics };
   } finally {

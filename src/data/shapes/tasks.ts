@@ -268,8 +268,8 @@ const NLVR2_REDRAWS = 500;
 /**
  * An NLVR2 pair (two scenes and a statement) whose truth is `label`, built so that the statement alone
  * says nothing about the label, as NLVR2 was: each statement is drawn from a first pair of scenes without
- * looking at the label, then the scenes are redrawn (`scenes(k)`, k = 1, 2, ...) until the statement has
- * that truth. Picking instead, for fixed scenes, a statement that happens to have the wanted truth lets
+ * looking at the label, then that pair and the next ones (`scenes(k)`, k = 0, 1, 2, ...) are tried until
+ * the statement has that truth. Picking instead, for fixed scenes, a statement that happens to have the wanted truth lets
  * the kind of statement give the label away: "in both images ..." is mostly false and "at least one image
  * ..." mostly true, and a classifier of the statement's form alone scored 0.70 on such pairs.
  * A statement whose truth is not reached in NLVR2_REDRAWS redraws is replaced by a new one.

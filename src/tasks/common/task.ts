@@ -10,6 +10,7 @@ import type { TextTokenizer } from '../../data/tokenizer.js';
 
 export type { StepContext } from '../../train/recipe.js';
 import type { StepContext } from '../../train/recipe.js';
+import type { VqaPrediction } from '../vqa/task.js';
 
 export interface EvalOptions {
   /** texts (retrieval) or examples (VQA, NLVR2) per forward pass */
@@ -33,8 +34,8 @@ export interface TaskEvaluation {
   metrics: TaskMetrics;
   /** the checkpoint-selection value (higher is better): IR@1 + TR@1, VQA score, NLVR2 accuracy */
   selection: number;
-  /** VQA: {question_id, answer} per question (the EvalAI submission format) */
-  predictions?: { question_id: number; answer: string }[];
+  /** VQA: each question's answer (the EvalAI submission keys {question_id, answer}, then the question, its types and score) */
+  predictions?: VqaPrediction[];
   /** per metric that is a mean over examples, each example's score (`flm compare` bootstraps over them) */
   items?: Record<string, number[]>;
   /** retrieval: where each query's first correct item ranks (1 = best) */
