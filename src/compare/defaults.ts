@@ -42,8 +42,12 @@ export const FULL_RACE: Omit<RaceConfig, 'data' | 'testData' | 'probeTrainData' 
   downstream: { tasks: ['vqa', 'nlvr2', 'retrieval', 'caption'], steps: 100, test: null },
 };
 
-/** Default specs at the preset's image size: shapes world train / test (seed 1), linear probe on val. */
-export function defaultRaceData(preset: string): { data: string; testData: string } {
-  const size = (PRESETS as Record<string, PresetSpec>)[preset]?.image_size ?? 48;
+/** The race's shapes-world specs at an image size: train / test (seed 1); the linear probe fits on val. */
+export function raceDataAt(size: number): { data: string; testData: string } {
   return { data: `shapes:train?n=20000&seed=1&size=${size}`, testData: `shapes:test?n=1000&seed=1&size=${size}` };
+}
+
+/** The race's specs at the preset's image size. */
+export function defaultRaceData(preset: string): { data: string; testData: string } {
+  return raceDataAt((PRESETS as Record<string, PresetSpec>)[preset]?.image_size ?? 48);
 }

@@ -4,7 +4,7 @@
 import { loadRunModel } from '../tasks/common/inference-model.js';
 import { zeroShotObjective } from '../tasks/retrieval/zero-shot.js';
 import type { PretrainObjective } from '../tasks/pretrain/spec.js';
-import { defaultRaceData } from './defaults.js';
+import { raceDataAt } from './defaults.js';
 import { probeTrainSpec } from './race-config.js';
 import { PROBE_DEFAULTS, prepareProbes, runProbes, type ProbeMetrics, type ProbeSettings } from './probes.js';
 
@@ -37,7 +37,7 @@ export interface ProbeCheckpointResult {
 export async function probeCheckpoint(path: string, o: ProbeCheckpointOptions = {}): Promise<ProbeCheckpointResult> {
   const run = await loadRunModel(path, { which: o.which ?? 'latest' });
   try {
-    const data = o.data ?? defaultRaceData('mini').testData.replace(/size=\d+/, `size=${run.config.image_size}`);
+    const data = o.data ?? raceDataAt(run.config.image_size).testData;
     const settings: ProbeSettings = { ...PROBE_DEFAULTS, ...o.probes };
     const lpSpec = o.probeTrainData ?? probeTrainSpec(data, settings.lpTrain);
     const objective = run.task === 'pretrain' ? zeroShotObjective(run.model, (run.state.config as { objective?: unknown } | undefined)?.objective) : null;

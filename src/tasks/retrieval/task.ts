@@ -26,6 +26,7 @@ import { drawHardNegatives } from './hard-negatives.js';
 import { drawImageNegatives } from './image-negatives.js';
 import { F, tensor, type Tensor } from '../../tensor/index.js';
 import { evaluateRetrieval, rankScorer } from './eval.js';
+import { DEFAULT_LM_WEIGHT } from './spec.js';
 import { pairLoss, zeroShotScorer } from './zero-shot.js';
 import { batchImage, clsFeatures, fullLosses, textTensors, type EvalOptions, type FinetuneTask, type StepContext, type TaskEvaluation } from '../common/task.js';
 
@@ -90,7 +91,7 @@ export function retrievalLoss(model: FLMModel, b: Batch, tok: TextTokenizer, poo
   }
   if (byLoss) {
     // the true captions' own pretraining loss keeps the scorer a language model while the ranking terms sharpen it
-    const w = o.lmWeight ?? 4;
+    const w = o.lmWeight ?? DEFAULT_LM_WEIGHT;
     if (w <= 0) return irtr;
     const lm = scores.reshape(B, K).select(1, 0).neg().mean(); // []
     return { loss: irtr.loss.add(lm.mul(w)), terms: { ...irtr.terms, lm }, metrics: irtr.metrics };
