@@ -349,10 +349,10 @@ describe('evaluate()', () => {
     const pre = JSON.parse((await cli('probe', '--checkpoint', copy('pre'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null; probeTrainData: string };
     assert.equal(pre.objective, 'flm');
     assert.equal(pre.probeTrainData, 'shapes:train?n=8&seed=3&size=32');
-    for (const k of ['zs_i2t_r1', 'zs_t2i_r1', 'mp_mean', 'lp_colour', 'lp_shape', 'lp_count']) assert.ok(pre.metrics[k]! >= 0 && pre.metrics[k]! <= 1, `${k} ${pre.metrics[k]}`);
+    for (const k of ['zs_i2t_r1', 'zs_t2i_r1', 'mp_mean', 'lp_colour', 'lp_shape', 'lp_count', 'lp_shape_local']) assert.ok(pre.metrics[k]! >= 0 && pre.metrics[k]! <= 1, `${k} ${pre.metrics[k]}`);
     const capProbe = JSON.parse((await cli('probe', '--checkpoint', copy('cap'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null };
     assert.equal(capProbe.objective, null);
-    assert.deepEqual(Object.keys(capProbe.metrics).sort(), ['lp_colour', 'lp_count', 'lp_shape', 'probe_s']);
+    assert.deepEqual(Object.keys(capProbe.metrics).sort(), ['lp_colour', 'lp_count', 'lp_shape', 'lp_shape_local', 'probe_s']);
     const nothing = await cli('probe', '--checkpoint', copy('cap'), ...probeArgs.slice(0, -1), '--lp-steps', '0');
     assert.notEqual(nothing.code, 0);
     assert.match(nothing.err, /nothing to probe: .* fine-tuned caption model/);

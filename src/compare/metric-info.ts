@@ -25,6 +25,7 @@ export const METRIC_INFO: Readonly<Record<string, MetricInfo>> = {
   lp_colour: { label: 'linear probe: colour of the largest object', chance: '1/7', task: 'probe' },
   lp_shape: { label: 'linear probe: shape of the largest object', chance: '1/6', task: 'probe' },
   lp_count: { label: 'linear probe: number of objects', chance: '~1/4', task: 'probe' },
+  lp_shape_local: { label: 'linear probe: shape of every object, from the image token at its centre', chance: '~1/6', task: 'probe' },
   zs_t2i_raw: { label: 'zero-shot K-way text-to-image R@1 (raw own loss)', task: 'probe' },
   zs_i2t_raw: { label: 'zero-shot K-way image-to-text R@1 (raw own loss)', task: 'probe' },
 };

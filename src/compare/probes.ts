@@ -31,7 +31,8 @@
 //             training hid 15% with 80/10/10 replacement). Both are deterministic (no random draws, so
 //             the pairs can be batched freely).
 //   prefixlm  suffix NLL after a fixed prefix of half the caption
-import { AdamW } from '../optim/index.js';
+import { linearProbe } from './linear-probe.js';
+import { objectShapeProbe } from './object-token-probe.js';
 import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { FLMModel, SingleStreamModel, specialIds, type AnyFLMModel } from '../models/index.js';
 import { labelledPositions, oneStreamMask, prefixLmLabels, prefixLmMask, toAdditive } from '../objectives/index.js';
@@ -558,6 +559,8 @@ export function minimalPairAccuracy(scorer: PairLossScorer, pairs: readonly Mini
 
 // ------------------------------------------------------------------------------------------ linear probe
 
+export { linearProbe, type LinearProbeOptions } from './linear-probe.js';
+
 export const PROBE_ATTRIBUTES = ['colour', 'shape', 'count'] as const;
 export type ProbeAttribute = (typeof PROBE_ATTRIBUTES)[number];
 
@@ -606,54 +609,6 @@ export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { ba
     at += p.length;
   }
   return { x, dim };
-}
-
-export interface LinearProbeOptions {
-  steps?: number;
-  lr?: number;
-  weightDecay?: number;
-}
-
-/**
- * Multinomial logistic regression (full batch, AdamW, features standardised with the training
- * statistics); returns the test accuracy (and each test item's hit) and the majority-class accuracy of the test labels.
- */
-export function linearProbe(
-  train: { x: Float32Array; y: readonly number[] }, test: { x: Float32Array; y: readonly number[] }, dim: number, classes: number, o: LinearProbeOptions = {},
-): { accuracy: number; majority: number; train_accuracy: number; correct: number[] } {
-  const nTr = train.y.length;
-  const nTe = test.y.length;
-  if (nTr === 0 || nTe === 0) throw new Error('linear probe: empty training or test set');
-  return tidy(() => {
-    const xTr = tensor(train.x.subarray(0, nTr * dim), { shape: [nTr, dim] }); // [N, D]
-    const xTe = tensor(test.x.subarray(0, nTe * dim), { shape: [nTe, dim] }); // [M, D]
-    const mu = xTr.mean(0, { keepdim: true }); // [1, D]
-    const sd = xTr.std(0, { keepdim: true, correction: 0 }).add(1e-6); // [1, D]
-    const a = xTr.sub(mu).div(sd);
-    const b = xTe.sub(mu).div(sd);
-    const yTr = tensor(Int32Array.from(train.y), { shape: [nTr] }).to('int64'); // [N]
-    const W = tensor(new Float32Array(dim * classes), { shape: [dim, classes] }).requiresGrad_(true); // [D, C]
-    const bias = tensor(new Float32Array(classes), { shape: [classes] }).requiresGrad_(true); // [C]
-    const opt = new AdamW([W, bias], { lr: o.lr ?? 0.05, weightDecay: o.weightDecay ?? 1e-3 });
-    try {
-      for (let s = 0; s < (o.steps ?? 300); s++) {
-        opt.zeroGrad();
-        tidy(() => F.crossEntropy(a.matmul(W).add(bias), yTr).backward());
-        opt.step();
-      }
-      const hits = (x: Tensor, y: readonly number[]): number[] => noGrad(() => tidy(() => {
-        const pred = x.matmul(W).add(bias).argmax(1).toTypedArray();
-        return y.map((v, i) => (Number(pred[i]) === v ? 1 : 0));
-      }));
-      const counts = new Map<number, number>();
-      for (const v of train.y) counts.set(v, (counts.get(v) ?? 0) + 1);
-      const major = [...counts].sort((p, q) => q[1] - p[1])[0]![0];
-      const correct = hits(b, test.y);
-      return { accuracy: mean(correct), majority: test.y.filter((v) => v === major).length / nTe, train_accuracy: mean(hits(a, train.y)), correct };
-    } finally {
-      opt.dispose();
-    }
-  });
 }
 
 /** Linear-probe rows of a probe set for one attribute: the images with an unambiguous label. */
@@ -777,6 +732,11 @@ export function runProbes(model: AnyFLMModel, objective: PretrainObjective | nul
           m[`lp_${attr}`] = lp.accuracy;
           items[`lp_${attr}`] = lp.correct;
         }
+      }
+      const local = objectShapeProbe(model, ctx.lpTrain, ctx.test, { testImages: s.lpTest, steps: s.lpSteps });
+      if (local) {
+        m.lp_shape_local = local.accuracy;
+        items.lp_shape_local = local.correct;
       }
     }
     m.probe_s = Number(((performance.now() - t0) / 1000).toFixed(2));

@@ -74,6 +74,10 @@ function crossChecks(c: Record<string, unknown>, bad: string[]): void {
     if ('error' in w) bad.push(w.error);
     else if (w.steps >= n('steps')) bad.push(`warmup (${w.steps} steps) must be shorter than steps (${n('steps')})`);
   }
+  // pretraining: the contrastive term reads the FLM model's unimodal embeddings
+  if (typeof c.itcWeight === 'number' && c.itcWeight > 0 && typeof c.objective === 'string' && c.objective !== 'flm') {
+    bad.push(`itcWeight (${n('itcWeight')}) applies to the flm objective only, not ${c.objective}`);
+  }
 }
 
 export interface SettingsInput {

@@ -129,13 +129,27 @@ export class FLMModel extends FLMBackbone {
    * queries attend to the text streams, never to each other, so with batchStreams it computes those rows
    * alone (no work for padding and unscored positions); the per-stream path picks them from the full output.
    */
-  lossFeatures(input: FLMInput, recRows: Tensor): { fwd: Tensor; rev: Tensor; rec: Tensor } {
+  lossFeatures(input: FLMInput, recRows: Tensor, o: { unimodal?: boolean } = {}): LossFeatures {
     checkInput(input);
     const [B, L] = input.textIds.shape as [number, number];
     const rows = new GridRows(recRows, B, L);
-    if (this.batchStreams) return this.streamsBatched(input, rows).top;
-    const { top } = this.streamsPerStream(input);
-    return { fwd: top.fwd, rev: top.rev, rec: rows.gather(top.rec) };
+    const s = this.batchStreams ? this.streamsBatched(input, rows) : this.streamsPerStream(input);
+    const out: LossFeatures = this.batchStreams ? { ...s.top } : { fwd: s.top.fwd, rev: s.top.rev, rec: rows.gather(s.top.rec) };
+    if (o.unimodal) out.unimodal = this.unimodalEmbeddings(s);
+    return out;
+  }
+
+  /**
+   * One vector per caption and per image before any fusion, in the hidden space of the cross-modal layers
+   * (the image-text contrastive term's inputs): the l2r stream's first token after the text layers
+   * (row 0 of the forward mask sees the whole caption) through cross_modal_text_transform, and the image
+   * tower's CLS token through cross_modal_image_transform. [B, H] each.
+   */
+  private unimodalEmbeddings(s: Streams): { text: Tensor; image: Tensor } {
+    return {
+      text: this.cross_modal_text_transform.forward(s.bottom.fwd.select(1, 0)), // [B, H]
+      image: this.cross_modal_image_transform.forward(s.imageEmbeds.select(1, 0)), // [B, H]
+    };
   }
 
   /**
@@ -269,6 +283,15 @@ export class FLMModel extends FLMBackbone {
     names.slice(1).forEach((k, i) => { out[k] = rest[i]!; });
     return out;
   }
+}
+
+/** What the pretraining losses read: the final stream features, and the unimodal embeddings on request. */
+export interface LossFeatures {
+  fwd: Tensor;
+  rev: Tensor;
+  rec: Tensor;
+  /** lossFeatures(…, { unimodal: true }): the caption's and the image's embedding before fusion, [B, H] each */
+  unimodal?: { text: Tensor; image: Tensor };
 }
 
 /** FLMOutput before the pooler and the LM heads. */

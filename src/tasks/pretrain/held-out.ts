@@ -8,17 +8,19 @@ import type { Evaluation, EvalRequest } from '../../train/recipe.js';
 import { evalBatches } from '../common/eval-batches.js';
 import { batchTensors, objectiveStep, type ObjectiveOptions, type PretrainObjective } from './objective-step.js';
 
-/** Mean objective loss over held-out data (the generator reseeded, so every evaluation draws alike). */
+/** Mean objective loss (without the contrastive term) over held-out data (the generator reseeded, so every evaluation draws alike). */
 export async function heldOutLoss(
   model: AnyFLMModel, objective: PretrainObjective, o: ObjectiveOptions, seed: number, tok: TextTokenizer, r: EvalRequest,
 ): Promise<Evaluation> {
   manualSeed(seed + 7919);
+  // the objective's own loss: the contrastive term left out, so that runs with and without them compare
+  const lmOnly: ObjectiveOptions = { ...o, itcWeight: 0 };
   let sum = 0;
   let n = 0;
   for await (const b of evalBatches(r.spec, model.config.image_size, tok, model.config.max_text_len, {
     batchSize: r.batchSize, workers: r.workers, ...(r.limit > 0 ? { limit: r.limit } : {}),
   })) {
-    const l = noGrad(() => tidy(() => objectiveStep(model, objective, batchTensors(b), o).loss.item()));
+    const l = noGrad(() => tidy(() => objectiveStep(model, objective, batchTensors(b), lmOnly).loss.item()));
     sum += l * b.size;
     n += b.size;
   }

@@ -1,13 +1,13 @@
 // One pretraining objective on one batch: masks/masking, forward, loss. Shared by the trainer,
 // the step benchmark and the race, so all three time exactly the same work.
-import { tidy } from '../../tensor/index.js';
+import { full, tidy, type Tensor } from '../../tensor/index.js';
 import { batchTensors, type TextImageBatch } from '../common/task.js';
 import {
   FLMModel, SingleStreamModel, flmConfig, singleConfig, specialIds, validateConfig,
   type AnyFLMModel, type FLMConfig, type ModelOptions, type PresetName, type PresetSpec,
 } from '../../models/index.js';
 import {
-  arLossAtTargets, arTargets, flmLossAtTargets, labelledPositions, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
+  arLossAtTargets, arTargets, flmLossAtTargets, itcLoss, labelledPositions, flmMasks, flmTargetRows, fusionIds, lmLabels, mlmLoss, mlmMask, oneStreamMask, prefixLmLabels, prefixLmLoss,
   prefixLmMask, samplePrefixLengths, toAdditive, type ObjectiveResult,
 } from '../../objectives/index.js';
 
@@ -25,7 +25,17 @@ export interface ObjectiveOptions {
   mlmRate?: number;
   /** FLM: keep at least one key visible in every reconstructor row (not official; see spec H.7) */
   keepOneVisible?: boolean;
+  /**
+   * FLM: weight of an image-text contrastive term beside the LM losses (0: none, the official recipe):
+   * in-batch InfoNCE between each caption and each image before fusion (FLMModel.lossFeatures' unimodal)
+   */
+  itcWeight?: number;
+  /** the contrastive term's softmax temperature */
+  itcTemperature?: number;
 }
+
+/** CLIP's initial temperature, kept fixed: the contrastive term adds no parameter to the model. */
+export const DEFAULT_ITC_TEMPERATURE = 0.07;
 
 /** The model config of a pretraining objective: only that objective's head is built (as the official presets). */
 export function objectiveConfig(objective: PretrainObjective, preset: PresetName | PresetSpec, vocabSize?: number): FLMConfig {
@@ -60,11 +70,13 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
       if (!model.lm_score) throw new Error('the FLM model has no LM head');
       const labelsLm = lmLabels(b.textIds);
       // the reconstructor and the LM heads run only at the positions that have a target (not padding)
-      const out = model.lossFeatures(input, flmTargetRows(labelsLm, ids.pad));
-      return flmLossAtTargets(
+      const itcWeight = o.itcWeight ?? 0;
+      const out = model.lossFeatures(input, flmTargetRows(labelsLm, ids.pad), { unimodal: itcWeight > 0 });
+      const lm = flmLossAtTargets(
         { rec: out.rec, fwd: out.fwd, rev: out.rev, labelsLm, score: (rows) => model.lmLogits(rows) },
         { ignoreIndex: ids.pad, l2rWeight: c.flm_aux_lm_loss_l2r_weight, r2lWeight: c.flm_aux_lm_loss_r2l_weight, aux: c.enable_flm_aux_lm_loss },
       );
+      return out.unimodal ? withContrastive(lm, out.unimodal, itcWeight, o.itcTemperature ?? DEFAULT_ITC_TEMPERATURE) : lm;
     }
     if (!(model instanceof SingleStreamModel)) throw new Error(`objective ${objective} needs a SingleStreamModel`);
     if (objective === 'mlm') {
@@ -87,6 +99,20 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
     const out = model.forward({ image: b.image, textIds: b.textIds, textMask: toAdditive(prefixLmMask(b.textMasks, prefix)) });
     return prefixLmLoss({ logits: model.lmLogits(out.textFeats), labels: prefixLmLabels(b.textIds, b.textMasks, prefix) });
   });
+}
+
+/** lm + weight x ITC(text, image); the ITC term and its accuracies are logged beside the LM terms. */
+function withContrastive(lm: ObjectiveResult, u: { text: Tensor; image: Tensor }, weight: number, temperature: number): ObjectiveResult {
+  const itc = itcLoss({ textEmbeds: u.text, imageEmbeds: u.image, logitScale: scalarLike(u.text, Math.log(1 / temperature)) });
+  return {
+    loss: lm.loss.add(itc.loss.mul(weight)),
+    terms: { ...lm.terms, itc: itc.loss },
+    metrics: { ...lm.metrics, itcI2tAccuracy: itc.metrics.i2tAccuracy!, itcT2iAccuracy: itc.metrics.t2iAccuracy! },
+  };
+}
+
+function scalarLike(t: Tensor, value: number): Tensor {
+  return full([], value, { dtype: 'float32', device: t.device });
 }
 
 export { batchTensors, type TextImageBatch };

@@ -26,7 +26,7 @@ export function validatePretrainConfig(c: PretrainConfig): PretrainConfig {
 }
 
 const objectiveOptions = (c: PretrainConfig): ObjectiveOptions =>
-  ({ ...(c.spanCorruptionRate !== null ? { spanCorruptionRate: c.spanCorruptionRate } : {}), mlmRate: c.mlmRate });
+  ({ ...(c.spanCorruptionRate !== null ? { spanCorruptionRate: c.spanCorruptionRate } : {}), mlmRate: c.mlmRate, itcWeight: c.itcWeight, itcTemperature: c.itcTemperature });
 
 export const recipe: Recipe<typeof PRETRAIN> = {
   spec: PRETRAIN,

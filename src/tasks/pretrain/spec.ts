@@ -11,6 +11,8 @@ export const PRETRAIN = {
     objective: setting.choice('pretraining objective', PRETRAIN_OBJECTIVES, 'flm'),
     spanCorruptionRate: setting.optNum('FLM corruption rate r', 0, 1, 'the preset\'s', { arg: 'r' }),
     mlmRate: setting.num('MLM masking rate', 0, 1, 0.15, { arg: 'r' }),
+    itcWeight: setting.num('flm: weight of an image-text contrastive term (in-batch InfoNCE between each caption and each image before fusion) beside the LM losses (0: none, the official recipe)', 0, 1000, 0, { arg: 'w' }),
+    itcTemperature: setting.num('the contrastive term\'s softmax temperature (fixed)', 0.001, 10, 0.07, { arg: 't' }),
   },
   defaults: { data: DEFAULT_PRETRAIN_DATA },
   help: {

@@ -1,0 +1,78 @@
+// The object-token probe (shapes world): a linear probe of each object's shape read from the one image
+// token whose patch holds the object's centre, instead of the pooled [CLS ; mean] of probes.ts's
+// lp_shape. It asks whether the tower has local shape features at all, apart from whether pooling
+// keeps them: every object of a scene is an example, not only the largest one.
+import { noGrad, tensor, tidy } from '../tensor/index.js';
+import type { AnyFLMModel } from '../models/index.js';
+import { SHAPES, type Scene } from '../data/shapes/index.js';
+import { linearProbe, type LinearProbeOptions } from './linear-probe.js';
+import type { ProbeImages } from './probes.js';
+
+export interface ObjectTokenRows {
+  /** [N_objects, W] the token at each object's centre */
+  x: Float32Array;
+  /** each object's shape (index into SHAPES) */
+  y: number[];
+  dim: number;
+}
+
+/** The patch-grid cell (row-major, 0-based, CLS excluded) that holds the point (x, y) in [0, 1). */
+export function cellAt(x: number, y: number, grid: number): number {
+  const at = (v: number): number => Math.min(grid - 1, Math.max(0, Math.floor(v * grid)));
+  return at(y) * grid + at(x);
+}
+
+/** The image tower's token at every object's centre, with the object's shape, over the first `limit` images. */
+export function objectTokenRows(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): ObjectTokenRows {
+  const scenes = set.scenes;
+  if (!scenes) return { x: new Float32Array(0), y: [], dim: 0 };
+  const B = Math.max(1, o.batch ?? 64);
+  const S = set.imageSize;
+  const plane = 3 * S * S;
+  const count = Math.min(set.count, o.limit ?? Infinity);
+  const parts: Float32Array[] = [];
+  const y: number[] = [];
+  let dim = 0;
+  for (let s = 0; s < count; s += B) {
+    const n = Math.min(B, count - s);
+    const batchScenes: Scene[] = scenes.slice(s, s + n);
+    parts.push(noGrad(() => tidy(() => {
+      const img = tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] }); // [n, 3, S, S]
+      const tok = model.vit_model.forward(img); // [n, 1 + G², W]
+      const perImage = tok.size(1);
+      const grid = Math.round(Math.sqrt(perImage - 1));
+      dim = tok.size(2);
+      const rows: number[] = [];
+      batchScenes.forEach((scene, i) => {
+        for (const obj of scene.objects) {
+          rows.push(i * perImage + 1 + cellAt(obj.x, obj.y, grid));
+          y.push(SHAPES.indexOf(obj.shape));
+        }
+      });
+      const at = tensor(Int32Array.from(rows), { shape: [rows.length] }).to('int64'); // [n_obj]
+      return tok.reshape(-1, dim).indexSelect(0, at).toTypedArray() as Float32Array; // [n_obj, W]
+    })));
+  }
+  const x = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    x.set(p, at);
+    at += p.length;
+  }
+  return { x, y, dim };
+}
+
+/**
+ * lp_shape_local: the linear probe of object shape on object tokens, fitted on `train`'s objects and
+ * scored on the objects of `test`'s first `testImages` images (each object one item; objects of one image
+ * are not independent, so its interval is somewhat narrower than it should be). Null without scenes.
+ */
+export function objectShapeProbe(
+  model: AnyFLMModel, train: ProbeImages, test: ProbeImages, o: { testImages?: number } & LinearProbeOptions = {},
+): { accuracy: number; correct: number[] } | null {
+  const a = objectTokenRows(model, train);
+  const b = objectTokenRows(model, test, { limit: o.testImages });
+  if (!a.y.length || !b.y.length) return null;
+  const r = linearProbe(a, b, a.dim, SHAPES.length, o);
+  return { accuracy: r.accuracy, correct: r.correct };
+}
