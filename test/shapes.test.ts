@@ -71,6 +71,25 @@ test('scenes: 1-4 objects inside the image, no overlaps, relations have room', (
   assert.deepEqual([...counts].sort(), [1, 2, 3, 4]);
 });
 
+test('scenes: objects=K caps the objects per scene; the default scenes are unchanged', async () => {
+  const all = new ShapesWorld({ seed: 5, n: 200 });
+  const four = new ShapesWorld({ seed: 5, n: 200, maxObjects: 4 });
+  for (let i = 0; i < 200; i++) assert.deepEqual(four.scene(i), all.scene(i));
+  for (const k of [1, 2]) {
+    const w = new ShapesWorld({ seed: 5, n: 200, maxObjects: k });
+    const counts = new Set(Array.from({ length: 200 }, (_, i) => w.scene(i).objects.length));
+    assert.deepEqual([...counts].sort(), Array.from({ length: k }, (_, j) => j + 1));
+    for (let i = 0; i < 20; i++) for (const c of w.captions(i)) assert.equal(checkCaption(c, w.scene(i)).true, true, c);
+  }
+  for (const bad of [0, 5, 1.5]) assert.throws(() => new ShapesWorld({ seed: 5, n: 2, maxObjects: bad }), /maxObjects \(objects=\) must be an integer in 1\.\.4/);
+  // through the dataset spec
+  const { openDataset } = await import('../src/data/spec.js');
+  const src = await openDataset('shapes:train?n=30&seed=2&objects=1');
+  assert.ok('length' in src && src.length === 30);
+  await src.close?.();
+  await assert.rejects(openDataset('shapes:train?n=30&seed=2&objects=9'), /maxObjects \(objects=\) must be an integer in 1\.\.4, got 9/);
+});
+
 test('render: object centres have the object colour, the corners the background', () => {
   const w = new ShapesWorld({ seed: 8, n: 60 });
   for (const size of [64, 32]) {

@@ -2,7 +2,7 @@
  * Adapter from the procedural shapes world (src/data/shapes) to a DatasetSource. Images are not
  * rendered here: items carry a `synthetic` ImageRef that the decode worker renders on demand.
  *
- *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N
+ *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N&objects=4
  */
 import { renderScene, ShapesWorld, SHAPES_SPLITS, vqaAnswerType, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
 import { DataError, type DataItem, type ImageRef, type IndexedSource, type SourceEntry, type SyntheticArgs, type TextKind } from '../types.js';
@@ -24,13 +24,14 @@ function worldConfig(args: SyntheticArgs): ShapesWorldConfig {
     ...(args.captions !== undefined ? { captionsPerImage: Number(args.captions) } : {}),
     ...(args.questions !== undefined ? { questionsPerImage: Number(args.questions) } : {}),
     ...(args.pairs !== undefined ? { nlvr2Pairs: Number(args.pairs) } : {}),
+    ...(args.objects !== undefined ? { maxObjects: Number(args.objects) } : {}),
   };
 }
 
 const worlds = new Map<string, ShapesWorld>();
 
 function worldFor(args: SyntheticArgs): ShapesWorld {
-  const key = JSON.stringify([args.seed, args.n, args.split, args.size, args.captions, args.questions, args.pairs]);
+  const key = JSON.stringify([args.seed, args.n, args.split, args.size, args.captions, args.questions, args.pairs, args.objects]);
   let w = worlds.get(key);
   if (w === undefined) {
     if (worlds.size > 16) worlds.clear();
@@ -68,7 +69,7 @@ export class ShapesSource implements IndexedSource {
     const base: Record<string, number | string> = {
       seed: intParam(q, 'seed', 0) as number, n: intParam(q, 'n', 1000) as number, split, size: intParam(q, 'size', 64) as number,
     };
-    for (const k of ['captions', 'questions', 'pairs'] as const) {
+    for (const k of ['captions', 'questions', 'pairs', 'objects'] as const) {
       const v = intParam(q, k, undefined);
       if (v !== undefined) base[k] = v;
     }

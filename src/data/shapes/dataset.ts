@@ -28,6 +28,8 @@ export interface ShapesWorldConfig {
   heldOut?: readonly Combo[];
   /** Supersampling factor of the rasteriser (per axis). */
   supersample?: number;
+  /** Most objects in a scene, 1-4 (default 4): 1 gives one-object scenes only, for easy data. */
+  maxObjects?: number;
 }
 
 export type ResolvedShapesConfig = Required<ShapesWorldConfig>;
@@ -66,6 +68,8 @@ export function resolveShapesConfig(c: ShapesWorldConfig): ResolvedShapesConfig 
   if (!SHAPES_SPLITS.includes(split)) throw new Error(`ShapesWorld: unknown split "${split}"`);
   const heldOut = c.heldOut ?? DEFAULT_HELD_OUT;
   if (split === 'test_compositional' && heldOut.length === 0) throw new Error('ShapesWorld: test_compositional needs held-out combinations');
+  const maxObjects = c.maxObjects ?? 4;
+  if (!Number.isInteger(maxObjects) || maxObjects < 1 || maxObjects > 4) throw new Error(`ShapesWorld: maxObjects (objects=) must be an integer in 1..4, got ${c.maxObjects}`);
   return {
     seed: c.seed,
     n: c.n,
@@ -76,6 +80,7 @@ export function resolveShapesConfig(c: ShapesWorldConfig): ResolvedShapesConfig 
     nlvr2Pairs: c.nlvr2Pairs ?? Math.ceil(c.n / 2),
     heldOut,
     supersample: c.supersample ?? 4,
+    maxObjects,
   };
 }
 
@@ -107,7 +112,7 @@ export class ShapesWorld implements Iterable<ShapesItem> {
   }
 
   private sample(rng: Prng): Scene {
-    return sampleScene(rng, { heldOut: this.config.heldOut, heldOutMode: this.config.split === 'test_compositional' ? 'require' : 'exclude' });
+    return sampleScene(rng, { heldOut: this.config.heldOut, heldOutMode: this.config.split === 'test_compositional' ? 'require' : 'exclude', maxObjects: this.config.maxObjects });
   }
 
   id(i: number): string {
