@@ -1,6 +1,6 @@
 /**
  * How fast the mini preset's image tower learns shapes when it is told them directly, to set beside what
- * a pretraining teaches it in the same number of steps (README, "Why the 5-minute models miss shapes").
+ * a pretraining teaches it in the same number of steps (README, "What the 5-minute models lack: shapes").
  * The tower is flm's own (`--recipe fast` init, the preset's conv stem and 2 blocks, flm's AdamW, linear
  * warmup over 10% then linear decay, batch 32), trained on shapes-world scenes (48 px) with one of three
  * read-outs and cross-entropy over the 6 shapes:
@@ -15,7 +15,7 @@
  *
  * Prints the test accuracy (1,000 test scenes' examples; chance 1/6) every 50 steps.
  *
- *   node dist/bench/shape-signal.js [--modes largest,object,bound] [--steps 300] [--lr 5e-4] [--train 4000]
+ *   node dist/bench/shape-signal.js [--modes largest,object,bound] [--steps 300] [--lr 5e-4] [--train 4000] [--test 1000] [--seed 0]
  */
 import { parseArgs } from 'node:util';
 import { createModel } from '../src/models/index.js';
@@ -65,14 +65,14 @@ function examples(set: ProbeImages, mode: Mode, grid: number): Example[] {
 
 async function run(mode: Mode, train: ProbeImages, test: ProbeImages): Promise<void> {
   manualSeed(Number(args.seed));
-  const model = buildWithRecipeInit('fast', () => createModel('mini'));
+  const model = buildWithRecipeInit('fast', () => tidy(() => createModel('mini')));
   const tower = model.vit_model;
   const width = tower.arch.width;
   const grid = SIZE / tower.arch.patch_size;
   const inDim = mode === 'largest' ? 2 * width : width;
-  const head = randn([inDim, SHAPES.length]).mul(1 / Math.sqrt(inDim)).requiresGrad_(true); // [D, 6]
+  const head = tidy(() => randn([inDim, SHAPES.length]).mul(1 / Math.sqrt(inDim))).requiresGrad_(true); // [D, 6]
   const bias = zeros([SHAPES.length]).requiresGrad_(true);
-  const queries = randn([COLOURS.length, width]).mul(0.1).requiresGrad_(true); // [7, W], bound mode
+  const queries = tidy(() => randn([COLOURS.length, width]).mul(0.1)).requiresGrad_(true); // [7, W], read only in bound mode
   const params = [...tower.parameters().filter((p) => p.requiresGrad), head, bias, ...(mode === 'bound' ? [queries] : [])];
   const opt = new AdamW(params, { lr: Number(args.lr), weightDecay: 0.01 });
   const plane = 3 * SIZE * SIZE;
@@ -119,6 +119,7 @@ async function run(mode: Mode, train: ProbeImages, test: ProbeImages): Promise<v
     if (step % 50 === 0 || step === steps) console.log(`  step ${String(step).padStart(5)}  test accuracy ${accuracy().toFixed(3)}  (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   opt.dispose();
+  for (const t of [head, bias, queries]) t.dispose();
   model.dispose();
 }
 

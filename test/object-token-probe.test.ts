@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cellAt, objectShapeProbe, objectTokenRows } from '../src/compare/object-token-probe.js';
-import { loadProbeImages, type ProbeImages } from '../src/compare/probes.js';
+import { imageTowerFeatures, loadProbeImages, type ProbeImages } from '../src/compare/probes.js';
 import { SHAPES } from '../src/data/shapes/index.js';
 import { createModel, type AnyFLMModel } from '../src/models/index.js';
 import { manualSeed, noGrad, tensor, tidy, type Tensor } from '../src/tensor/index.js';
@@ -76,11 +76,14 @@ describe('object-token probe', () => {
     } as unknown as AnyFLMModel;
     const train = plant(await loadProbeImages('shapes:val?n=60&seed=1&size=32', 32, 60));
     const test = plant(await loadProbeImages('shapes:test?n=40&seed=1&size=32', 32, 40));
-    const r = objectShapeProbe(tower, train, test, { steps: 200 });
+    const r = objectShapeProbe(objectTokenRows(tower, train), objectTokenRows(tower, test), { steps: 200 });
     assert.ok(r !== null);
     assert.equal(r.correct.length, test.scenes!.flatMap((s) => s.objects).length);
     assert.equal(r.accuracy, 1);
     // without scenes there is nothing to probe
-    assert.equal(objectShapeProbe(tower, { ...train, scenes: null }, test), null);
+    assert.equal(objectShapeProbe(objectTokenRows(tower, { ...train, scenes: null }), objectTokenRows(tower, test)), null);
+    // the pooled features' pass yields the same rows
+    const both = imageTowerFeatures(tower, test);
+    assert.deepEqual(both.objects, objectTokenRows(tower, test));
   });
 });

@@ -31,10 +31,11 @@ function batch(B: number, L: number, vocab: number): TextImageBatch {
 }
 
 describe('pretraining with an image-text contrastive term', () => {
-  it('adds weight x InfoNCE of the unimodal embeddings; weight 0 leaves the FLM loss as it was', () => {
+  for (const batchStreams of [true, false]) it(`adds weight x InfoNCE of the unimodal embeddings; weight 0 leaves the FLM loss as it was (${batchStreams ? 'streams batched' : 'one stream at a time'})`, () => {
     manualSeed(0);
     const model = createObjectiveModel('flm', objectiveConfig('flm', 'tiny')) as FLMModel;
     model.eval();
+    model.batchStreams = batchStreams;
     const b = batch(4, 12, 64);
     tidy(() => {
       // the tiny preset corrupts spans at random: the same draws for every call
@@ -100,6 +101,8 @@ describe('pretraining with an image-text contrastive term', () => {
     assert.equal(withTerm.metrics.val_loss, without.metrics.val_loss);
     model.dispose();
     assert.throws(() => validatePretrainConfig({ ...c, objective: 'mlm' }), (e: unknown) => e instanceof TrainConfigError && /itcWeight \(1\) applies to the flm objective only, not mlm/.test(String(e)));
+    assert.throws(() => validatePretrainConfig({ ...c, microBatch: 1 }), (e: unknown) => e instanceof TrainConfigError && /itcWeight \(1\) needs micro-batches of at least 2 examples/.test(String(e)));
+    assert.doesNotThrow(() => validatePretrainConfig({ ...c, microBatch: 1, itcWeight: 0 }));
     rmSync(dir, { recursive: true, force: true });
   });
 });

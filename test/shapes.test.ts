@@ -12,6 +12,7 @@ import {
   type Scene, type SceneObject, type Statement, type VqaProgram,
 } from '../src/data/shapes/index.js';
 import { Prng } from '../src/data/rng.js';
+import { ShapesSource } from '../src/data/formats/shapes.js';
 
 const obj = (shape: SceneObject['shape'], colour: SceneObject['colour'], size: SceneObject['size'], x: number, y: number): SceneObject =>
   ({ shape, colour, size, x, y, r: size === 'large' ? 0.22 : 0.13 });
@@ -85,8 +86,8 @@ test('scenes: objects=K caps the objects per scene; the default scenes are uncha
   // through the dataset spec
   const { openDataset } = await import('../src/data/spec.js');
   const src = await openDataset('shapes:train?n=30&seed=2&objects=1');
-  assert.ok('length' in src && src.length === 30);
-  await src.close?.();
+  assert.ok(src instanceof ShapesSource && src.length === 30);
+  for (let i = 0; i < 30; i++) assert.equal(src.world.scene(i).objects.length, 1);
   await assert.rejects(openDataset('shapes:train?n=30&seed=2&objects=9'), /maxObjects \(objects=\) must be an integer in 1\.\.4, got 9/);
 });
 

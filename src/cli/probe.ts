@@ -46,7 +46,8 @@ export function registerProbe(p: Command): void {
       else {
         console.log(`checkpoint  ${r.checkpoint} (step ${r.step}, ${r.task})${r.objective ? `, captions scored by the ${r.objective} loss` : ', a fine-tuned model: linear probes only'}`);
         console.log(`data        ${r.data}${r.probeTrainData ? `; linear probes fitted on ${r.probeTrainData}` : ''}`);
-        for (const [k, v] of Object.entries(r.metrics)) console.log(`${k.padEnd(11)} ${k === 'probe_s' ? `${v} s` : v.toFixed(3)}`);
+        const width = Math.max(11, ...Object.keys(r.metrics).map((k) => k.length));
+        for (const [k, v] of Object.entries(r.metrics)) console.log(`${k.padEnd(width)} ${k === 'probe_s' ? `${v} s` : v.toFixed(3)}`);
       }
       setExitCode(cmd, 0);
     });

@@ -2,7 +2,7 @@
 // token whose patch holds the object's centre, instead of the pooled [CLS ; mean] of probes.ts's
 // lp_shape. It asks whether the tower has local shape features at all, apart from whether pooling
 // keeps them: every object of a scene is an example, not only the largest one.
-import { noGrad, tensor, tidy } from '../tensor/index.js';
+import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { AnyFLMModel } from '../models/index.js';
 import { SHAPES, type Scene } from '../data/shapes/index.js';
 import { linearProbe, type LinearProbeOptions } from './linear-probe.js';
@@ -22,6 +22,38 @@ export function cellAt(x: number, y: number, grid: number): number {
   return at(y) * grid + at(x);
 }
 
+/**
+ * The rows of one batch of tower tokens [n, 1 + G², W] at its scenes' object centres, [n_obj, W] (the
+ * objects in scene order); each object's shape is appended to `shapes`.
+ */
+export function objectRowsOf(tok: Tensor, scenes: readonly Scene[], shapes: number[]): Float32Array {
+  return tidy(() => {
+    const perImage = tok.size(1);
+    const grid = Math.round(Math.sqrt(perImage - 1));
+    const dim = tok.size(2);
+    const rows: number[] = [];
+    scenes.forEach((scene, i) => {
+      for (const obj of scene.objects) {
+        rows.push(i * perImage + 1 + cellAt(obj.x, obj.y, grid));
+        shapes.push(SHAPES.indexOf(obj.shape));
+      }
+    });
+    const at = tensor(Int32Array.from(rows), { shape: [rows.length] }).to('int64'); // [n_obj]
+    return tok.reshape(-1, dim).indexSelect(0, at).toTypedArray() as Float32Array; // [n_obj, W]
+  });
+}
+
+/** Concatenated row blocks. */
+export function concatRows(parts: readonly Float32Array[]): Float32Array {
+  const x = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    x.set(p, at);
+    at += p.length;
+  }
+  return x;
+}
+
 /** The image tower's token at every object's centre, with the object's shape, over the first `limit` images. */
 export function objectTokenRows(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): ObjectTokenRows {
   const scenes = set.scenes;
@@ -35,44 +67,23 @@ export function objectTokenRows(model: AnyFLMModel, set: ProbeImages, o: { batch
   let dim = 0;
   for (let s = 0; s < count; s += B) {
     const n = Math.min(B, count - s);
-    const batchScenes: Scene[] = scenes.slice(s, s + n);
     parts.push(noGrad(() => tidy(() => {
-      const img = tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] }); // [n, 3, S, S]
-      const tok = model.vit_model.forward(img); // [n, 1 + G², W]
-      const perImage = tok.size(1);
-      const grid = Math.round(Math.sqrt(perImage - 1));
+      const tok = model.vit_model.forward(tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] })); // [n, 1 + G², W]
       dim = tok.size(2);
-      const rows: number[] = [];
-      batchScenes.forEach((scene, i) => {
-        for (const obj of scene.objects) {
-          rows.push(i * perImage + 1 + cellAt(obj.x, obj.y, grid));
-          y.push(SHAPES.indexOf(obj.shape));
-        }
-      });
-      const at = tensor(Int32Array.from(rows), { shape: [rows.length] }).to('int64'); // [n_obj]
-      return tok.reshape(-1, dim).indexSelect(0, at).toTypedArray() as Float32Array; // [n_obj, W]
+      return objectRowsOf(tok, scenes.slice(s, s + n), y);
     })));
   }
-  const x = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    x.set(p, at);
-    at += p.length;
-  }
-  return { x, y, dim };
+  return { x: concatRows(parts), y, dim };
 }
 
 /**
- * lp_shape_local: the linear probe of object shape on object tokens, fitted on `train`'s objects and
- * scored on the objects of `test`'s first `testImages` images (each object one item; objects of one image
- * are not independent, so its interval is somewhat narrower than it should be). Null without scenes.
+ * lp_shape_local: the linear probe of object shape on object-token rows (objectTokenRows, or
+ * imageTowerFeatures' `objects`), fitted on `train`'s and scored on `test`'s objects (each object one
+ * item; objects of one image are not independent, so its interval is somewhat narrower than it should
+ * be). Null when either has no object.
  */
-export function objectShapeProbe(
-  model: AnyFLMModel, train: ProbeImages, test: ProbeImages, o: { testImages?: number } & LinearProbeOptions = {},
-): { accuracy: number; correct: number[] } | null {
-  const a = objectTokenRows(model, train);
-  const b = objectTokenRows(model, test, { limit: o.testImages });
-  if (!a.y.length || !b.y.length) return null;
-  const r = linearProbe(a, b, a.dim, SHAPES.length, o);
+export function objectShapeProbe(train: ObjectTokenRows, test: ObjectTokenRows, o: LinearProbeOptions = {}): { accuracy: number; correct: number[] } | null {
+  if (!train.y.length || !test.y.length) return null;
+  const r = linearProbe(train, test, train.dim, SHAPES.length, o);
   return { accuracy: r.accuracy, correct: r.correct };
 }

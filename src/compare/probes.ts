@@ -32,7 +32,7 @@
 //             the pairs can be batched freely).
 //   prefixlm  suffix NLL after a fixed prefix of half the caption
 import { linearProbe } from './linear-probe.js';
-import { objectShapeProbe } from './object-token-probe.js';
+import { concatRows, objectRowsOf, objectShapeProbe, type ObjectTokenRows } from './object-token-probe.js';
 import { F, noGrad, tensor, tidy, zeros, type Tensor } from '../tensor/index.js';
 import { FLMModel, SingleStreamModel, specialIds, type AnyFLMModel } from '../models/index.js';
 import { labelledPositions, oneStreamMask, prefixLmLabels, prefixLmMask, toAdditive } from '../objectives/index.js';
@@ -581,12 +581,17 @@ export function attributeClasses(attr: ProbeAttribute): number {
   return attr === 'colour' ? COLOURS.length : attr === 'shape' ? SHAPES.length : 4;
 }
 
-/** Frozen image-tower features [N, 2·Wv]: CLS and the mean of the patch tokens (after ln_post). */
-export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): { x: Float32Array; dim: number } {
+/**
+ * Frozen image-tower features [N, 2·Wv]: CLS and the mean of the patch tokens (after ln_post); for the
+ * shapes world also, from the same pass, the token at every object's centre (object-token-probe.ts).
+ */
+export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): { x: Float32Array; dim: number; objects: ObjectTokenRows | null } {
   const B = Math.max(1, o.batch ?? 64);
   const S = set.imageSize;
   const plane = 3 * S * S;
   const parts: Float32Array[] = [];
+  const objectParts: Float32Array[] = [];
+  const shapes: number[] = [];
   const count = Math.min(set.count, o.limit ?? Infinity);
   let dim = 0;
   for (let s = 0; s < count; s += B) {
@@ -594,6 +599,7 @@ export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { ba
     const f = noGrad(() => tidy(() => {
       const img = tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] }); // [n, 3, S, S]
       const tok = model.vit_model.forward(img); // [n, 1 + N_patch, Wv]
+      if (set.scenes) objectParts.push(objectRowsOf(tok, set.scenes.slice(s, s + n), shapes));
       const cls = tok.select(1, 0); // [n, Wv]
       const mean = tok.narrow(1, 1, tok.size(1) - 1).mean(1); // [n, Wv]
       const x = F.cat([cls, mean], 1); // [n, 2Wv]
@@ -602,13 +608,8 @@ export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { ba
     }));
     parts.push(f);
   }
-  const x = new Float32Array(count * dim);
-  let at = 0;
-  for (const p of parts) {
-    x.set(p, at);
-    at += p.length;
-  }
-  return { x, dim };
+  const objects = set.scenes ? { x: concatRows(objectParts), y: shapes, dim: dim / 2 } : null;
+  return { x: concatRows(parts), dim, objects };
 }
 
 /** Linear-probe rows of a probe set for one attribute: the images with an unambiguous label. */
@@ -733,7 +734,7 @@ export function runProbes(model: AnyFLMModel, objective: PretrainObjective | nul
           items[`lp_${attr}`] = lp.correct;
         }
       }
-      const local = objectShapeProbe(model, ctx.lpTrain, ctx.test, { testImages: s.lpTest, steps: s.lpSteps });
+      const local = tr.objects && te.objects ? objectShapeProbe(tr.objects, te.objects, { steps: s.lpSteps }) : null;
       if (local) {
         m.lp_shape_local = local.accuracy;
         items.lp_shape_local = local.correct;

@@ -78,6 +78,10 @@ function crossChecks(c: Record<string, unknown>, bad: string[]): void {
   if (typeof c.itcWeight === 'number' && c.itcWeight > 0 && typeof c.objective === 'string' && c.objective !== 'flm') {
     bad.push(`itcWeight (${n('itcWeight')}) applies to the flm objective only, not ${c.objective}`);
   }
+  const micro = typeof mb === 'number' ? mb : c.batchSize;
+  if (typeof c.itcWeight === 'number' && c.itcWeight > 0 && typeof micro === 'number' && micro < 2) {
+    bad.push(`itcWeight (${n('itcWeight')}) needs micro-batches of at least 2 examples (the others are each example's negatives), got ${micro}`);
+  }
 }
 
 export interface SettingsInput {

@@ -53,6 +53,15 @@ export interface StreamFeatures {
   r2l?: Tensor;
 }
 
+/** What the pretraining losses read: the final stream features, and the unimodal embeddings on request. */
+export interface LossFeatures {
+  fwd: Tensor;
+  rev: Tensor;
+  rec: Tensor;
+  /** lossFeatures(…, { unimodal: true }): the caption's and the image's embedding before fusion, [B, H] each */
+  unimodal?: { text: Tensor; image: Tensor };
+}
+
 export class FLMModel extends FLMBackbone {
   readonly text_transformer2: RobertaModel;
   readonly cross_modal_text_layers_r: ModuleList<BertCrossLayer>;
@@ -128,6 +137,7 @@ export class FLMModel extends FLMBackbone {
    * output at the query rows `recRows` [N, 2] (caption, position) only, [N, H]. The reconstructor's
    * queries attend to the text streams, never to each other, so with batchStreams it computes those rows
    * alone (no work for padding and unscored positions); the per-stream path picks them from the full output.
+   * `unimodal`: also the caption's and the image's embeddings before fusion (the contrastive term's inputs).
    */
   lossFeatures(input: FLMInput, recRows: Tensor, o: { unimodal?: boolean } = {}): LossFeatures {
     checkInput(input);
@@ -283,15 +293,6 @@ export class FLMModel extends FLMBackbone {
     names.slice(1).forEach((k, i) => { out[k] = rest[i]!; });
     return out;
   }
-}
-
-/** What the pretraining losses read: the final stream features, and the unimodal embeddings on request. */
-export interface LossFeatures {
-  fwd: Tensor;
-  rev: Tensor;
-  rec: Tensor;
-  /** lossFeatures(…, { unimodal: true }): the caption's and the image's embedding before fusion, [B, H] each */
-  unimodal?: { text: Tensor; image: Tensor };
 }
 
 /** FLMOutput before the pooler and the LM heads. */

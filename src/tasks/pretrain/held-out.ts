@@ -13,7 +13,7 @@ export async function heldOutLoss(
   model: AnyFLMModel, objective: PretrainObjective, o: ObjectiveOptions, seed: number, tok: TextTokenizer, r: EvalRequest,
 ): Promise<Evaluation> {
   manualSeed(seed + 7919);
-  // the objective's own loss: the contrastive term left out, so that runs with and without them compare
+  // the objective's own loss: the contrastive term left out, so that runs with and without it compare
   const lmOnly: ObjectiveOptions = { ...o, itcWeight: 0 };
   let sum = 0;
   let n = 0;

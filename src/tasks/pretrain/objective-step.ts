@@ -103,7 +103,8 @@ export function objectiveStep(model: AnyFLMModel, objective: PretrainObjective, 
 
 /** lm + weight x ITC(text, image); the ITC term and its accuracies are logged beside the LM terms. */
 function withContrastive(lm: ObjectiveResult, u: { text: Tensor; image: Tensor }, weight: number, temperature: number): ObjectiveResult {
-  const itc = itcLoss({ textEmbeds: u.text, imageEmbeds: u.image, logitScale: scalarLike(u.text, Math.log(1 / temperature)) });
+  // a fixed scale inside itcLoss's clamp to [1, 100] (the setting's range keeps 1 / temperature there)
+  const itc = itcLoss({ textEmbeds: u.text, imageEmbeds: u.image, logitScale: full([], Math.log(1 / temperature), { dtype: 'float32', device: u.text.device }) });
   return {
     loss: lm.loss.add(itc.loss.mul(weight)),
     terms: { ...lm.terms, itc: itc.loss },
@@ -111,8 +112,5 @@ function withContrastive(lm: ObjectiveResult, u: { text: Tensor; image: Tensor }
   };
 }
 
-function scalarLike(t: Tensor, value: number): Tensor {
-  return full([], value, { dtype: 'float32', device: t.device });
-}
 
 export { batchTensors, type TextImageBatch };

@@ -30,7 +30,7 @@ const objectiveOptions = (c: PretrainConfig): ObjectiveOptions =>
 
 export const recipe: Recipe<typeof PRETRAIN> = {
   spec: PRETRAIN,
-  curves: { loss: ['flm', 'l2r', 'r2l', 'mlm', 'ar', 'prefixLm'], val: ['val_loss'], sizes: ['examples'] },
+  curves: { loss: ['flm', 'l2r', 'r2l', 'itc', 'mlm', 'ar', 'prefixLm'], val: ['val_loss'], sizes: ['examples'] },
   async prepare({ c, saved, main, barrier }) {
     const src = await openDataset(c.data);
     const from = !saved && c.from ? weightsSource(c.from) : null;
