@@ -46,7 +46,7 @@ describe('dataset spec strings', () => {
 
   it('refuses a query key the scheme does not read, naming it and the known ones (was ignored)', () => {
     assert.throws(() => parseDatasetSpec('shapes:train?n=5&sz=32'), (e: unknown) => e instanceof DataError
-      && e.message === `dataset spec "shapes:train?n=5&sz=32": unknown key 'sz'; shapes: data takes n, seed, size, task, captions, questions, pairs`);
+      && e.message === `dataset spec "shapes:train?n=5&sz=32": unknown key 'sz'; shapes: data takes n, seed, size, task, captions, questions, pairs, objects`);
     assert.throws(() => parseDatasetSpec('vqa:q.json?split=train'), /unknown key 'split'; vqa: data takes annotations, images, template, subtype/);
     assert.throws(() => parseDatasetSpec('data/x.arrow?splits=train'), /unknown key 'splits'; arrow: data takes split, image, caption, cache/);
     assert.throws(() => parseDatasetSpec('shapes:train?n=5&n=6'), /key 'n' is given twice/);
