@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { F, Tensor, memory, noGrad, randn, tensor, tidy } from '../src/tensor/index.js';
+import { F, Tensor, manualSeed, memory, noGrad, randn, tensor, tidy } from '../src/tensor/index.js';
 import { loadSafetensors } from '../src/io/safetensors.js';
 import { StateDictError } from '../src/nn/module.js';
 import {
@@ -249,6 +249,9 @@ test('dropout: active in train mode only', () => {
 });
 
 test('official initialisation: N(0, 0.02) new layers, PyTorch default reconstructor, zero pad rows', () => {
+  // seeded: the sample statistics below hold within their tolerances for this draw (unseeded, the state
+  // left by whatever ran before decides, and a 512-value std misses ±0.1 about once in a thousand draws)
+  manualSeed(0);
   const m = createModel(flmConfig('small')) as FLMModel;
   try {
     noGrad(() => tidy(() => {
