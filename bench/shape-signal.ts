@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { createModel } from '../src/models/index.js';
 import { buildWithRecipeInit } from '../src/tasks/common/init-scale.js';
-import { loadProbeImages, type ProbeImages } from '../src/compare/probes.js';
+import { attributeLabel, loadProbeImages, type ProbeImages } from '../src/compare/probes.js';
 import { cellAt } from '../src/compare/object-token-probe.js';
 import { COLOURS, SHAPES } from '../src/data/shapes/index.js';
 import { AdamW } from '../src/optim/index.js';
@@ -50,9 +50,8 @@ function examples(set: ProbeImages, mode: Mode, grid: number): Example[] {
   const out: Example[] = [];
   set.scenes!.forEach((scene, image) => {
     if (mode === 'largest') {
-      const r = Math.max(...scene.objects.map((o) => o.r));
-      const largest = scene.objects.filter((o) => o.r === r);
-      if (largest.length === 1) out.push({ image, at: 0, shape: SHAPES.indexOf(largest[0]!.shape) });
+      const shape = attributeLabel(scene, 'shape');
+      if (shape !== null) out.push({ image, at: 0, shape });
       return;
     }
     for (const o of scene.objects) {

@@ -3,7 +3,7 @@
 // planted in exactly those tokens.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cellAt, objectShapeProbe, objectTokenRows } from '../src/compare/object-token-probe.js';
+import { cellAt, objectShapeProbe } from '../src/compare/object-token-probe.js';
 import { imageTowerFeatures, loadProbeImages, type ProbeImages } from '../src/compare/probes.js';
 import { SHAPES } from '../src/data/shapes/index.js';
 import { createModel, type AnyFLMModel } from '../src/models/index.js';
@@ -24,7 +24,7 @@ describe('object-token probe', () => {
     const model = createModel('tiny');
     model.eval();
     const set = await loadProbeImages('shapes:test?n=6&seed=3&size=32', 32, 6);
-    const rows = objectTokenRows(model, set, { batch: 4 });
+    const rows = imageTowerFeatures(model, set, { batch: 4 }).objects!;
     const objects = set.scenes!.flatMap((s) => s.objects);
     assert.equal(rows.y.length, objects.length);
     assert.deepEqual(rows.y, objects.map((o) => SHAPES.indexOf(o.shape)));
@@ -76,14 +76,16 @@ describe('object-token probe', () => {
     } as unknown as AnyFLMModel;
     const train = plant(await loadProbeImages('shapes:val?n=60&seed=1&size=32', 32, 60));
     const test = plant(await loadProbeImages('shapes:test?n=40&seed=1&size=32', 32, 40));
-    const r = objectShapeProbe(objectTokenRows(tower, train), objectTokenRows(tower, test), { steps: 200 });
+    const r = objectShapeProbe(imageTowerFeatures(tower, train).objects!, imageTowerFeatures(tower, test).objects!, { steps: 200 });
     assert.ok(r !== null);
     assert.equal(r.correct.length, test.scenes!.flatMap((s) => s.objects).length);
     assert.equal(r.accuracy, 1);
     // without scenes there is nothing to probe
-    assert.equal(objectShapeProbe(objectTokenRows(tower, { ...train, scenes: null }), objectTokenRows(tower, test)), null);
-    // the pooled features' pass yields the same rows
+    assert.equal(imageTowerFeatures(tower, { ...train, scenes: null }).objects, null);
+    assert.equal(objectShapeProbe({ x: new Float32Array(0), y: [], dim: 6 }, imageTowerFeatures(tower, test).objects!), null);
+    // the same pass gives the pooled features [CLS ; mean] and the object rows at the token width
     const both = imageTowerFeatures(tower, test);
-    assert.deepEqual(both.objects, objectTokenRows(tower, test));
+    assert.equal(both.dim, 12);
+    assert.equal(both.objects!.dim, 6);
   });
 });

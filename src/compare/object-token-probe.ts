@@ -2,11 +2,9 @@
 // token whose patch holds the object's centre, instead of the pooled [CLS ; mean] of probes.ts's
 // lp_shape. It asks whether the tower has local shape features at all, apart from whether pooling
 // keeps them: every object of a scene is an example, not only the largest one.
-import { noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
-import type { AnyFLMModel } from '../models/index.js';
+import { tensor, tidy, type Tensor } from '../tensor/index.js';
 import { SHAPES, type Scene } from '../data/shapes/index.js';
 import { linearProbe, type LinearProbeOptions } from './linear-probe.js';
-import type { ProbeImages } from './probes.js';
 
 export interface ObjectTokenRows {
   /** [N_objects, W] the token at each object's centre */
@@ -54,31 +52,9 @@ export function concatRows(parts: readonly Float32Array[]): Float32Array {
   return x;
 }
 
-/** The image tower's token at every object's centre, with the object's shape, over the first `limit` images. */
-export function objectTokenRows(model: AnyFLMModel, set: ProbeImages, o: { batch?: number; limit?: number } = {}): ObjectTokenRows {
-  const scenes = set.scenes;
-  if (!scenes) return { x: new Float32Array(0), y: [], dim: 0 };
-  const B = Math.max(1, o.batch ?? 64);
-  const S = set.imageSize;
-  const plane = 3 * S * S;
-  const count = Math.min(set.count, o.limit ?? Infinity);
-  const parts: Float32Array[] = [];
-  const y: number[] = [];
-  let dim = 0;
-  for (let s = 0; s < count; s += B) {
-    const n = Math.min(B, count - s);
-    parts.push(noGrad(() => tidy(() => {
-      const tok = model.vit_model.forward(tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] })); // [n, 1 + G², W]
-      dim = tok.size(2);
-      return objectRowsOf(tok, scenes.slice(s, s + n), y);
-    })));
-  }
-  return { x: concatRows(parts), y, dim };
-}
-
 /**
- * lp_shape_local: the linear probe of object shape on object-token rows (objectTokenRows, or
- * imageTowerFeatures' `objects`), fitted on `train`'s and scored on `test`'s objects (each object one
+ * lp_shape_local: the linear probe of object shape on object-token rows (imageTowerFeatures'
+ * `objects`), fitted on `train`'s and scored on `test`'s objects (each object one
  * item; objects of one image are not independent, so its interval is somewhat narrower than it should
  * be). Null when either has no object.
  */

@@ -594,11 +594,13 @@ export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { ba
   const shapes: number[] = [];
   const count = Math.min(set.count, o.limit ?? Infinity);
   let dim = 0;
+  let width = 0;
   for (let s = 0; s < count; s += B) {
     const n = Math.min(B, count - s);
     const f = noGrad(() => tidy(() => {
       const img = tensor(set.images.subarray(s * plane, (s + n) * plane), { shape: [n, 3, S, S] }); // [n, 3, S, S]
       const tok = model.vit_model.forward(img); // [n, 1 + N_patch, Wv]
+      width = tok.size(2);
       if (set.scenes) objectParts.push(objectRowsOf(tok, set.scenes.slice(s, s + n), shapes));
       const cls = tok.select(1, 0); // [n, Wv]
       const mean = tok.narrow(1, 1, tok.size(1) - 1).mean(1); // [n, Wv]
@@ -608,7 +610,7 @@ export function imageTowerFeatures(model: AnyFLMModel, set: ProbeImages, o: { ba
     }));
     parts.push(f);
   }
-  const objects = set.scenes ? { x: concatRows(objectParts), y: shapes, dim: dim / 2 } : null;
+  const objects = set.scenes ? { x: concatRows(objectParts), y: shapes, dim: width } : null;
   return { x: concatRows(parts), dim, objects };
 }
 
