@@ -26,4 +26,5 @@ export {
 export type { Nlvr2Judgement, RetrievalRankList } from './tasks/common/task.js';
 export type { VqaPrediction } from './tasks/vqa/task.js';
 export type { VqaBreakdown, VqaTypeScore } from './tasks/vqa/breakdown.js';
+export type { Nlvr2Breakdown, Nlvr2TypeAccuracy } from './tasks/nlvr2/breakdown.js';
 export { probeCheckpoint, type ProbeCheckpointOptions, type ProbeCheckpointResult } from './compare/probe-checkpoint.js';

@@ -328,6 +328,11 @@ describe('evaluate()', () => {
     assert.deepEqual(verdicts.map((j) => j.identifier), ['val-0-0', 'val-1-0', 'val-2-0', 'val-3-0']);
     assert.ok(verdicts.every((j) => /^(True|False)$/.test(j.prediction) && /^(True|False)$/.test(j.label) && j.sentence.length > 0));
     assert.equal(verdicts.filter((j) => j.prediction === j.label).length / 4, n.metrics.accuracy, 'the accuracy is the share of verdicts that match the label');
+    // the shapes world names each statement's type: the accuracy per type covers every verdict
+    assert.ok(n.judgements!.every((j) => typeof j.statement_type === 'string'));
+    assert.equal(Object.values(n.statementBreakdown!.statement_type).reduce((a, t) => a + t.n, 0), 4);
+    const hits = Object.values(n.statementBreakdown!.statement_form).reduce((a, t) => a + t.accuracy * t.n, 0);
+    assert.ok(Math.abs(hits / 4 - n.metrics.accuracy!) < 1e-9, 'the per-form accuracies add up to the overall one');
     // a split without labels (NLVR2's hidden test): the verdicts still come out, with no accuracy
     const hidden = join(root, 'nlvr2-hidden');
     mkdirSync(hidden, { recursive: true });
@@ -344,6 +349,9 @@ describe('evaluate()', () => {
     const printed = JSON.parse(nc.out) as Record<string, unknown>;
     assert.deepEqual(printed.metrics, n.metrics);
     assert.equal(printed.judgements, undefined, '--json prints the summary, not every verdict');
+    assert.deepEqual(printed.statementBreakdown, n.statementBreakdown);
+    const table = await cli('eval', 'nlvr2', '--checkpoint', copy('nlvr2'), '--data', nd);
+    assert.match(table.out, /^statement form +accuracy +n$/m);
     // flm probe: the race's probes on one checkpoint; a fine-tuned model has no pretraining loss, so linear probes only
     const probeArgs = ['--data', 'shapes:val?n=8&seed=3&size=32', '--zs-images', '4', '--way', '2', '--mp-images', '4', '--lp-train', '8', '--lp-test', '8', '--lp-steps', '5', '--json'];
     const pre = JSON.parse((await cli('probe', '--checkpoint', copy('pre'), ...probeArgs)).out) as { metrics: Record<string, number>; objective: string | null; probeTrainData: string };

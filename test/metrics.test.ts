@@ -21,6 +21,7 @@ import {
   vqaTargetScore,
 } from '../src/eval/metrics/index.js';
 import { formatVqaBreakdown, vqaBreakdown } from '../src/tasks/vqa/breakdown.js';
+import { formatNlvr2Breakdown, nlvr2Breakdown } from '../src/tasks/nlvr2/breakdown.js';
 
 function close(actual: number, expected: number, tol: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);
@@ -305,6 +306,22 @@ describe('VQA and NLVR2', () => {
     const lines = formatVqaBreakdown(b);
     assert.deepEqual(lines.slice(0, 3), ['question type   score   prior      n', 'exist            0.0%  100.0%      1', 'shape           65.0%   50.0%      2']);
     assert.ok(lines.includes('') && lines.includes('answer type   score   prior      n'));
+  });
+
+  it('breaks NLVR2 accuracy down by statement form and type, unlabelled and untyped verdicts left out', () => {
+    const j = (type: string | undefined, prediction: 'True' | 'False', label?: 'True' | 'False') => ({
+      identifier: 'x', sentence: 's', prediction, ...(label ? { label } : {}), ...(type ? { statement_type: type } : {}),
+    });
+    const b = nlvr2Breakdown([
+      j('contains/left', 'True', 'True'), j('contains/both', 'False', 'True'), j('contains/both', 'True', 'True'),
+      j('compare', 'False', 'False'), j('compare', 'True'), j(undefined, 'True', 'False'),
+    ])!;
+    assert.deepEqual(b.statement_form, { compare: { accuracy: 1, n: 1 }, contains: { accuracy: 2 / 3, n: 3 } });
+    assert.deepEqual(b.statement_type, { compare: { accuracy: 1, n: 1 }, 'contains/both': { accuracy: 0.5, n: 2 }, 'contains/left': { accuracy: 1, n: 1 } });
+    assert.equal(nlvr2Breakdown([j(undefined, 'True', 'True'), j('total', 'True')]), null, 'no labelled verdict with a type: no breakdown');
+    const lines = formatNlvr2Breakdown(b);
+    assert.deepEqual(lines.slice(0, 3), ['statement form  accuracy      n', 'compare           100.0%      1', 'contains           66.7%      3']);
+    assert.ok(lines.includes('statement type  accuracy      n') && lines.includes('contains/both      50.0%      2'));
   });
 
   it('argmax takes the first maximum and treats NaN as the maximum (torch)', () => {

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import {
-  BACKGROUND_RGB, checkCaption, COLOUR_RGB, COLOURS, DEFAULT_HELD_OUT, evalStatement, generateCaptions, isHeldOut,
+  BACKGROUND_RGB, checkCaption, COLOUR_RGB, COLOURS, DEFAULT_HELD_OUT, evalStatement, statementType, generateCaptions, isHeldOut,
   objectRecall, parseCaption, parseStatement, renderScene, semanticAccuracy, SHAPES, ShapesWorld, SHAPES_SPLITS, splitSizes,
   VQA_ANSWERS, vqaScore, writeShapesDataset,
   type Scene, type SceneObject, type Statement, type VqaProgram,
 } from '../src/data/shapes/index.js';
 import { Prng } from '../src/data/rng.js';
 import { ShapesSource } from '../src/data/formats/shapes.js';
+import { openDataset } from '../src/data/index.js';
 
 const obj = (shape: SceneObject['shape'], colour: SceneObject['colour'], size: SceneObject['size'], x: number, y: number): SceneObject =>
   ({ shape, colour, size, x, y, r: size === 'large' ? 0.22 : 0.13 });
@@ -343,6 +344,22 @@ test('nlvr2: labels are correct (re-parsed from the sentence) and balanced', () 
   assert.equal(judge('neither image contains a large red circle'), false);
 });
 
+test('nlvr2: each statement has a type, and the parsed sentence has the same one', () => {
+  const type = (s: string): string => statementType(parseStatement(s));
+  assert.equal(type('both images contain a red circle'), 'contains/both');
+  assert.equal(type('exactly one image contains a blue star'), 'contains/exactlyOne');
+  assert.equal(type('in the left image, a red circle is to the left of a blue star'), 'relation/left');
+  assert.equal(type('the left image has more shapes than the right image'), 'compare');
+  assert.equal(type('there are exactly two red circles in total'), 'total');
+  const w = new ShapesWorld({ seed: 41, n: 200 });
+  const seen = new Set<string>();
+  for (const ex of w.nlvr2Examples()) {
+    assert.equal(statementType(ex.statement), type(ex.sentence), ex.sentence);
+    seen.add(statementType(ex.statement).split('/')[0]!);
+  }
+  assert.deepEqual([...seen].sort(), ['compare', 'contains', 'relation', 'total']);
+});
+
 // ------------------------------------------------------------------ retrieval and captioning
 
 test('retrieval and captioning helpers', () => {
@@ -443,11 +460,17 @@ test('writer: Karpathy JSON, VQAv2 and NLVR2 files that read back', async () => 
       const lines = (await readFile(join(dir, `nlvr2/data/${nsplit}.json`), 'utf8')).split('\n').filter((l) => l.length > 0);
       assert.equal(lines.length, Math.ceil(sizes[split] / 2));
       for (const line of lines) {
-        const ex = JSON.parse(line) as { identifier: string; sentence: string; label: string; left_url: string; right_url: string };
+        const ex = JSON.parse(line) as { identifier: string; sentence: string; label: string; left_url: string; right_url: string; statement_type: string };
         assert.match(ex.identifier, new RegExp(`^${nsplit}-\\d+-0-0$`));
         assert.ok(ex.label === 'True' || ex.label === 'False');
         assert.ok(existsSync(join(dir, 'nlvr2', ex.left_url)) && existsSync(join(dir, 'nlvr2', ex.right_url)), ex.left_url);
-        assert.doesNotThrow(() => parseStatement(ex.sentence));
+        assert.equal(statementType(parseStatement(ex.sentence)), ex.statement_type, 'the line names its statement type');
+      }
+      // the NLVR2 reader carries the type into each item's meta, for accuracy per type
+      if (lines.length > 0) {
+        const read = await openDataset(`nlvr2:${join(dir, `nlvr2/data/${nsplit}.json`)}`);
+        const first = read.kind === 'indexed' ? await read.get(0) : null;
+        assert.equal(first?.ok && (first.item.meta as { statementType?: string }).statementType, (JSON.parse(lines[0]!) as { statement_type: string }).statement_type);
       }
     }
     assert.equal(nq, 2 * n);

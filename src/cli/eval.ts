@@ -9,6 +9,7 @@ import { commandGroup } from './inference.js';
 import { FINETUNE_TASKS, type TaskEntry } from '../tasks/registry.js';
 import type { EvaluateTask } from '../api/evaluate.js';
 import { formatVqaBreakdown } from '../tasks/vqa/breakdown.js';
+import { formatNlvr2Breakdown } from '../tasks/nlvr2/breakdown.js';
 
 interface EvalFlags {
   checkpoint: string; data?: string; which?: string; zeroShot?: boolean; batchSize?: string; limit?: string; workers?: string;
@@ -60,6 +61,7 @@ function addTask(group: Command, entry: TaskEntry): void {
         console.log(`${k.padEnd(width)} ${/^(tr|ir)_r|^vqa_(prior_)?score|accuracy/.test(k) ? `${(100 * v).toFixed(2)}%` : Number.isInteger(v) ? v : v.toFixed(4)}`);
       }
       if (r.breakdown) for (const line of ['', ...formatVqaBreakdown(r.breakdown)]) console.log(line);
+      if (r.statementBreakdown) for (const line of ['', ...formatNlvr2Breakdown(r.statementBreakdown)]) console.log(line);
     }
     setExitCode(c, 0);
   });

@@ -37,6 +37,8 @@ export interface Nlvr2Meta {
   task: 'nlvr2';
   identifier: string;
   label: boolean | null;
+  /** The kind of statement where the data says (the shapes world: contains/<images>, relation/<images>, compare, total). */
+  statementType?: string;
 }
 
 export type ItemMeta = VqaMeta | Nlvr2Meta | Readonly<Record<string, unknown>>;

@@ -1,5 +1,5 @@
 /**
- * NLVR2 JSON lines (`{identifier, sentence, label: "True"|"False", directory?, left_url?, right_url?}`),
+ * NLVR2 JSON lines (`{identifier, sentence, label: "True"|"False", directory?, left_url?, right_url?, statement_type?}`),
  * with images in the ViLT layout under a root:
  *   train: ROOT/images/train/{directory}/{id}-img0.png     dev/test1: ROOT/{split}/{id}-img0.png
  * where {id} is the identifier without its last "-N". A relative left_url/right_url wins.
@@ -57,12 +57,16 @@ export async function openNlvr2(path: string, q: URLSearchParams, name: string):
       failures.push(leavesRoot(where, identifier));
       return;
     }
+    const statementType = str(rec, 'statement_type'); // written by `flm data shapes`; NLVR2 itself has none
     items.push({
       key: identifier,
       images: [{ kind: 'path', path: left }, { kind: 'path', path: right }],
       captions: [sentence],
       split: identifier.split('-')[0] ?? '',
-      meta: { task: 'nlvr2', identifier, label: label === undefined ? null : label === 'True' || label === 'true' },
+      meta: {
+        task: 'nlvr2', identifier, label: label === undefined ? null : label === 'True' || label === 'true',
+        ...(statementType !== undefined && statementType !== '' ? { statementType } : {}),
+      },
     });
   });
   return new MemorySource(name, items, 'statement', failures, 2);

@@ -4,7 +4,7 @@
  *
  *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N&objects=4
  */
-import { renderScene, ShapesWorld, SHAPES_SPLITS, vqaAnswerType, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
+import { renderScene, ShapesWorld, SHAPES_SPLITS, statementType, vqaAnswerType, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
 import { DataError, type DataItem, type ImageRef, type IndexedSource, type SourceEntry, type SyntheticArgs, type TextKind } from '../types.js';
 import type { RgbImage } from '../randaugment.js';
 
@@ -118,7 +118,7 @@ export class ShapesSource implements IndexedSource {
     const ex = w.nlvr2(i);
     return {
       key: ex.id, images: [this.ref(i, 'left', `${ex.id}-img0`), this.ref(i, 'right', `${ex.id}-img1`)], captions: [ex.sentence], split,
-      meta: { task: 'nlvr2', identifier: ex.id, label: ex.label },
+      meta: { task: 'nlvr2', identifier: ex.id, label: ex.label, statementType: statementType(ex.statement) },
     };
   }
 

@@ -6,7 +6,7 @@ export {
 export { renderScene, insideShape, type RenderOptions } from './render.js';
 export { type ImageQuant } from './lexicon.js';
 export {
-  matches, matchSet, evalChunk, evalCaption, evalStatement,
+  matches, matchSet, evalChunk, evalCaption, evalStatement, statementType,
   type Pred, type Quant, type NP, type Chunk, type CaptionAst, type Statement,
 } from './semantics.js';
 export { objectRecall } from './object-recall.js';

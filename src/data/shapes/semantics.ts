@@ -85,6 +85,16 @@ export function combineImages(q: ImageQuant, l: boolean, r: boolean): boolean {
   }
 }
 
+/**
+ * The kind of a statement, for accuracy per kind: "contains/<images>" (a noun phrase with a count, over the
+ * images its quantifier names), "relation/<images>", "compare" (left against right count) or "total" (a
+ * count over both images together).
+ */
+export function statementType(s: Statement): string {
+  if (s.kind !== 'each') return s.kind;
+  return `${s.body.chunks.some((c) => c.kind === 'rel') ? 'relation' : 'contains'}/${s.quant}`;
+}
+
 export function evalStatement(s: Statement, left: Scene, right: Scene): boolean {
   switch (s.kind) {
     case 'each':

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { ShapesWorld, SHAPES_SPLITS, type ShapesSplit } from './dataset.js';
 import { tokenize } from './parse.js';
 import { renderScene } from './render.js';
+import { statementType } from './semantics.js';
 import type { Combo } from './scene.js';
 import { vqaAnswerType } from './tasks.js';
 
@@ -176,6 +177,7 @@ export async function writeShapesDataset(opts: WriteShapesOptions): Promise<Writ
         identifier: `${iden}-0`,
         sentence: ex.sentence,
         label: ex.label ? 'True' : 'False',
+        statement_type: statementType(ex.statement),
         left_url: `${dir.slice('nlvr2/'.length)}/${iden}-img0.png`,
         right_url: `${dir.slice('nlvr2/'.length)}/${iden}-img1.png`,
         ...(split === 'train' ? { directory } : {}),

@@ -10,6 +10,7 @@ import { captionModelOf } from '../caption/infer.js';
 import { captionMetrics, evaluateCaptions, type CaptionEvalResult } from '../caption/eval.js';
 import type { DecodeOptions } from '../caption/decode.js';
 import { vqaBreakdown, type VqaBreakdown } from '../vqa/breakdown.js';
+import { nlvr2Breakdown, type Nlvr2Breakdown } from '../nlvr2/breakdown.js';
 import type { VqaPrediction } from '../vqa/task.js';
 import type { EvalOptions, Nlvr2Judgement, RetrievalRankList, TaskMetrics } from './task.js';
 
@@ -45,6 +46,8 @@ export interface EvalReport {
   ranks?: RetrievalRankList;
   /** NLVR2: the verdict on each statement */
   judgements?: Nlvr2Judgement[];
+  /** NLVR2: the accuracy per kind of statement, where the data names the kinds */
+  statementBreakdown?: Nlvr2Breakdown;
 }
 
 async function openRun(path: string, which: string | undefined): Promise<RunModel> {
@@ -97,7 +100,11 @@ export async function evaluateCheckpoint(r: EvalRequest): Promise<EvalReport> {
       spec: r.data, batchSize: opts.batchSize ?? 64, limit: opts.limit ?? 0, workers: opts.workers ?? 1, pg: null, ...(opts.progress ? { progress: opts.progress } : {}),
     });
     if (r.task === 'retrieval') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { ranks: e.details as RetrievalRankList } : {}) };
-    if (r.task === 'nlvr2') return { ...base, metrics: e.metrics, selection: e.selection, ...(e.details ? { judgements: e.details as Nlvr2Judgement[] } : {}) };
+    if (r.task === 'nlvr2') {
+      const judgements = e.details as Nlvr2Judgement[] | undefined;
+      const breakdown = judgements ? nlvr2Breakdown(judgements) : null;
+      return { ...base, metrics: e.metrics, selection: e.selection, ...(judgements ? { judgements } : {}), ...(breakdown ? { statementBreakdown: breakdown } : {}) };
+    }
     const predictions = e.details as VqaPrediction[] | undefined;
     return { ...base, metrics: e.metrics, selection: e.selection, ...(predictions ? { predictions, breakdown: vqaBreakdown(predictions) } : {}) };
   } finally {

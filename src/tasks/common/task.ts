@@ -50,6 +50,8 @@ export interface Nlvr2Judgement {
   prediction: 'True' | 'False';
   sentence: string;
   label?: 'True' | 'False';
+  /** the kind of statement, where the data says (the shapes world) */
+  statement_type?: string;
 }
 
 /** Retrieval ranks per query: each image's best true caption among all captions, each caption's image among all images (null: none is correct). */

@@ -55,7 +55,10 @@ class Nlvr2Task implements FinetuneTask {
       acc.update(logits, 2, labels);
       argmaxRows(logits, 2).forEach((p, i) => {
         const m = b.meta[i] as Nlvr2Meta;
-        judgements.push({ identifier: m.identifier, prediction: verdict(p === 1), sentence: b.texts[i]!, ...(m.label === null ? {} : { label: verdict(m.label) }) });
+        judgements.push({
+          identifier: m.identifier, prediction: verdict(p === 1), sentence: b.texts[i]!,
+          ...(m.label === null ? {} : { label: verdict(m.label) }), ...(m.statementType !== undefined ? { statement_type: m.statementType } : {}),
+        });
         if (labels[i] !== IGNORE_INDEX) hits.push(p === labels[i] ? 1 : 0);
       });
       n += labels.filter((l) => l !== IGNORE_INDEX).length;
