@@ -46,7 +46,7 @@ describe('dataset spec strings', () => {
 
   it('refuses a query key the scheme does not read, naming it and the known ones (was ignored)', () => {
     assert.throws(() => parseDatasetSpec('shapes:train?n=5&sz=32'), (e: unknown) => e instanceof DataError
-      && e.message === `dataset spec "shapes:train?n=5&sz=32": unknown key 'sz'; shapes: data takes n, seed, size, task, captions, questions, pairs, objects`);
+      && e.message === `dataset spec "shapes:train?n=5&sz=32": unknown key 'sz'; shapes: data takes n, seed, size, task, captions, questions, pairs, objects, statements`);
     assert.throws(() => parseDatasetSpec('vqa:q.json?split=train'), /unknown key 'split'; vqa: data takes annotations, images, template, subtype/);
     assert.throws(() => parseDatasetSpec('data/x.arrow?splits=train'), /unknown key 'splits'; arrow: data takes split, image, caption, cache/);
     assert.throws(() => parseDatasetSpec('shapes:train?n=5&n=6'), /key 'n' is given twice/);
@@ -368,6 +368,12 @@ describe('shapes world adapter', () => {
     const r = await inspectDataset('shapes:test?n=4&seed=3&size=32&task=nlvr2');
     assert.deepEqual([r.images, r.items, r.failed], [4, 2, 0]);
     await assert.rejects(openDataset('shapes:nosuchsplit'), /unknown split/);
+    // statements= picks kinds of NLVR2 statement; the meta names each item's type
+    const easy = items(await entries(await openDataset('shapes:test?n=8&seed=3&size=32&task=nlvr2&statements=exists/left,count')));
+    assert.equal(easy.length, 4);
+    assert.ok(easy.every((i) => /^(exists\/left|count\/.+)$/.test((i.meta as { statementType: string }).statementType)), easy.map((i) => (i.meta as { statementType: string }).statementType).join());
+    await assert.rejects(openDataset('shapes:test?n=8&task=nlvr2&statements=easy'), (e: Error) => e instanceof DataError && /unknown kind of NLVR2 statement "easy"/.test(e.message));
+    await assert.rejects(openDataset('shapes:test?n=8&statements=exists'), /statements= picks kinds of NLVR2 statement; it needs task=nlvr2/);
   });
 });
 

@@ -346,8 +346,12 @@ test('nlvr2: labels are correct (re-parsed from the sentence) and balanced', () 
 
 test('nlvr2: each statement has a type, and the parsed sentence has the same one', () => {
   const type = (s: string): string => statementType(parseStatement(s));
-  assert.equal(type('both images contain a red circle'), 'contains/both');
-  assert.equal(type('exactly one image contains a blue star'), 'contains/exactlyOne');
+  assert.equal(type('both images contain a red circle'), 'exists/both');
+  assert.equal(type('exactly one image contains a blue star'), 'exists/exactlyOne');
+  assert.equal(type('neither image contains stars'), 'exists/neither');
+  assert.equal(type('the right image contains no red shapes'), 'exists/right');
+  assert.equal(type('the left image contains exactly two circles'), 'count/left');
+  assert.equal(type('both images contain at least three shapes'), 'count/both');
   assert.equal(type('in the left image, a red circle is to the left of a blue star'), 'relation/left');
   assert.equal(type('the left image has more shapes than the right image'), 'compare');
   assert.equal(type('there are exactly two red circles in total'), 'total');
@@ -357,7 +361,28 @@ test('nlvr2: each statement has a type, and the parsed sentence has the same one
     assert.equal(statementType(ex.statement), type(ex.sentence), ex.sentence);
     seen.add(statementType(ex.statement).split('/')[0]!);
   }
-  assert.deepEqual([...seen].sort(), ['compare', 'contains', 'relation', 'total']);
+  assert.deepEqual([...seen].sort(), ['compare', 'count', 'exists', 'relation', 'total']);
+});
+
+test('nlvr2: statements= keeps the kinds asked for, true to the scenes and balanced within each', () => {
+  for (const kinds of [['exists'], ['count/left', 'compare']]) {
+    const w = new ShapesWorld({ seed: 5, n: 160, nlvr2Statements: kinds });
+    const labels = new Map<string, number[]>();
+    for (const ex of w.nlvr2Examples()) {
+      const type = statementType(ex.statement);
+      assert.ok(kinds.some((k) => type === k || type.startsWith(`${k}/`)), `${type} is not one of ${kinds.join()}`);
+      assert.equal(evalStatement(parseStatement(ex.sentence), ex.left, ex.right), ex.label, ex.sentence);
+      labels.set(ex.label ? 'true' : 'false', [...(labels.get(ex.label ? 'true' : 'false') ?? []), 1]);
+    }
+    assert.equal(labels.get('true')?.length, 40);
+  }
+  // every form allowed draws exactly what the default draws
+  const all = new ShapesWorld({ seed: 5, n: 120, nlvr2Statements: ['exists', 'count', 'relation', 'compare', 'total'] });
+  const dflt = new ShapesWorld({ seed: 5, n: 120 });
+  assert.deepEqual([...all.nlvr2Examples()].map((e) => e.sentence), [...dflt.nlvr2Examples()].map((e) => e.sentence));
+  assert.throws(() => new ShapesWorld({ seed: 5, n: 10, nlvr2Statements: ['exist'] }), /unknown kind of NLVR2 statement "exist": a form \(exists, count, relation, compare, total\)/);
+  assert.throws(() => new ShapesWorld({ seed: 5, n: 10, nlvr2Statements: ['compare/left'] }), /unknown kind of NLVR2 statement "compare\/left"/);
+  assert.throws(() => new ShapesWorld({ seed: 5, n: 10, maxObjects: 1, nlvr2Statements: ['relation'] }), /relation statements need scenes of two objects/);
 });
 
 // ------------------------------------------------------------------ retrieval and captioning

@@ -2,7 +2,7 @@
 // and the query keys each scheme reads (parseDatasetSpec refuses any other: a mistyped key must not be
 // ignored).
 export const DATASET_SPEC_KEYS = {
-  shapes: ['n', 'seed', 'size', 'task', 'captions', 'questions', 'pairs', 'objects'],
+  shapes: ['n', 'seed', 'size', 'task', 'captions', 'questions', 'pairs', 'objects', 'statements'],
   karpathy: ['images', 'split'],
   jsonl: ['images', 'image', 'caption', 'split'],
   csv: ['images', 'image', 'caption', 'header', 'delimiter', 'split'],
@@ -16,7 +16,10 @@ export const DATASET_SPEC_KEYS = {
 export const DATASET_SPEC_HELP = `Dataset spec: SCHEME:PATH[?KEY=VALUE&...]  (relative paths are from the working directory)
   shapes:SPLIT?n=20000&seed=1&size=64        built-in procedural shapes world (train|val|test|test_compositional);
                                              task=caption|vqa|nlvr2, captions=5, questions=3, pairs=N,
-                                             objects=4 (most objects per scene, 1-4)
+                                             objects=4 (most objects per scene, 1-4),
+                                             statements=exists,count (NLVR2 statement kinds; default all:
+                                             exists, count, relation, compare, total, or form/images
+                                             such as exists/left)
   karpathy:dataset_coco.json?images=DIR&split=train,restval
                                              COCO/F30K Karpathy JSON; image = DIR/filepath/filename
   jsonl:pairs.jsonl?images=DIR&image=FIELD&caption=FIELD

@@ -37,7 +37,7 @@ export interface Nlvr2Meta {
   task: 'nlvr2';
   identifier: string;
   label: boolean | null;
-  /** The kind of statement where the data says (the shapes world: contains/<images>, relation/<images>, compare, total). */
+  /** The kind of statement where the data says (the shapes world: exists/<images>, count/<images>, relation/<images>, compare, total). */
   statementType?: string;
 }
 

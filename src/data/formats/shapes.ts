@@ -2,7 +2,7 @@
  * Adapter from the procedural shapes world (src/data/shapes) to a DatasetSource. Images are not
  * rendered here: items carry a `synthetic` ImageRef that the decode worker renders on demand.
  *
- *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N&objects=4
+ *   shapes:SPLIT?n=20000&seed=1&size=64&captions=5&task=caption|vqa|nlvr2&questions=3&pairs=N&objects=4&statements=exists,count
  */
 import { renderScene, ShapesWorld, SHAPES_SPLITS, statementType, vqaAnswerType, type ShapesSplit, type ShapesWorldConfig } from '../shapes/index.js';
 import { DataError, type DataItem, type ImageRef, type IndexedSource, type SourceEntry, type SyntheticArgs, type TextKind } from '../types.js';
@@ -25,13 +25,14 @@ function worldConfig(args: SyntheticArgs): ShapesWorldConfig {
     ...(args.questions !== undefined ? { questionsPerImage: Number(args.questions) } : {}),
     ...(args.pairs !== undefined ? { nlvr2Pairs: Number(args.pairs) } : {}),
     ...(args.objects !== undefined ? { maxObjects: Number(args.objects) } : {}),
+    ...(args.statements !== undefined ? { nlvr2Statements: String(args.statements).split(',') } : {}),
   };
 }
 
 const worlds = new Map<string, ShapesWorld>();
 
 function worldFor(args: SyntheticArgs): ShapesWorld {
-  const key = JSON.stringify([args.seed, args.n, args.split, args.size, args.captions, args.questions, args.pairs, args.objects]);
+  const key = JSON.stringify([args.seed, args.n, args.split, args.size, args.captions, args.questions, args.pairs, args.objects, args.statements]);
   let w = worlds.get(key);
   if (w === undefined) {
     if (worlds.size > 16) worlds.clear();
@@ -73,8 +74,17 @@ export class ShapesSource implements IndexedSource {
       const v = intParam(q, k, undefined);
       if (v !== undefined) base[k] = v;
     }
+    const statements = q.get('statements');
+    if (statements !== null && statements !== '') {
+      if (task !== 'nlvr2') throw new DataError(`shapes: statements= picks kinds of NLVR2 statement; it needs task=nlvr2 (got task=${task})`);
+      base.statements = statements;
+    }
     this.base = base;
-    this.world = worldFor(base);
+    try {
+      this.world = worldFor(base);
+    } catch (e) {
+      throw new DataError(`shapes: ${(e as Error).message.replace(/^ShapesWorld: /, '')}`);
+    }
     this.questions = this.world.config.questionsPerImage;
     this.textKind = task === 'caption' ? 'caption' : task === 'vqa' ? 'question' : 'statement';
     this.imagesPerItem = task === 'nlvr2' ? 2 : 1;

@@ -6,6 +6,7 @@ import { generateCaptions } from './grammar.js';
 import { renderScene } from './render.js';
 import { Prng } from '../rng.js';
 import { DEFAULT_HELD_OUT, sampleScene, type Combo, type Scene } from './scene.js';
+import { checkStatementKinds, statementOfKind, type Statement } from './semantics.js';
 import {
   buildRetrievalSet, makeNlvr2Pair, makeVqaQuestions, relevantImages,
   type Nlvr2Statement, type RetrievalSet, type VqaQuestion,
@@ -30,6 +31,11 @@ export interface ShapesWorldConfig {
   supersample?: number;
   /** Most objects in a scene, 1-4 (default 4): 1 gives one-object scenes only, for easy data. */
   maxObjects?: number;
+  /**
+   * The kinds of NLVR2 statement drawn (default all): statement forms ("exists", "count", "relation",
+   * "compare", "total") or types ("exists/left", ...; see statementType), for easier data or a curriculum.
+   */
+  nlvr2Statements?: readonly string[];
 }
 
 export type ResolvedShapesConfig = Required<ShapesWorldConfig>;
@@ -70,6 +76,10 @@ export function resolveShapesConfig(c: ShapesWorldConfig): ResolvedShapesConfig 
   if (split === 'test_compositional' && heldOut.length === 0) throw new Error('ShapesWorld: test_compositional needs held-out combinations');
   const maxObjects = c.maxObjects ?? 4;
   if (!Number.isInteger(maxObjects) || maxObjects < 1 || maxObjects > 4) throw new Error(`ShapesWorld: maxObjects (objects=) must be an integer in 1..4, got ${c.maxObjects}`);
+  const nlvr2Statements = checkStatementKinds(c.nlvr2Statements ?? []);
+  if (maxObjects < 2 && nlvr2Statements.length > 0 && nlvr2Statements.every((k) => k.startsWith('relation'))) {
+    throw new Error('ShapesWorld: relation statements need scenes of two objects or more (objects= is 1)');
+  }
   return {
     seed: c.seed,
     n: c.n,
@@ -81,6 +91,7 @@ export function resolveShapesConfig(c: ShapesWorldConfig): ResolvedShapesConfig 
     heldOut,
     supersample: c.supersample ?? 4,
     maxObjects,
+    nlvr2Statements,
   };
 }
 
@@ -157,7 +168,9 @@ export class ShapesWorld implements Iterable<ShapesItem> {
     if (hit) return hit;
     const label = (j + (this.config.seed & 1)) % 2 === 0;
     const scenes = (k: number): [Scene, Scene] => [this.sample(this.rng('nlvr2', j, 'left', k)), this.sample(this.rng('nlvr2', j, 'right', k))];
-    const ex: Nlvr2Example = { ...makeNlvr2Pair(scenes, label, this.rng('nlvr2', j, 'statement')), id: `${this.config.split}-${j}-0`, index: j };
+    const kinds = this.config.nlvr2Statements;
+    const allow = kinds.length === 0 ? undefined : (s: Statement) => statementOfKind(s, kinds);
+    const ex: Nlvr2Example = { ...makeNlvr2Pair(scenes, label, this.rng('nlvr2', j, 'statement'), allow), id: `${this.config.split}-${j}-0`, index: j };
     if (this.nlvr2Cache.size >= NLVR2_CACHE) this.nlvr2Cache.delete(this.nlvr2Cache.keys().next().value as number);
     this.nlvr2Cache.set(j, ex);
     return ex;

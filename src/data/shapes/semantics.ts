@@ -86,13 +86,45 @@ export function combineImages(q: ImageQuant, l: boolean, r: boolean): boolean {
 }
 
 /**
- * The kind of a statement, for accuracy per kind: "contains/<images>" (a noun phrase with a count, over the
- * images its quantifier names), "relation/<images>", "compare" (left against right count) or "total" (a
- * count over both images together).
+ * The kind of a statement, for accuracy per kind and for restricting a dataset to some kinds:
+ * "exists/<images>" (whether a kind of object is there: "a red circle", "no stars", "at least one
+ * square"), "count/<images>" (how many: "exactly two circles", "at least three shapes"),
+ * "relation/<images>", "compare" (the left image's count against the right one's) or "total" (a count over
+ * both images together). <images> is the images the statement is about: left, right, both, exactlyOne,
+ * atLeastOne or neither.
  */
 export function statementType(s: Statement): string {
   if (s.kind !== 'each') return s.kind;
-  return `${s.body.chunks.some((c) => c.kind === 'rel') ? 'relation' : 'contains'}/${s.quant}`;
+  const np = s.body.chunks.length === 1 && s.body.chunks[0]?.kind === 'np' ? s.body.chunks[0].np : null;
+  if (np === null) return `relation/${s.quant}`;
+  const q = np.quant;
+  const existence = q.kind === 'exists' || (q.kind === 'exactly' && q.n === 0) || (q.kind === 'atLeast' && q.n <= 1);
+  return `${existence ? 'exists' : 'count'}/${s.quant}`;
+}
+
+/** The statement forms statementType names, before any "/<images>". */
+export const STATEMENT_FORMS = ['exists', 'count', 'relation', 'compare', 'total'] as const;
+const EACH_FORMS: readonly string[] = ['exists', 'count', 'relation'];
+const IMAGE_QUANT_NAMES: readonly string[] = ['left', 'right', 'both', 'exactlyOne', 'atLeastOne', 'neither'];
+
+/** Kinds of statement (forms or types) checked and deduplicated; an unknown one is an error naming the known ones. */
+export function checkStatementKinds(kinds: readonly string[]): string[] {
+  for (const k of kinds) {
+    const [form, images, extra] = k.split('/');
+    const known = (STATEMENT_FORMS as readonly string[]).includes(form ?? '') && extra === undefined
+      && (images === undefined || (EACH_FORMS.includes(form ?? '') && IMAGE_QUANT_NAMES.includes(images)));
+    if (!known) {
+      throw new Error(`unknown kind of NLVR2 statement "${k}": a form (${STATEMENT_FORMS.join(', ')}) or, for ${EACH_FORMS.join(', ')}, form/images with images one of ${IMAGE_QUANT_NAMES.join(', ')}`);
+    }
+  }
+  return [...new Set(kinds)];
+}
+
+/** Whether the statement is of one of the kinds (a form matches all its types). */
+export function statementOfKind(s: Statement, kinds: readonly string[]): boolean {
+  const type = statementType(s);
+  const form = type.split('/')[0]!;
+  return kinds.some((k) => k === type || k === form);
 }
 
 export function evalStatement(s: Statement, left: Scene, right: Scene): boolean {

@@ -273,12 +273,21 @@ const NLVR2_REDRAWS = 500;
  * the kind of statement give the label away: "in both images ..." is mostly false and "at least one image
  * ..." mostly true, and a classifier of the statement's form alone scored 0.70 on such pairs.
  * A statement whose truth is not reached in NLVR2_REDRAWS redraws is replaced by a new one.
+ * `allow` keeps only some kinds of statement (drawn again until one is allowed); it looks at the statement
+ * only, never at the label, so the labels stay balanced within each kind.
  */
-export function makeNlvr2Pair(scenes: (attempt: number) => readonly [Scene, Scene], label: boolean, rng: Prng): Nlvr2Statement & { left: Scene; right: Scene } {
+export function makeNlvr2Pair(
+  scenes: (attempt: number) => readonly [Scene, Scene], label: boolean, rng: Prng, allow?: (s: Statement) => boolean,
+): Nlvr2Statement & { left: Scene; right: Scene } {
   let attempt = 0;
-  for (let round = 0; round < 20; round++) {
+  const rounds = allow ? 200 : 20;
+  for (let round = 0; round < rounds; round++) {
     const [l0, r0] = scenes(attempt);
-    const statement = randomStatement(l0, r0, rng);
+    const statement = drawAllowed(l0, r0, rng, allow);
+    if (statement === null) {
+      attempt++;
+      continue;
+    }
     for (let t = 0; t < NLVR2_REDRAWS; t++) {
       const [left, right] = t === 0 ? [l0, r0] : scenes(attempt);
       attempt++;
@@ -291,7 +300,20 @@ export function makeNlvr2Pair(scenes: (attempt: number) => readonly [Scene, Scen
   const [left, right] = scenes(attempt);
   const n = left.objects.length;
   const statement: Statement = { kind: 'each', quant: 'left', body: { chunks: [{ kind: 'np', np: { quant: { kind: 'exactly', n: label ? n : (n % 4) + 1 }, pred: {} } }] } };
+  if (allow && !allow(statement)) throw new Error('makeNlvr2Pair: no statement of the allowed kinds could be made true and false of these scenes');
   return { sentence: realiseStatement(statement, rng), label, statement, left, right };
+}
+
+/** Draws of a statement for one scene pair before the pair is given up for one of the allowed kinds. */
+const KIND_DRAWS = 200;
+
+function drawAllowed(left: Scene, right: Scene, rng: Prng, allow?: (s: Statement) => boolean): Statement | null {
+  if (!allow) return randomStatement(left, right, rng);
+  for (let k = 0; k < KIND_DRAWS; k++) {
+    const s = randomStatement(left, right, rng);
+    if (allow(s)) return s;
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------- retrieval

@@ -10,9 +10,9 @@ export interface Nlvr2TypeAccuracy {
 }
 
 export interface Nlvr2Breakdown {
-  /** by the statement's form: contains, relation, compare, total */
+  /** by the statement's form: exists, count, relation, compare, total */
   statement_form: Record<string, Nlvr2TypeAccuracy>;
-  /** by form and the images it is about: contains/both, relation/left, ... */
+  /** by form and the images it is about: exists/both, count/left, relation/neither, ... */
   statement_type: Record<string, Nlvr2TypeAccuracy>;
 }
 
