@@ -313,15 +313,15 @@ describe('VQA and NLVR2', () => {
       identifier: 'x', sentence: 's', prediction, ...(label ? { label } : {}), ...(type ? { statement_type: type } : {}),
     });
     const b = nlvr2Breakdown([
-      j('contains/left', 'True', 'True'), j('contains/both', 'False', 'True'), j('contains/both', 'True', 'True'),
+      j('exists/left', 'True', 'True'), j('exists/both', 'False', 'True'), j('exists/both', 'True', 'True'),
       j('compare', 'False', 'False'), j('compare', 'True'), j(undefined, 'True', 'False'),
     ])!;
-    assert.deepEqual(b.statement_form, { compare: { accuracy: 1, n: 1 }, contains: { accuracy: 2 / 3, n: 3 } });
-    assert.deepEqual(b.statement_type, { compare: { accuracy: 1, n: 1 }, 'contains/both': { accuracy: 0.5, n: 2 }, 'contains/left': { accuracy: 1, n: 1 } });
+    assert.deepEqual(b.statement_form, { compare: { accuracy: 1, n: 1 }, exists: { accuracy: 2 / 3, n: 3 } });
+    assert.deepEqual(b.statement_type, { compare: { accuracy: 1, n: 1 }, 'exists/both': { accuracy: 0.5, n: 2 }, 'exists/left': { accuracy: 1, n: 1 } });
     assert.equal(nlvr2Breakdown([j(undefined, 'True', 'True'), j('total', 'True')]), null, 'no labelled verdict with a type: no breakdown');
     const lines = formatNlvr2Breakdown(b);
-    assert.deepEqual(lines.slice(0, 3), ['statement form  accuracy      n', 'compare           100.0%      1', 'contains           66.7%      3']);
-    assert.ok(lines.includes('statement type  accuracy      n') && lines.includes('contains/both      50.0%      2'));
+    assert.deepEqual(lines.slice(0, 3), ['statement form  accuracy      n', 'compare           100.0%      1', 'exists             66.7%      3']);
+    assert.ok(lines.includes('statement type  accuracy      n') && lines.includes('exists/both        50.0%      2'));
   });
 
   it('argmax takes the first maximum and treats NaN as the maximum (torch)', () => {

@@ -352,6 +352,7 @@ test('nlvr2: each statement has a type, and the parsed sentence has the same one
   assert.equal(type('the right image contains no red shapes'), 'exists/right');
   assert.equal(type('the left image contains exactly two circles'), 'count/left');
   assert.equal(type('both images contain at least three shapes'), 'count/both');
+  assert.equal(type('the left image contains a red circle and two stars'), 'count/left', 'a joined body takes its hardest part');
   assert.equal(type('in the left image, a red circle is to the left of a blue star'), 'relation/left');
   assert.equal(type('the left image has more shapes than the right image'), 'compare');
   assert.equal(type('there are exactly two red circles in total'), 'total');
@@ -366,21 +367,23 @@ test('nlvr2: each statement has a type, and the parsed sentence has the same one
 
 test('nlvr2: statements= keeps the kinds asked for, true to the scenes and balanced within each', () => {
   for (const kinds of [['exists'], ['count/left', 'compare']]) {
-    const w = new ShapesWorld({ seed: 5, n: 160, nlvr2Statements: kinds });
-    const labels = new Map<string, number[]>();
+    const w = new ShapesWorld({ seed: 5, n: 800, nlvr2Statements: kinds });
+    const byKind = new Map<string, { yes: number; n: number }>();
     for (const ex of w.nlvr2Examples()) {
       const type = statementType(ex.statement);
       assert.ok(kinds.some((k) => type === k || type.startsWith(`${k}/`)), `${type} is not one of ${kinds.join()}`);
       assert.equal(evalStatement(parseStatement(ex.sentence), ex.left, ex.right), ex.label, ex.sentence);
-      labels.set(ex.label ? 'true' : 'false', [...(labels.get(ex.label ? 'true' : 'false') ?? []), 1]);
+      const c = byKind.get(kinds.find((k) => type === k || type.startsWith(`${k}/`))!) ?? { yes: 0, n: 0 };
+      byKind.set(kinds.find((k) => type === k || type.startsWith(`${k}/`))!, { yes: c.yes + (ex.label ? 1 : 0), n: c.n + 1 });
     }
-    assert.equal(labels.get('true')?.length, 40);
+    assert.deepEqual([...byKind.keys()].sort(), [...kinds].sort(), 'every kind asked for is drawn');
+    for (const [k, c] of byKind) assert.ok(c.n >= 40 && Math.abs(c.yes / c.n - 0.5) < 0.16, `${k}: ${c.yes} true of ${c.n}`);
   }
   // every form allowed draws exactly what the default draws
   const all = new ShapesWorld({ seed: 5, n: 120, nlvr2Statements: ['exists', 'count', 'relation', 'compare', 'total'] });
   const dflt = new ShapesWorld({ seed: 5, n: 120 });
   assert.deepEqual([...all.nlvr2Examples()].map((e) => e.sentence), [...dflt.nlvr2Examples()].map((e) => e.sentence));
-  assert.throws(() => new ShapesWorld({ seed: 5, n: 10, nlvr2Statements: ['exist'] }), /unknown kind of NLVR2 statement "exist": a form \(exists, count, relation, compare, total\)/);
+  assert.throws(() => new ShapesWorld({ seed: 5, n: 10, nlvr2Statements: ['exist'] }), /ShapesWorld: unknown kind of NLVR2 statement "exist": a form \(exists, count, relation, compare, total\)/);
   assert.throws(() => new ShapesWorld({ seed: 5, n: 10, nlvr2Statements: ['compare/left'] }), /unknown kind of NLVR2 statement "compare\/left"/);
   assert.throws(() => new ShapesWorld({ seed: 5, n: 10, maxObjects: 1, nlvr2Statements: ['relation'] }), /relation statements need scenes of two objects/);
 });

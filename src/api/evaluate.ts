@@ -34,7 +34,7 @@ export interface EvaluateSettings {
   beam?: number;
   lengthPenalty?: number;
   maxSteps?: number;
-  /** write the predictions there as JSON (VQA: [{question_id, answer}]; NLVR2: [{identifier, prediction, sentence, label}]; caption: captions with their references; retrieval: each query's rank of its first correct item) */
+  /** write the predictions there as JSON (VQA: [{question_id, answer}]; NLVR2: [{identifier, prediction, sentence, label, statement_type?}]; caption: captions with their references; retrieval: each query's rank of its first correct item) */
   predictions?: string;
   /** progress messages; none when absent */
   progress?: (message: string) => void;

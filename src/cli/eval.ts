@@ -34,7 +34,7 @@ function addTask(group: Command, entry: TaskEntry): void {
   if (task === 'retrieval') cmd.option('--zero-shot', 'score pairs by the pretraining objective\'s loss of the caption given the image (no fine-tuning)');
   cmd.option('--predictions <file>', task === 'retrieval'
     ? 'write each query\'s rank of its first correct item as JSON ({images: [{image_id, rank}], texts: [{text, image_id, rank}]}; R@K is the share of ranks <= K)'
-    : task === 'nlvr2' ? 'write each statement\'s verdict as JSON ([{identifier, prediction: "True"|"False", sentence, label}], the official prediction keys)'
+    : task === 'nlvr2' ? 'write each statement\'s verdict as JSON ([{identifier, prediction: "True"|"False", sentence, label, statement_type?}]: the official prediction keys, then the statement, its label and, where the data names it, its type)'
       : 'write the predictions as JSON (VQA: [{question_id, answer}], the EvalAI submission format)');
   cmd.action(async (f: EvalFlags, c: Command) => {
     const { evaluate } = await import('../api/evaluate.js');

@@ -18,8 +18,8 @@ export const DATASET_SPEC_HELP = `Dataset spec: SCHEME:PATH[?KEY=VALUE&...]  (re
                                              task=caption|vqa|nlvr2, captions=5, questions=3, pairs=N,
                                              objects=4 (most objects per scene, 1-4),
                                              statements=exists,count (NLVR2 statement kinds; default all:
-                                             exists, count, relation, compare, total, or form/images
-                                             such as exists/left)
+                                             exists, count, relation, compare, total; exists, count and
+                                             relation also as form/images, e.g. exists/left)
   karpathy:dataset_coco.json?images=DIR&split=train,restval
                                              COCO/F30K Karpathy JSON; image = DIR/filepath/filename
   jsonl:pairs.jsonl?images=DIR&image=FIELD&caption=FIELD

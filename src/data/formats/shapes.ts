@@ -25,7 +25,7 @@ function worldConfig(args: SyntheticArgs): ShapesWorldConfig {
     ...(args.questions !== undefined ? { questionsPerImage: Number(args.questions) } : {}),
     ...(args.pairs !== undefined ? { nlvr2Pairs: Number(args.pairs) } : {}),
     ...(args.objects !== undefined ? { maxObjects: Number(args.objects) } : {}),
-    ...(args.statements !== undefined ? { nlvr2Statements: String(args.statements).split(',') } : {}),
+    ...(args.statements !== undefined ? { nlvr2Statements: String(args.statements).split(',').map((k) => k.trim()).filter((k) => k !== '') } : {}),
   };
 }
 
@@ -83,7 +83,7 @@ export class ShapesSource implements IndexedSource {
     try {
       this.world = worldFor(base);
     } catch (e) {
-      throw new DataError(`shapes: ${(e as Error).message.replace(/^ShapesWorld: /, '')}`);
+      throw new DataError(`shapes: ${(e as Error).message.replace(/^ShapesWorld: /, '')}`, { cause: e });
     }
     this.questions = this.world.config.questionsPerImage;
     this.textKind = task === 'caption' ? 'caption' : task === 'vqa' ? 'question' : 'statement';
@@ -125,7 +125,12 @@ export class ShapesSource implements IndexedSource {
         },
       };
     }
-    const ex = w.nlvr2(i);
+    let ex: ReturnType<ShapesWorld['nlvr2']>;
+    try {
+      ex = w.nlvr2(i);
+    } catch (e) {
+      throw new DataError(`shapes: NLVR2 pair ${i}: ${(e as Error).message}`, { cause: e });
+    }
     return {
       key: ex.id, images: [this.ref(i, 'left', `${ex.id}-img0`), this.ref(i, 'right', `${ex.id}-img1`)], captions: [ex.sentence], split,
       meta: { task: 'nlvr2', identifier: ex.id, label: ex.label, statementType: statementType(ex.statement) },

@@ -91,15 +91,14 @@ export function combineImages(q: ImageQuant, l: boolean, r: boolean): boolean {
  * square"), "count/<images>" (how many: "exactly two circles", "at least three shapes"),
  * "relation/<images>", "compare" (the left image's count against the right one's) or "total" (a count over
  * both images together). <images> is the images the statement is about: left, right, both, exactlyOne,
- * atLeastOne or neither.
+ * atLeastOne or neither. A body joining several parts takes the hardest: a relation, else a count.
  */
 export function statementType(s: Statement): string {
   if (s.kind !== 'each') return s.kind;
-  const np = s.body.chunks.length === 1 && s.body.chunks[0]?.kind === 'np' ? s.body.chunks[0].np : null;
-  if (np === null) return `relation/${s.quant}`;
-  const q = np.quant;
-  const existence = q.kind === 'exists' || (q.kind === 'exactly' && q.n === 0) || (q.kind === 'atLeast' && q.n <= 1);
-  return `${existence ? 'exists' : 'count'}/${s.quant}`;
+  if (s.body.chunks.some((c) => c.kind === 'rel')) return `relation/${s.quant}`;
+  const existence = (q: Quant): boolean => q.kind === 'exists' || (q.kind === 'exactly' && q.n === 0) || (q.kind === 'atLeast' && q.n <= 1);
+  const counts = s.body.chunks.some((c) => c.kind === 'np' && !existence(c.np.quant));
+  return `${counts ? 'count' : 'exists'}/${s.quant}`;
 }
 
 /** The statement forms statementType names, before any "/<images>". */
@@ -114,7 +113,7 @@ export function checkStatementKinds(kinds: readonly string[]): string[] {
     const known = (STATEMENT_FORMS as readonly string[]).includes(form ?? '') && extra === undefined
       && (images === undefined || (EACH_FORMS.includes(form ?? '') && IMAGE_QUANT_NAMES.includes(images)));
     if (!known) {
-      throw new Error(`unknown kind of NLVR2 statement "${k}": a form (${STATEMENT_FORMS.join(', ')}) or, for ${EACH_FORMS.join(', ')}, form/images with images one of ${IMAGE_QUANT_NAMES.join(', ')}`);
+      throw new Error(`ShapesWorld: unknown kind of NLVR2 statement "${k}": a form (${STATEMENT_FORMS.join(', ')}) or, for ${EACH_FORMS.join(', ')}, form/images with images one of ${IMAGE_QUANT_NAMES.join(', ')}`);
     }
   }
   return [...new Set(kinds)];

@@ -274,20 +274,22 @@ const NLVR2_REDRAWS = 500;
  * ..." mostly true, and a classifier of the statement's form alone scored 0.70 on such pairs.
  * A statement whose truth is not reached in NLVR2_REDRAWS redraws is replaced by a new one.
  * `allow` keeps only some kinds of statement (drawn again until one is allowed); it looks at the statement
- * only, never at the label, so the labels stay balanced within each kind.
+ * only, never at the label, so each kind's labels stay about as balanced as without it (a statement that
+ * cannot reach its label is replaced, which happens more for one label on kinds that are rarely true).
  */
 export function makeNlvr2Pair(
   scenes: (attempt: number) => readonly [Scene, Scene], label: boolean, rng: Prng, allow?: (s: Statement) => boolean,
 ): Nlvr2Statement & { left: Scene; right: Scene } {
   let attempt = 0;
-  const rounds = allow ? 200 : 20;
-  for (let round = 0; round < rounds; round++) {
+  // scene pairs on which no allowed statement was drawn do not count as rounds (with no restriction there are none)
+  for (let round = 0, pairs = 0; round < 20 && pairs < 200; pairs++) {
     const [l0, r0] = scenes(attempt);
     const statement = drawAllowed(l0, r0, rng, allow);
     if (statement === null) {
       attempt++;
       continue;
     }
+    round++;
     for (let t = 0; t < NLVR2_REDRAWS; t++) {
       const [left, right] = t === 0 ? [l0, r0] : scenes(attempt);
       attempt++;

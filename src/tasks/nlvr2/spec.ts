@@ -9,6 +9,6 @@ export const NLVR2 = {
   defaults: {
     data: 'shapes:train?n=4000&seed=1&task=nlvr2', valData: 'shapes:val?n=100&seed=1&task=nlvr2', steps: 150, evalEvery: 50, batchSize: 16, lr: 5e-5, lrMultHead: 10, lrMultCrossModal: 5,
   },
-  evaluation: { description: 'NLVR2 accuracy (spec F)' },
+  evaluation: { description: 'NLVR2 accuracy (spec F), and per statement type on data that names them (the shapes world)' },
   testData: 'shapes:test?n=400&seed=1&task=nlvr2',
 } as const satisfies TaskSpec;
