@@ -92,6 +92,9 @@ export const IMAGE_SUBJECTS = {
 
 export type ImageQuant = keyof typeof IMAGE_SUBJECTS;
 
+/** The image quantifiers, in IMAGE_SUBJECTS' order. */
+export const IMAGE_QUANTS = Object.keys(IMAGE_SUBJECTS) as readonly ImageQuant[];
+
 export const CONTAIN_VERBS: readonly string[] = [
   'contains', 'contain', 'has', 'have', 'shows', 'show', 'includes', 'include', 'features', 'feature',
 ];

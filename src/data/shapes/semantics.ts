@@ -2,7 +2,7 @@
  * Meaning representation of captions and NLVR2 statements, and its evaluation against scenes.
  * The generator builds these trees and realises them as text; the parser recovers them from text.
  */
-import type { ImageQuant } from './lexicon.js';
+import { IMAGE_QUANTS, type ImageQuant } from './lexicon.js';
 import { locationHolds, relationHolds, type Colour, type Location, type Relation, type Scene, type SceneObject, type Shape, type Size } from './scene.js';
 
 /** Attribute filter; an absent field matches anything. */
@@ -104,16 +104,15 @@ export function statementType(s: Statement): string {
 /** The statement forms statementType names, before any "/<images>". */
 export const STATEMENT_FORMS = ['exists', 'count', 'relation', 'compare', 'total'] as const;
 const EACH_FORMS: readonly string[] = ['exists', 'count', 'relation'];
-const IMAGE_QUANT_NAMES: readonly string[] = ['left', 'right', 'both', 'exactlyOne', 'atLeastOne', 'neither'];
 
 /** Kinds of statement (forms or types) checked and deduplicated; an unknown one is an error naming the known ones. */
 export function checkStatementKinds(kinds: readonly string[]): string[] {
   for (const k of kinds) {
     const [form, images, extra] = k.split('/');
     const known = (STATEMENT_FORMS as readonly string[]).includes(form ?? '') && extra === undefined
-      && (images === undefined || (EACH_FORMS.includes(form ?? '') && IMAGE_QUANT_NAMES.includes(images)));
+      && (images === undefined || (EACH_FORMS.includes(form ?? '') && (IMAGE_QUANTS as readonly string[]).includes(images)));
     if (!known) {
-      throw new Error(`ShapesWorld: unknown kind of NLVR2 statement "${k}": a form (${STATEMENT_FORMS.join(', ')}) or, for ${EACH_FORMS.join(', ')}, form/images with images one of ${IMAGE_QUANT_NAMES.join(', ')}`);
+      throw new Error(`ShapesWorld: unknown kind of NLVR2 statement "${k}": a form (${STATEMENT_FORMS.join(', ')}) or, for ${EACH_FORMS.join(', ')}, form/images with images one of ${IMAGE_QUANTS.join(', ')}`);
     }
   }
   return [...new Set(kinds)];

@@ -3,7 +3,7 @@
  * statements about two images, image-text retrieval sets, and caption evaluation.
  */
 import { captionCoverage, checkCaption, realiseBarePlural, realiseStatement } from './grammar.js';
-import { COLOUR_WORDS, LOCATION_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, type ImageQuant } from './lexicon.js';
+import { COLOUR_WORDS, LOCATION_WORDS, RELATION_WORDS, SHAPE_WORDS, SIZE_WORDS, IMAGE_QUANTS } from './lexicon.js';
 import { parseCaption } from './parse.js';
 import { objectRecall } from './object-recall.js';
 import type { Prng } from '../rng.js';
@@ -217,7 +217,6 @@ export interface Nlvr2Statement {
   statement: Statement;
 }
 
-const IMAGE_QUANTS: readonly ImageQuant[] = ['left', 'right', 'both', 'exactlyOne', 'atLeastOne', 'neither'];
 
 /** Every pair the relation could be about is clearly on one side or the other. */
 function relationVisible(rel: Relation, a: Pred, b: Pred, scene: Scene): boolean {

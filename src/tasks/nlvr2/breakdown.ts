@@ -2,6 +2,7 @@
 // labels are balanced within each kind, so 0.5 is chance in every row, and a model that learnt only
 // some kinds shows which.
 import type { Nlvr2Judgement } from '../common/task.js';
+import { formatTypeTables } from '../common/type-table.js';
 
 /** The accuracy over one kind's `n` labelled statements. */
 export interface Nlvr2TypeAccuracy {
@@ -42,14 +43,6 @@ export function nlvr2Breakdown(judgements: readonly Nlvr2Judgement[]): Nlvr2Brea
 
 /** Lines for a terminal: each kind's accuracy and count. */
 export function formatNlvr2Breakdown(b: Nlvr2Breakdown): string[] {
-  const lines: string[] = [];
-  for (const [title, groups] of [['statement form', b.statement_form], ['statement type', b.statement_type]] as const) {
-    const rows = Object.entries(groups);
-    if (rows.length === 0) continue;
-    const width = Math.max(title.length, ...rows.map(([k]) => k.length));
-    if (lines.length) lines.push('');
-    lines.push(`${title.padEnd(width)}  accuracy      n`);
-    for (const [k, v] of rows) lines.push(`${k.padEnd(width)}  ${`${(100 * v.accuracy).toFixed(1)}%`.padStart(8)}  ${String(v.n).padStart(5)}`);
-  }
-  return lines;
+  return formatTypeTables([['statement form', b.statement_form], ['statement type', b.statement_type]], '  accuracy      n',
+    (v) => `  ${`${(100 * v.accuracy).toFixed(1)}%`.padStart(8)}  ${String(v.n).padStart(5)}`);
 }

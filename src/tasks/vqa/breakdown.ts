@@ -2,6 +2,7 @@
 // (vqaEval's perQuestionType / perAnswerType), with the answer prior's score beside each: a model that
 // only learnt the prior of a type scores the prior's number there.
 import type { VqaPrediction } from './task.js';
+import { formatTypeTables } from '../common/type-table.js';
 
 /** The score of one group of questions (means over its `n` questions). */
 export interface VqaTypeScore {
@@ -47,14 +48,6 @@ export function vqaBreakdown(predictions: readonly VqaPrediction[]): VqaBreakdow
 /** Lines for a terminal: each type's score, the prior's and the count. */
 export function formatVqaBreakdown(b: VqaBreakdown): string[] {
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`.padStart(6);
-  const lines: string[] = [];
-  for (const [title, groups] of [['question type', b.question_type], ['answer type', b.answer_type]] as const) {
-    const rows = Object.entries(groups);
-    if (rows.length === 0) continue;
-    const width = Math.max(title.length, ...rows.map(([k]) => k.length));
-    if (lines.length) lines.push('');
-    lines.push(`${title.padEnd(width)}   score   prior      n`);
-    for (const [k, v] of rows) lines.push(`${k.padEnd(width)}  ${pct(v.score)}  ${v.prior === undefined ? '     -' : pct(v.prior)}  ${String(v.n).padStart(5)}`);
-  }
-  return lines;
+  return formatTypeTables([['question type', b.question_type], ['answer type', b.answer_type]], '   score   prior      n',
+    (v) => `  ${pct(v.score)}  ${v.prior === undefined ? '     -' : pct(v.prior)}  ${String(v.n).padStart(5)}`);
 }
